@@ -1,0 +1,186 @@
+/* The dataset handle: load, read and write top-level string attributes, save, probe files. */
+#include "cdcm_internal.h"
+
+#include <cstring>
+
+using cdcm::copy_string;
+
+extern "C" cdcm_dataset *cdcm_dataset_new(void) {
+    try {
+        return new cdcm_dataset();
+    } catch (...) {
+        return nullptr;
+    }
+}
+
+extern "C" void cdcm_dataset_free(cdcm_dataset *ds) { delete ds; }
+
+extern "C" cdcm_dataset *cdcm_dataset_load(const char *path, int stop_before_pixel_data, cdcm_status *st) {
+    cdcm::status_clear(st);
+    if (path == nullptr) {
+        cdcm::status_set(st, CDCM_ERR_INVALID, "no file path");
+        return nullptr;
+    }
+    try {
+        cdcm_dataset *ds = new cdcm_dataset();
+        OFCondition cond = stop_before_pixel_data
+            ? ds->file.loadFileUntilTag(path, EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_autoDetect, DCM_PixelData)
+            : ds->file.loadFile(path, EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_autoDetect);
+        if (cond.bad()) {
+            cdcm::status_from_condition(st, cond, std::string("cannot read DICOM file ") + path);
+            st->kind = CDCM_ERR_FILE;
+            delete ds;
+            return nullptr;
+        }
+        return ds;
+    } catch (...) {
+        cdcm::status_from_exception(st, "cdcm_dataset_load");
+        return nullptr;
+    }
+}
+
+static DcmItem *item_for_tag(const cdcm_dataset *ds, uint32_t tag) {
+    cdcm_dataset *m = const_cast<cdcm_dataset *>(ds);
+    if ((tag >> 16) == 0x0002) return m->file.getMetaInfo();
+    return m->dataset();
+}
+
+extern "C" long cdcm_dataset_get_string(const cdcm_dataset *ds, uint32_t tag, char *buf, size_t buf_len) {
+    if (ds == nullptr) return -1;
+    try {
+        DcmElement *elem = nullptr;
+        DcmTagKey key(static_cast<Uint16>(tag >> 16), static_cast<Uint16>(tag & 0xFFFF));
+        if (item_for_tag(ds, tag)->findAndGetElement(key, elem, OFFalse).bad()) return -1;
+        return cdcm::element_string(elem, buf, buf_len);
+    } catch (...) {
+        return -1;
+    }
+}
+
+extern "C" int cdcm_dataset_put_string(cdcm_dataset *ds, uint32_t tag, const char *value, cdcm_status *st) {
+    cdcm::status_clear(st);
+    if (ds == nullptr || value == nullptr) {
+        cdcm::status_set(st, CDCM_ERR_INVALID, "no dataset or value");
+        return -1;
+    }
+    try {
+        DcmTag dtag(static_cast<Uint16>(tag >> 16), static_cast<Uint16>(tag & 0xFFFF));
+        OFCondition cond = item_for_tag(ds, tag)->putAndInsertString(dtag, value, OFTrue);
+        if (cond.bad()) {
+            char name[16];
+            snprintf(name, sizeof(name), "(%04X,%04X)", tag >> 16, tag & 0xFFFF);
+            cdcm::status_from_condition(st, cond, std::string("cannot set ") + name);
+            return -1;
+        }
+        return 0;
+    } catch (...) {
+        cdcm::status_from_exception(st, "cdcm_dataset_put_string");
+        return -1;
+    }
+}
+
+extern "C" int cdcm_dataset_remove(cdcm_dataset *ds, uint32_t tag) {
+    if (ds == nullptr) return 0;
+    try {
+        DcmTagKey key(static_cast<Uint16>(tag >> 16), static_cast<Uint16>(tag & 0xFFFF));
+        DcmElement *removed = item_for_tag(ds, tag)->remove(key);
+        if (removed == nullptr) return 0;
+        delete removed;
+        return 1;
+    } catch (...) {
+        return 0;
+    }
+}
+
+extern "C" size_t cdcm_dataset_count(const cdcm_dataset *ds) {
+    if (ds == nullptr) return 0;
+    return const_cast<cdcm_dataset *>(ds)->dataset()->card();
+}
+
+extern "C" long cdcm_dataset_element_at(const cdcm_dataset *ds, size_t index, uint32_t *tag, char vr[3],
+                                        char *buf, size_t buf_len) {
+    if (ds == nullptr) return -1;
+    try {
+        DcmDataset *d = const_cast<cdcm_dataset *>(ds)->dataset();
+        if (index >= d->card()) return -1;
+        DcmElement *elem = d->getElement(static_cast<unsigned long>(index));
+        if (elem == nullptr) return -1;
+        if (tag) *tag = (static_cast<uint32_t>(elem->getGTag()) << 16) | elem->getETag();
+        if (vr) copy_string(vr, 3, DcmVR(elem->ident()).getVRName());
+        return cdcm::element_string(elem, buf, buf_len);
+    } catch (...) {
+        return -1;
+    }
+}
+
+extern "C" int cdcm_dataset_save(cdcm_dataset *ds, const char *path, const char *transfer_syntax, cdcm_status *st) {
+    cdcm::status_clear(st);
+    if (ds == nullptr || path == nullptr) {
+        cdcm::status_set(st, CDCM_ERR_INVALID, "no dataset or path");
+        return -1;
+    }
+    try {
+        E_TransferSyntax xfer = EXS_Unknown;
+        if (transfer_syntax != nullptr && *transfer_syntax != '\0') {
+            DcmXfer x(transfer_syntax);
+            xfer = x.getXfer();
+            if (xfer == EXS_Unknown) {
+                cdcm::status_set(st, CDCM_ERR_INVALID, std::string("unknown transfer syntax ") + transfer_syntax);
+                return -1;
+            }
+        } else {
+            xfer = ds->dataset()->getOriginalXfer();
+            if (xfer == EXS_Unknown) xfer = EXS_LittleEndianExplicit;
+        }
+        OFCondition cond = ds->file.saveFile(path, xfer);
+        if (cond.bad()) {
+            cdcm::status_from_condition(st, cond, std::string("cannot write ") + path);
+            st->kind = CDCM_ERR_FILE;
+            return -1;
+        }
+        return 0;
+    } catch (...) {
+        cdcm::status_from_exception(st, "cdcm_dataset_save");
+        return -1;
+    }
+}
+
+static void copy_uid(DcmItem *item, const DcmTagKey &key, char *dst, size_t len) {
+    const char *value = nullptr;
+    if (item != nullptr && item->findAndGetString(key, value).good() && value != nullptr)
+        copy_string(dst, len, value);
+}
+
+extern "C" int cdcm_file_probe(const char *path, cdcm_file_info *info, cdcm_status *st) {
+    cdcm::status_clear(st);
+    if (info == nullptr) return -1;
+    memset(info, 0, sizeof(*info));
+    cdcm_dataset *ds = cdcm_dataset_load(path, 1, st);
+    if (ds == nullptr) return -1;
+    try {
+        DcmMetaInfo *meta = ds->file.getMetaInfo();
+        DcmDataset *data = ds->dataset();
+        copy_uid(meta, DCM_MediaStorageSOPClassUID, info->sop_class_uid, sizeof(info->sop_class_uid));
+        copy_uid(meta, DCM_MediaStorageSOPInstanceUID, info->sop_instance_uid, sizeof(info->sop_instance_uid));
+        copy_uid(meta, DCM_TransferSyntaxUID, info->transfer_syntax_uid, sizeof(info->transfer_syntax_uid));
+        if (info->sop_class_uid[0] == '\0') copy_uid(data, DCM_SOPClassUID, info->sop_class_uid, sizeof(info->sop_class_uid));
+        if (info->sop_instance_uid[0] == '\0')
+            copy_uid(data, DCM_SOPInstanceUID, info->sop_instance_uid, sizeof(info->sop_instance_uid));
+        if (info->transfer_syntax_uid[0] == '\0') {
+            DcmXfer x(data->getOriginalXfer());
+            copy_string(info->transfer_syntax_uid, sizeof(info->transfer_syntax_uid), x.getXferID());
+        }
+        copy_uid(data, DCM_StudyInstanceUID, info->study_instance_uid, sizeof(info->study_instance_uid));
+        copy_uid(data, DCM_SeriesInstanceUID, info->series_instance_uid, sizeof(info->series_instance_uid));
+        cdcm_dataset_free(ds);
+        if (info->sop_class_uid[0] == '\0' || info->sop_instance_uid[0] == '\0') {
+            cdcm::status_set(st, CDCM_ERR_FILE, std::string(path) + " has no SOP Class UID or SOP Instance UID");
+            return -1;
+        }
+        return 0;
+    } catch (...) {
+        cdcm_dataset_free(ds);
+        cdcm::status_from_exception(st, "cdcm_file_probe");
+        return -1;
+    }
+}

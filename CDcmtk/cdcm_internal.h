@@ -1,0 +1,44 @@
+/* Internal helpers shared by the CDcmtk translation units: status conversion, the
+ * TCP_QUICKACK transport layer, the dataset handle. Never included from Swift. */
+#ifndef CDCM_INTERNAL_H
+#define CDCM_INTERNAL_H
+
+#include "dcmtk/config/osconfig.h"
+#include "dcmtk/dcmnet/assoc.h"
+#include "dcmtk/dcmnet/dimse.h"
+#include "dcmtk/dcmnet/dcmlayer.h"
+#include "dcmtk/dcmnet/dcmtrans.h"
+#include "dcmtk/dcmdata/dctk.h"
+#include "include/CDcmtk.h"
+
+#include <exception>
+#include <string>
+
+struct cdcm_dataset {
+    DcmFileFormat file;                 /* meta header + dataset */
+    DcmDataset *dataset() { return file.getDataset(); }
+    const DcmDataset *dataset() const { return const_cast<DcmFileFormat &>(file).getDataset(); }
+};
+
+namespace cdcm {
+
+/* Status helpers: every OFCondition becomes a cdcm_status in one place. */
+void status_clear(cdcm_status *st);
+void status_set(cdcm_status *st, cdcm_error_kind kind, const std::string &text);
+void status_from_condition(cdcm_status *st, const OFCondition &cond, const std::string &what);
+void status_from_exception(cdcm_status *st, const char *where);
+cdcm_error_kind kind_of(const OFCondition &cond);
+
+/* A transport layer whose connections set TCP_NODELAY and re-arm TCP_QUICKACK after every read,
+ * so a peer that leaves Nagle on does not stall each response for the delayed-ACK timer. */
+DcmTransportLayer *quickack_transport_layer();
+
+/* Copy a C string into a fixed buffer, always NUL-terminated. */
+void copy_string(char *dst, size_t dst_len, const char *src);
+
+/* Copy a DICOM element's value as a string; -1 absent, -2 not a string VR. */
+long element_string(DcmElement *elem, char *buf, size_t buf_len);
+
+}  // namespace cdcm
+
+#endif

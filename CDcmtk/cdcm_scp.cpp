@@ -1,0 +1,185 @@
+/* SCP acceptor: binds the port, receives association requests, enforces the association limit
+ * and runs each association on a thread of its own (DcmSCPPool leaks a thread per association in 3.6.7). */
+#include "cdcm_scp_internal.h"
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include "dcmtk/dcmnet/dulstruc.h"
+#include "dcmtk/dcmnet/diutil.h"
+
+namespace {
+
+long long now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+void reject(T_ASC_Association *assoc, T_ASC_RejectParametersResult result, T_ASC_RejectParametersSource source,
+            T_ASC_RejectParametersReason reason) {
+    T_ASC_RejectParameters rej = {result, source, reason};
+    ASC_rejectAssociation(assoc, &rej);
+}
+
+void reap(cdcm_scp *scp, bool all) {
+    std::list<cdcm::ScpWorker *> done;
+    {
+        std::lock_guard<std::mutex> lock(scp->workers_mutex);
+        for (auto it = scp->workers.begin(); it != scp->workers.end();) {
+            if (all || (*it)->finished.load()) {
+                done.push_back(*it);
+                it = scp->workers.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+    for (cdcm::ScpWorker *w : done) {
+        if (w->thread.joinable()) w->thread.join();
+        delete w;
+    }
+}
+
+}  // namespace
+
+namespace cdcm {
+
+bool scp_stopping(const cdcm_scp *scp) { return scp->stopping.load(); }
+
+bool scp_grace_expired(const cdcm_scp *scp) {
+    return scp->stopping.load() && now_ms() >= scp->grace_deadline_ms.load();
+}
+
+}  // namespace cdcm
+
+extern "C" cdcm_scp *cdcm_scp_create(const cdcm_scp_config *cfg, const cdcm_scp_handlers *handlers,
+                                     cdcm_status *st) {
+    cdcm::status_clear(st);
+    if (cfg == nullptr || handlers == nullptr || cfg->port < 0 || cfg->port > 65535 || cfg->temp_dir == nullptr) {
+        cdcm::status_set(st, CDCM_ERR_INVALID, "invalid SCP configuration (port, temporary directory)");
+        return nullptr;
+    }
+    cdcm_scp *scp = nullptr;
+    try {
+        scp = new cdcm_scp();
+        scp->bind_address = cfg->bind_address ? cfg->bind_address : "";
+        scp->temp_dir = cfg->temp_dir;
+        scp->port = cfg->port;
+        scp->max_associations = cfg->max_associations > 0 ? cfg->max_associations : 32;
+        scp->max_pdu = cfg->max_pdu > 0 ? cfg->max_pdu : ASC_DEFAULTMAXPDU;
+        scp->acse_timeout = cfg->acse_timeout > 0 ? cfg->acse_timeout : 30;
+        scp->dimse_timeout = cfg->dimse_timeout > 0 ? cfg->dimse_timeout : 60;
+        scp->handlers = *handlers;
+        OFCondition cond = ASC_initializeNetwork(NET_ACCEPTOR, cfg->port, scp->acse_timeout, &scp->net);
+        if (cond.bad()) {
+            cdcm::status_from_condition(st, cond, "cannot listen on DICOM port " + std::to_string(cfg->port) +
+                                                      " (in use, or needs privileges below 1024)");
+            st->kind = CDCM_ERR_NETWORK;
+            delete scp;
+            return nullptr;
+        }
+        ASC_setTransportLayer(scp->net, cdcm::quickack_transport_layer(), 0);
+        return scp;
+    } catch (...) {
+        cdcm::status_from_exception(st, "cdcm_scp_create");
+        delete scp;
+        return nullptr;
+    }
+}
+
+extern "C" int cdcm_scp_port(cdcm_scp *scp) {
+    if (scp == nullptr || scp->net == nullptr) return -1;
+    PRIVATE_NETWORKKEY *key = reinterpret_cast<PRIVATE_NETWORKKEY *>(scp->net->network);
+    struct sockaddr_storage addr;
+    socklen_t len = sizeof(addr);
+    if (getsockname(key->networkSpecific.TCP.listenSocket, reinterpret_cast<sockaddr *>(&addr), &len) != 0)
+        return scp->port;
+    if (addr.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in *>(&addr)->sin_port);
+    if (addr.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6 *>(&addr)->sin6_port);
+    return scp->port;
+}
+
+extern "C" int cdcm_scp_run(cdcm_scp *scp, cdcm_status *st) {
+    cdcm::status_clear(st);
+    if (scp == nullptr || scp->net == nullptr) {
+        cdcm::status_set(st, CDCM_ERR_INVALID, "no SCP");
+        return -1;
+    }
+    while (!scp->stopping.load()) {
+        T_ASC_Association *assoc = nullptr;
+        OFCondition cond = EC_Normal;
+        try {
+            cond = ASC_receiveAssociation(scp->net, &assoc, scp->max_pdu, nullptr, nullptr, OFFalse, DUL_NOBLOCK, 1);
+        } catch (...) {
+            cond = ASC_NULLKEY;
+        }
+        reap(scp, false);
+        if (cond == DUL_NOASSOCIATIONREQUEST || cond.bad()) {
+            // A poll timeout, or a connection that was not a valid association request (port scanner, TLS, garbage).
+            if (assoc != nullptr) {
+                ASC_dropAssociation(assoc);
+                ASC_destroyAssociation(&assoc);
+            }
+            continue;
+        }
+        if (scp->stopping.load()) {
+            reject(assoc, ASC_RESULT_REJECTEDTRANSIENT, ASC_SOURCE_SERVICEPROVIDER_PRESENTATION_RELATED,
+                   ASC_REASON_SP_PRES_TEMPORARYCONGESTION);
+            ASC_dropAssociation(assoc);
+            ASC_destroyAssociation(&assoc);
+            break;
+        }
+        if (scp->active.load() >= scp->max_associations) {
+            reject(assoc, ASC_RESULT_REJECTEDTRANSIENT, ASC_SOURCE_SERVICEPROVIDER_PRESENTATION_RELATED,
+                   ASC_REASON_SP_PRES_LOCALLIMITEXCEEDED);
+            DCMNET_WARN("association from " << OFString(assoc->params->DULparams.callingAPTitle)
+                                            << " rejected: limit of " << scp->max_associations
+                                            << " concurrent associations reached");
+            ASC_dropAssociation(assoc);
+            ASC_destroyAssociation(&assoc);
+            continue;
+        }
+        cdcm::ScpWorker *w = new cdcm::ScpWorker();
+        w->scp = scp;
+        w->assoc = assoc;
+        w->id = scp->next_id.fetch_add(1);
+        scp->active.fetch_add(1);
+        {
+            std::lock_guard<std::mutex> lock(scp->workers_mutex);
+            scp->workers.push_back(w);
+        }
+        try {
+            w->thread = std::thread([w] {
+                w->run();
+                w->scp->active.fetch_sub(1);
+                w->finished.store(true);
+            });
+        } catch (...) {
+            // Could not start a thread: refuse, as if busy.
+            reject(assoc, ASC_RESULT_REJECTEDTRANSIENT, ASC_SOURCE_SERVICEPROVIDER_PRESENTATION_RELATED,
+                   ASC_REASON_SP_PRES_TEMPORARYCONGESTION);
+            ASC_dropAssociation(assoc);
+            ASC_destroyAssociation(&w->assoc);
+            scp->active.fetch_sub(1);
+            w->finished.store(true);
+        }
+    }
+    reap(scp, true);
+    return 0;
+}
+
+extern "C" void cdcm_scp_stop(cdcm_scp *scp, int grace_seconds) {
+    if (scp == nullptr) return;
+    if (grace_seconds < 0) grace_seconds = 0;
+    if (!scp->stopping.load()) scp->grace_deadline_ms.store(now_ms() + 1000LL * grace_seconds);
+    scp->stopping.store(true);
+}
+
+extern "C" int cdcm_scp_active_associations(cdcm_scp *scp) { return scp ? scp->active.load() : 0; }
+
+extern "C" void cdcm_scp_free(cdcm_scp *scp) {
+    if (scp == nullptr) return;
+    scp->stopping.store(true);
+    reap(scp, true);
+    if (scp->net != nullptr) ASC_dropNetwork(&scp->net);
+    delete scp;
+}

@@ -1,0 +1,373 @@
+/* SCP services: C-STORE into a temporary file, C-FIND/C-MOVE/C-GET through the Swift handlers and the responder. */
+#include "cdcm_scp_negotiate.h"
+
+#include <cstdio>
+#include <cstring>
+#include <unistd.h>
+
+using cdcm::copy_string;
+
+struct cdcm_responder {
+    cdcm::ScpWorker *w = nullptr;
+    T_ASC_PresentationContextID pcid = 0;
+    DIC_US message_id = 0;
+    const char *sop_class = "";
+    T_DIMSE_Priority priority = DIMSE_PRIORITY_MEDIUM;
+    int kind = 0;  // 0 find, 1 move, 2 get
+    bool cancelled = false;
+    bool broken = false;
+};
+
+namespace {
+
+DcmDataset *comment_detail(const cdcm_reply &reply) {
+    if (reply.error_comment[0] == '\0') return nullptr;
+    DcmDataset *detail = new DcmDataset();
+    detail->putAndInsertString(DCM_ErrorComment, reply.error_comment);
+    return detail;
+}
+
+struct StoreContext {
+    cdcm::ScpWorker *w;
+    cdcm_store_request *req;
+    DcmDataset *detail = nullptr;
+    bool handled = false;
+};
+
+void store_callback(void *data, T_DIMSE_StoreProgress *progress, T_DIMSE_C_StoreRQ *, char *, DcmDataset **,
+                    T_DIMSE_C_StoreRSP *rsp, DcmDataset **status_detail) {
+    if (progress->state != DIMSE_StoreEnd) return;
+    StoreContext *sc = static_cast<StoreContext *>(data);
+    const cdcm_scp_handlers &h = sc->w->scp->handlers;
+    if (rsp->DimseStatus != STATUS_Success) return;  // e.g. out of resources while writing
+    cdcm_reply reply;
+    memset(&reply, 0, sizeof(reply));
+    reply.status = STATUS_STORE_Error_CannotUnderstand;
+    if (h.on_store != nullptr) {
+        cdcm_assoc_info info = sc->w->info();
+        h.on_store(h.ctx, &info, sc->req, &reply);
+        sc->handled = true;
+    }
+    rsp->DimseStatus = reply.status;
+    sc->detail = comment_detail(reply);
+    *status_detail = sc->detail;
+}
+
+OFCondition receive_identifier(cdcm::ScpWorker *w, DcmDataset **ids) {
+    T_ASC_PresentationContextID pc = 0;
+    return DIMSE_receiveDataSetInMemory(w->assoc, DIMSE_NONBLOCKING, w->scp->dimse_timeout, &pc, ids, nullptr, nullptr);
+}
+
+void check_cancel(cdcm_responder *r) {
+    OFCondition cond = DIMSE_checkForCancelRQ(r->w->assoc, r->pcid, r->message_id);
+    if (cond.good()) r->cancelled = true;
+    else if (cond == DUL_PEERABORTEDASSOCIATION || cond == DUL_NETWORKCLOSED) r->broken = true;
+}
+
+void counts_to_move(T_DIMSE_C_MoveRSP &rsp, const cdcm_subop_counts &c, bool with_remaining) {
+    rsp.NumberOfRemainingSubOperations = static_cast<DIC_US>(c.remaining < 0 ? 0 : c.remaining);
+    rsp.NumberOfCompletedSubOperations = static_cast<DIC_US>(c.completed < 0 ? 0 : c.completed);
+    rsp.NumberOfFailedSubOperations = static_cast<DIC_US>(c.failed < 0 ? 0 : c.failed);
+    rsp.NumberOfWarningSubOperations = static_cast<DIC_US>(c.warning < 0 ? 0 : c.warning);
+    rsp.opts = O_MOVE_AFFECTEDSOPCLASSUID | O_MOVE_NUMBEROFCOMPLETEDSUBOPERATIONS |
+               O_MOVE_NUMBEROFFAILEDSUBOPERATIONS | O_MOVE_NUMBEROFWARNINGSUBOPERATIONS;
+    if (with_remaining) rsp.opts |= O_MOVE_NUMBEROFREMAININGSUBOPERATIONS;
+}
+
+void counts_to_get(T_DIMSE_C_GetRSP &rsp, const cdcm_subop_counts &c, bool with_remaining) {
+    rsp.NumberOfRemainingSubOperations = static_cast<DIC_US>(c.remaining < 0 ? 0 : c.remaining);
+    rsp.NumberOfCompletedSubOperations = static_cast<DIC_US>(c.completed < 0 ? 0 : c.completed);
+    rsp.NumberOfFailedSubOperations = static_cast<DIC_US>(c.failed < 0 ? 0 : c.failed);
+    rsp.NumberOfWarningSubOperations = static_cast<DIC_US>(c.warning < 0 ? 0 : c.warning);
+    rsp.opts = O_GET_AFFECTEDSOPCLASSUID | O_GET_NUMBEROFCOMPLETEDSUBOPERATIONS | O_GET_NUMBEROFFAILEDSUBOPERATIONS |
+               O_GET_NUMBEROFWARNINGSUBOPERATIONS;
+    if (with_remaining) rsp.opts |= O_GET_NUMBEROFREMAININGSUBOPERATIONS;
+}
+
+cdcm_query_request query_request(const char *sop_class, T_DIMSE_Priority priority, DIC_US message_id,
+                                 const char *move_destination) {
+    return cdcm_query_request{sop_class, static_cast<uint16_t>(priority), message_id, move_destination};
+}
+
+}  // namespace
+
+namespace cdcm {
+
+OFCondition serve_store(ScpWorker *w, T_DIMSE_C_StoreRQ &req, T_ASC_PresentationContextID pcid) {
+    const cdcm_scp_handlers &h = w->scp->handlers;
+    T_ASC_PresentationContext pc;
+    ASC_findAcceptedPresentationContext(w->assoc->params, pcid, &pc);
+    // The temporary name comes from the association id and a counter, never from the wire.
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/incoming-%d-%llu-%lu.part", w->scp->temp_dir.c_str(), static_cast<int>(getpid()),
+             static_cast<unsigned long long>(w->id), ++w->store_sequence);
+    cdcm_store_request sreq{req.AffectedSOPClassUID, req.AffectedSOPInstanceUID, pc.acceptedTransferSyntax,
+                            static_cast<uint16_t>(req.Priority), req.MessageID,
+                            (req.opts & O_STORE_MOVEORIGINATORAETITLE) ? req.MoveOriginatorApplicationEntityTitle : "",
+                            (req.opts & O_STORE_MOVEORIGINATORID) ? req.MoveOriginatorID : static_cast<DIC_US>(0),
+                            path};
+    cdcm_assoc_info info = w->info();
+    uint16_t admission = h.on_store_begin ? h.on_store_begin(h.ctx, &info, &sreq) : 0;
+    if (admission != 0) {
+        DIC_UL bytes = 0, pdvs = 0;
+        OFCondition cond = DIMSE_ignoreDataSet(w->assoc, DIMSE_NONBLOCKING, w->scp->dimse_timeout, &bytes, &pdvs);
+        if (cond.bad()) return cond;
+        T_DIMSE_C_StoreRSP rsp;
+        memset(&rsp, 0, sizeof(rsp));
+        rsp.DimseStatus = admission;
+        rsp.MessageIDBeingRespondedTo = req.MessageID;
+        rsp.DataSetType = DIMSE_DATASET_NULL;
+        copy_string(rsp.AffectedSOPClassUID, sizeof(rsp.AffectedSOPClassUID), req.AffectedSOPClassUID);
+        copy_string(rsp.AffectedSOPInstanceUID, sizeof(rsp.AffectedSOPInstanceUID), req.AffectedSOPInstanceUID);
+        rsp.opts = O_STORE_AFFECTEDSOPCLASSUID | O_STORE_AFFECTEDSOPINSTANCEUID;
+        return DIMSE_sendStoreResponse(w->assoc, pcid, &req, &rsp, nullptr);
+    }
+    StoreContext sc{w, &sreq};
+    OFCondition cond = DIMSE_storeProvider(w->assoc, pcid, &req, path, 1, nullptr, store_callback, &sc,
+                                           DIMSE_NONBLOCKING, w->scp->dimse_timeout);
+    delete sc.detail;
+    if (!sc.handled) unlink(path);  // the handler owns the file once called; otherwise it is ours to remove
+    return cond;
+}
+
+OFCondition serve_find(ScpWorker *w, T_DIMSE_C_FindRQ &req, T_ASC_PresentationContextID pcid) {
+    const cdcm_scp_handlers &h = w->scp->handlers;
+    DcmDataset *ids = nullptr;
+    OFCondition cond = receive_identifier(w, &ids);
+    if (cond.bad()) return cond;
+    cdcm_dataset identifier;
+    identifier.dataset()->copyFrom(*ids);
+    delete ids;
+    cdcm_responder r;
+    r.w = w; r.pcid = pcid; r.message_id = req.MessageID; r.sop_class = req.AffectedSOPClassUID;
+    r.priority = req.Priority; r.kind = 0;
+    cdcm_reply reply;
+    memset(&reply, 0, sizeof(reply));
+    reply.status = STATUS_FIND_Refused_SOPClassNotSupported;
+    if (h.on_find) {
+        cdcm_assoc_info info = w->info();
+        cdcm_query_request q = query_request(req.AffectedSOPClassUID, req.Priority, req.MessageID, "");
+        h.on_find(h.ctx, &info, &q, &identifier, &r, &reply);
+    }
+    if (r.broken) return DUL_PEERABORTEDASSOCIATION;
+    T_DIMSE_C_FindRSP rsp;
+    memset(&rsp, 0, sizeof(rsp));
+    rsp.DimseStatus = r.cancelled ? STATUS_FIND_Cancel_MatchingTerminatedDueToCancelRequest : reply.status;
+    DcmDataset *detail = comment_detail(reply);
+    cond = DIMSE_sendFindResponse(w->assoc, pcid, &req, &rsp, nullptr, detail);
+    delete detail;
+    return cond;
+}
+
+OFCondition serve_move(ScpWorker *w, T_DIMSE_C_MoveRQ &req, T_ASC_PresentationContextID pcid) {
+    const cdcm_scp_handlers &h = w->scp->handlers;
+    DcmDataset *ids = nullptr;
+    OFCondition cond = receive_identifier(w, &ids);
+    if (cond.bad()) return cond;
+    cdcm_dataset identifier;
+    identifier.dataset()->copyFrom(*ids);
+    delete ids;
+    cdcm_responder r;
+    r.w = w; r.pcid = pcid; r.message_id = req.MessageID; r.sop_class = req.AffectedSOPClassUID;
+    r.priority = req.Priority; r.kind = 1;
+    cdcm_reply reply;
+    memset(&reply, 0, sizeof(reply));
+    reply.status = STATUS_MOVE_Refused_SOPClassNotSupported;
+    if (h.on_move) {
+        cdcm_assoc_info info = w->info();
+        cdcm_query_request q = query_request(req.AffectedSOPClassUID, req.Priority, req.MessageID, req.MoveDestination);
+        h.on_move(h.ctx, &info, &q, &identifier, &r, &reply);
+    }
+    if (r.broken) return DUL_PEERABORTEDASSOCIATION;
+    T_DIMSE_C_MoveRSP rsp;
+    memset(&rsp, 0, sizeof(rsp));
+    rsp.MessageIDBeingRespondedTo = req.MessageID;
+    copy_string(rsp.AffectedSOPClassUID, sizeof(rsp.AffectedSOPClassUID), req.AffectedSOPClassUID);
+    rsp.DimseStatus = r.cancelled ? STATUS_MOVE_Cancel_SubOperationsTerminatedDueToCancelIndication : reply.status;
+    counts_to_move(rsp, reply.counts, r.cancelled);
+    rsp.DataSetType = DIMSE_DATASET_NULL;
+    DcmDataset *detail = comment_detail(reply);
+    cond = DIMSE_sendMoveResponse(w->assoc, pcid, &req, &rsp, nullptr, detail);
+    delete detail;
+    return cond;
+}
+
+OFCondition serve_get(ScpWorker *w, T_DIMSE_C_GetRQ &req, T_ASC_PresentationContextID pcid) {
+    const cdcm_scp_handlers &h = w->scp->handlers;
+    DcmDataset *ids = nullptr;
+    OFCondition cond = receive_identifier(w, &ids);
+    if (cond.bad()) return cond;
+    cdcm_dataset identifier;
+    identifier.dataset()->copyFrom(*ids);
+    delete ids;
+    cdcm_responder r;
+    r.w = w; r.pcid = pcid; r.message_id = req.MessageID; r.sop_class = req.AffectedSOPClassUID;
+    r.priority = req.Priority; r.kind = 2;
+    cdcm_reply reply;
+    memset(&reply, 0, sizeof(reply));
+    reply.status = STATUS_GET_Refused_SOPClassNotSupported;
+    if (h.on_get) {
+        cdcm_assoc_info info = w->info();
+        cdcm_query_request q = query_request(req.AffectedSOPClassUID, req.Priority, req.MessageID, "");
+        h.on_get(h.ctx, &info, &q, &identifier, &r, &reply);
+    }
+    if (r.broken) return DUL_PEERABORTEDASSOCIATION;
+    T_DIMSE_C_GetRSP rsp;
+    memset(&rsp, 0, sizeof(rsp));
+    rsp.MessageIDBeingRespondedTo = req.MessageID;
+    copy_string(rsp.AffectedSOPClassUID, sizeof(rsp.AffectedSOPClassUID), req.AffectedSOPClassUID);
+    rsp.DimseStatus = r.cancelled ? STATUS_GET_Cancel_SubOperationsTerminatedDueToCancelIndication : reply.status;
+    counts_to_get(rsp, reply.counts, r.cancelled);
+    rsp.DataSetType = DIMSE_DATASET_NULL;
+    DcmDataset *detail = comment_detail(reply);
+    cond = DIMSE_sendGetResponse(w->assoc, pcid, &req, &rsp, nullptr, detail);
+    delete detail;
+    return cond;
+}
+
+}  // namespace cdcm
+
+extern "C" int cdcm_responder_find_match(cdcm_responder *r, const cdcm_dataset *match) {
+    if (r == nullptr || match == nullptr || r->kind != 0) return -1;
+    if (r->broken) return -1;
+    if (r->cancelled) return 1;
+    try {
+        T_DIMSE_C_FindRQ req;
+        memset(&req, 0, sizeof(req));
+        req.MessageID = r->message_id;
+        copy_string(req.AffectedSOPClassUID, sizeof(req.AffectedSOPClassUID), r->sop_class);
+        T_DIMSE_C_FindRSP rsp;
+        memset(&rsp, 0, sizeof(rsp));
+        rsp.DimseStatus = STATUS_Pending;
+        DcmDataset ids(*match->dataset());
+        OFCondition cond = DIMSE_sendFindResponse(r->w->assoc, r->pcid, &req, &rsp, &ids, nullptr);
+        if (cond.bad()) {
+            r->broken = true;
+            return -1;
+        }
+        check_cancel(r);
+        return r->broken ? -1 : (r->cancelled ? 1 : 0);
+    } catch (...) {
+        r->broken = true;
+        return -1;
+    }
+}
+
+extern "C" int cdcm_responder_pending(cdcm_responder *r, const cdcm_subop_counts *c) {
+    if (r == nullptr || c == nullptr || r->kind == 0) return -1;
+    if (r->broken) return -1;
+    if (r->cancelled) return 1;
+    try {
+        OFCondition cond = EC_Normal;
+        if (r->kind == 1) {
+            T_DIMSE_C_MoveRQ req;
+            memset(&req, 0, sizeof(req));
+            req.MessageID = r->message_id;
+            copy_string(req.AffectedSOPClassUID, sizeof(req.AffectedSOPClassUID), r->sop_class);
+            T_DIMSE_C_MoveRSP rsp;
+            memset(&rsp, 0, sizeof(rsp));
+            rsp.MessageIDBeingRespondedTo = r->message_id;
+            copy_string(rsp.AffectedSOPClassUID, sizeof(rsp.AffectedSOPClassUID), r->sop_class);
+            rsp.DimseStatus = STATUS_Pending;
+            rsp.DataSetType = DIMSE_DATASET_NULL;
+            counts_to_move(rsp, *c, true);
+            cond = DIMSE_sendMoveResponse(r->w->assoc, r->pcid, &req, &rsp, nullptr, nullptr);
+        } else {
+            T_DIMSE_C_GetRQ req;
+            memset(&req, 0, sizeof(req));
+            req.MessageID = r->message_id;
+            copy_string(req.AffectedSOPClassUID, sizeof(req.AffectedSOPClassUID), r->sop_class);
+            T_DIMSE_C_GetRSP rsp;
+            memset(&rsp, 0, sizeof(rsp));
+            rsp.MessageIDBeingRespondedTo = r->message_id;
+            copy_string(rsp.AffectedSOPClassUID, sizeof(rsp.AffectedSOPClassUID), r->sop_class);
+            rsp.DimseStatus = STATUS_Pending;
+            rsp.DataSetType = DIMSE_DATASET_NULL;
+            counts_to_get(rsp, *c, true);
+            cond = DIMSE_sendGetResponse(r->w->assoc, r->pcid, &req, &rsp, nullptr, nullptr);
+        }
+        if (cond.bad()) {
+            r->broken = true;
+            return -1;
+        }
+        check_cancel(r);
+        return r->broken ? -1 : (r->cancelled ? 1 : 0);
+    } catch (...) {
+        r->broken = true;
+        return -1;
+    }
+}
+
+extern "C" int cdcm_responder_get_store(cdcm_responder *r, const char *path, uint16_t *sub_status, cdcm_status *st) {
+    cdcm::status_clear(st);
+    if (r == nullptr || r->kind != 2 || path == nullptr) {
+        cdcm::status_set(st, CDCM_ERR_INVALID, "not a C-GET responder, or no file");
+        return -1;
+    }
+    if (r->broken) {
+        cdcm::status_set(st, CDCM_ERR_ABORTED, "the C-GET requester's association is gone");
+        return -1;
+    }
+    try {
+        DcmFileFormat ff;
+        OFCondition cond = ff.loadFile(path);
+        if (cond.bad()) {
+            cdcm::status_from_condition(st, cond, std::string("cannot read ") + path);
+            st->kind = CDCM_ERR_FILE;
+            return -1;
+        }
+        DcmDataset *data = ff.getDataset();
+        const char *sop_class = nullptr;
+        const char *sop_instance = nullptr;
+        data->findAndGetString(DCM_SOPClassUID, sop_class);
+        data->findAndGetString(DCM_SOPInstanceUID, sop_instance);
+        if (sop_class == nullptr || sop_instance == nullptr) {
+            cdcm::status_set(st, CDCM_ERR_FILE, std::string(path) + " has no SOP Class or Instance UID");
+            return -1;
+        }
+        DcmXfer original(data->getOriginalXfer());
+        T_ASC_Association *assoc = r->w->assoc;
+        T_ASC_PresentationContextID pcid = ASC_findAcceptedPresentationContextID(assoc, sop_class, original.getXferID());
+        if (pcid == 0) {
+            pcid = ASC_findAcceptedPresentationContextID(assoc, sop_class);
+            T_ASC_PresentationContext pc;
+            if (pcid == 0 || ASC_findAcceptedPresentationContext(assoc->params, pcid, &pc).bad()) {
+                cdcm::status_set(st, CDCM_ERR_NO_CONTEXT,
+                                 std::string("the C-GET requester did not offer storage of SOP class ") + sop_class);
+                return -1;
+            }
+            DcmXfer target(pc.acceptedTransferSyntax);
+            if (data->chooseRepresentation(target.getXfer(), nullptr).bad() || !data->canWriteXfer(target.getXfer())) {
+                cdcm::status_set(st, CDCM_ERR_NO_CONTEXT, std::string("cannot convert ") + path + " to " +
+                                                              target.getXferName());
+                return -1;
+            }
+        }
+        T_DIMSE_C_StoreRQ req;
+        memset(&req, 0, sizeof(req));
+        req.MessageID = r->w->next_message_id++;
+        copy_string(req.AffectedSOPClassUID, sizeof(req.AffectedSOPClassUID), sop_class);
+        copy_string(req.AffectedSOPInstanceUID, sizeof(req.AffectedSOPInstanceUID), sop_instance);
+        req.DataSetType = DIMSE_DATASET_PRESENT;
+        req.Priority = r->priority;
+        T_DIMSE_C_StoreRSP rsp;
+        memset(&rsp, 0, sizeof(rsp));
+        DcmDataset *detail = nullptr;
+        cond = DIMSE_storeUser(assoc, pcid, &req, nullptr, data, nullptr, nullptr, DIMSE_NONBLOCKING,
+                               r->w->scp->dimse_timeout, &rsp, &detail);
+        delete detail;
+        if (cond.bad()) {
+            r->broken = true;
+            cdcm::status_from_condition(st, cond, "C-STORE sub-operation of C-GET");
+            return -1;
+        }
+        if (sub_status) *sub_status = rsp.DimseStatus;
+        st->has_dimse_status = 1;
+        st->dimse_status = rsp.DimseStatus;
+        return 0;
+    } catch (...) {
+        r->broken = true;
+        cdcm::status_from_exception(st, "cdcm_responder_get_store");
+        return -1;
+    }
+}

@@ -1,0 +1,81 @@
+/* Converts DCMTK's OFCondition and C++ exceptions into cdcm_status, in one place. */
+#include "cdcm_internal.h"
+#include "dcmtk/dcmnet/cond.h"
+#include "dcmtk/dcmnet/dul.h"
+
+#include <cstring>
+
+namespace cdcm {
+
+void copy_string(char *dst, size_t dst_len, const char *src) {
+    if (dst == nullptr || dst_len == 0) return;
+    if (src == nullptr) src = "";
+    size_t n = strlen(src);
+    if (n >= dst_len) n = dst_len - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+void status_clear(cdcm_status *st) {
+    if (st == nullptr) return;
+    memset(st, 0, sizeof(*st));
+}
+
+void status_set(cdcm_status *st, cdcm_error_kind kind, const std::string &text) {
+    if (st == nullptr) return;
+    st->kind = kind;
+    copy_string(st->text, sizeof(st->text), text.c_str());
+}
+
+cdcm_error_kind kind_of(const OFCondition &cond) {
+    if (cond.good()) return CDCM_OK;
+    if (cond == DUL_ASSOCIATIONREJECTED) return CDCM_ERR_REJECTED;
+    if (cond == DUL_PEERABORTEDASSOCIATION) return CDCM_ERR_ABORTED;
+    if (cond == DIMSE_NODATAAVAILABLE || cond == DUL_READTIMEOUT) return CDCM_ERR_TIMEOUT;
+    if (cond == DIMSE_NOVALIDPRESENTATIONCONTEXTID || cond == DIMSE_BADCOMMANDTYPE) return CDCM_ERR_NO_CONTEXT;
+    if (cond.module() == OFM_dcmnet &&
+        (cond.code() == DULC_TCPINITERROR || cond.code() == DULC_NETWORKCLOSED || cond.code() == DULC_TCPIOERROR ||
+         cond.code() == DULC_UNKNOWNHOST || cond == DUL_ILLEGALPDU))
+        return CDCM_ERR_NETWORK;
+    if (cond.module() == OFM_dcmdata) return CDCM_ERR_FILE;
+    if (cond.module() == OFM_dcmnet) return CDCM_ERR_PROTOCOL;
+    return CDCM_ERR_INTERNAL;
+}
+
+void status_from_condition(cdcm_status *st, const OFCondition &cond, const std::string &what) {
+    if (st == nullptr) return;
+    std::string text = what;
+    if (!text.empty()) text += ": ";
+    text += cond.text();
+    status_set(st, kind_of(cond), text);
+}
+
+void status_from_exception(cdcm_status *st, const char *where) {
+    std::string text = std::string("internal error in ") + where;
+    try {
+        throw;
+    } catch (const std::exception &e) {
+        text += ": ";
+        text += e.what();
+    } catch (...) {
+        text += ": unknown C++ exception";
+    }
+    status_set(st, CDCM_ERR_INTERNAL, text);
+}
+
+long element_string(DcmElement *elem, char *buf, size_t buf_len) {
+    if (elem == nullptr) return -1;
+    switch (elem->ident()) {
+    case EVR_SQ: case EVR_OB: case EVR_OW: case EVR_OF: case EVR_OD: case EVR_OL: case EVR_OV:
+    case EVR_UN: case EVR_pixelSQ: case EVR_pixelItem: case EVR_UNKNOWN: case EVR_UNKNOWN2B:
+        return -2;
+    default:
+        break;
+    }
+    OFString value;
+    if (elem->getOFStringArray(value).bad()) value.clear();
+    copy_string(buf, buf_len, value.c_str());
+    return static_cast<long>(value.length());
+}
+
+}  // namespace cdcm

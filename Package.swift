@@ -1,0 +1,63 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let dcmtkLibraries: [LinkerSetting] = ["dcmnet", "dcmdata", "oflog", "ofstd"].map { .linkedLibrary($0) }
+
+let package = Package(
+    name: "dicom-gateway",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "dicom-gateway", targets: ["dicom-gateway"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        // The only C++ in the tree: DCMTK behind a plain C API.
+        .target(
+            name: "CDcmtk",
+            path: "CDcmtk",
+            cxxSettings: [.unsafeFlags(["-Wno-deprecated-declarations"])],
+            linkerSettings: dcmtkLibraries
+        ),
+        .target(name: "DicomCore"),
+        .target(
+            name: "DicomNetwork",
+            dependencies: [
+                "CDcmtk", "DicomCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "GatewayConfig",
+            dependencies: ["DicomCore", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(
+            name: "GatewayApp",
+            dependencies: [
+                "DicomCore", "DicomNetwork", "GatewayConfig",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "dicom-gateway",
+            dependencies: [
+                "GatewayApp", "DicomCore", "DicomNetwork", "GatewayConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "DicomCoreTests", dependencies: ["DicomCore"]),
+        .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig"]),
+        .testTarget(
+            name: "GatewayIntegrationTests",
+            dependencies: ["DicomCore", "DicomNetwork", "GatewayConfig", "GatewayApp"]
+        ),
+    ],
+    cxxLanguageStandard: .cxx17
+)
