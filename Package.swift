@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // The only C++ in the tree: DCMTK behind a plain C API.
@@ -37,9 +38,13 @@ let package = Package(
             dependencies: ["DicomCore", .product(name: "Yams", package: "Yams")]
         ),
         .target(
+            name: "GatewayStore",
+            dependencies: ["DicomCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
             name: "GatewayApp",
             dependencies: [
-                "DicomCore", "DicomNetwork", "GatewayConfig",
+                "DicomCore", "DicomNetwork", "GatewayConfig", "GatewayStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -54,9 +59,10 @@ let package = Package(
         ),
         .testTarget(name: "DicomCoreTests", dependencies: ["DicomCore"]),
         .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig"]),
+        .testTarget(name: "GatewayStoreTests", dependencies: ["GatewayStore", "DicomCore"]),
         .testTarget(
             name: "GatewayIntegrationTests",
-            dependencies: ["DicomCore", "DicomNetwork", "GatewayConfig", "GatewayApp"]
+            dependencies: ["DicomCore", "DicomNetwork", "GatewayConfig", "GatewayStore", "GatewayApp"]
         ),
     ],
     cxxLanguageStandard: .cxx17

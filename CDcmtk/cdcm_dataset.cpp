@@ -23,9 +23,10 @@ extern "C" cdcm_dataset *cdcm_dataset_load(const char *path, int stop_before_pix
     }
     try {
         cdcm_dataset *ds = new cdcm_dataset();
-        OFCondition cond = stop_before_pixel_data
-            ? ds->file.loadFileUntilTag(path, EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_autoDetect, DCM_PixelData)
-            : ds->file.loadFile(path, EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_autoDetect);
+        // Values longer than 4 KB (pixel data, large blobs) stay on disk and are read only on demand.
+        OFCondition cond = ds->file.loadFile(path, EXS_Unknown, EGL_noChange,
+                                             stop_before_pixel_data ? 4096 : DCM_MaxReadLength, ERM_autoDetect);
+        if (cond.good() && !stop_before_pixel_data) ds->file.loadAllDataIntoMemory();
         if (cond.bad()) {
             cdcm::status_from_condition(st, cond, std::string("cannot read DICOM file ") + path);
             st->kind = CDCM_ERR_FILE;

@@ -1,0 +1,120 @@
+import CDcmtk
+import DicomCore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// The DICOM listener (SCP): accepts associations up to a limit, each on a thread of its own, and
+/// hands every request to a `DicomServiceProvider`. A `Service`: on graceful shutdown it stops
+/// accepting, lets in-flight commands finish (up to `shutdownGrace`), then joins every thread.
+///
+/// ```swift
+/// let server = try DicomServer(configuration: .init(port: 11112, temporaryDirectory: tmp), provider: cache)
+/// try await ServiceGroup(services: [server], logger: logger).run()
+/// ```
+public final class DicomServer: Service, @unchecked Sendable {
+    // Safe: `handle` is set in init and freed in deinit only; the C acceptor is thread-safe for
+    // stop/active-count calls, and `run` is entered once (guarded by `lock`).
+    public struct Configuration: Sendable {
+        public var port: Int
+        public var maxAssociations: Int
+        public var maxPDU: UInt32
+        public var acseTimeout: Int
+        public var dimseTimeout: Int
+        public var temporaryDirectory: String
+        public var shutdownGrace: Int
+
+        public init(
+            port: Int, maxAssociations: Int = 32, maxPDU: UInt32 = 131_072, acseTimeout: Int = 30, dimseTimeout: Int = 60,
+            temporaryDirectory: String, shutdownGrace: Int = 30
+        ) {
+            self.port = port
+            self.maxAssociations = maxAssociations
+            self.maxPDU = maxPDU
+            self.acseTimeout = acseTimeout
+            self.dimseTimeout = dimseTimeout
+            self.temporaryDirectory = temporaryDirectory
+            self.shutdownGrace = shutdownGrace
+        }
+    }
+
+    public let configuration: Configuration
+    private let handle: OpaquePointer
+    private let box: Unmanaged<ProviderBox>
+    private let lock = NSLockShim()
+    private var started = false
+    private let logger: Logger
+
+    /// Binds the port now, so a port in use is reported here and not later.
+    public init(configuration: Configuration, provider: some DicomServiceProvider, logger: Logger = Logger(label: "dicom.server"))
+        throws(DicomNetworkError)
+    {
+        self.configuration = configuration
+        self.logger = logger
+        do {
+            try FileManager.default.createDirectory(atPath: configuration.temporaryDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw DicomNetworkError(code: .file, message: "cannot create \(configuration.temporaryDirectory): \(error.localizedDescription)")
+        }
+        let box = Unmanaged.passRetained(ProviderBox(provider))
+        var handlers = ProviderBox.handlers(context: box.toOpaque())
+        var st = cdcm_status.empty()
+        let pointer: OpaquePointer? = configuration.temporaryDirectory.withCString { tmp in
+            var cfg = cdcm_scp_config(
+                bind_address: nil, port: Int32(configuration.port), max_associations: Int32(configuration.maxAssociations),
+                max_pdu: configuration.maxPDU, acse_timeout: Int32(configuration.acseTimeout),
+                dimse_timeout: Int32(configuration.dimseTimeout), temp_dir: tmp)
+            return cdcm_scp_create(&cfg, &handlers, &st)
+        }
+        guard let pointer else {
+            box.release()
+            throw DicomNetworkError(code: .listen, message: st.textString)
+        }
+        self.handle = pointer
+        self.box = box
+    }
+
+    deinit {
+        cdcm_scp_free(handle)
+        box.release()
+    }
+
+    /// The port actually listened on (differs from the configuration when it asked for port 0).
+    public var port: Int { Int(cdcm_scp_port(handle)) }
+    public var activeAssociations: Int { Int(cdcm_scp_active_associations(handle)) }
+
+    /// Stops accepting; in-flight commands finish within the grace period. Thread-safe, idempotent.
+    public func stop(grace: Int? = nil) {
+        cdcm_scp_stop(handle, Int32(grace ?? configuration.shutdownGrace))
+    }
+
+    public func run() async throws {
+        let first = lock.withLock { () -> Bool in
+            defer { started = true }
+            return !started
+        }
+        guard first else { throw DicomNetworkError(code: .invalidArgument, message: "the DICOM server is already running") }
+        logger.info("DICOM listener started", metadata: ["port": "\(port)", "max_associations": "\(configuration.maxAssociations)"])
+        let handle = SendableHandle(handle)
+        try await withGracefulShutdownHandler {
+            try await withTaskCancellationHandler {
+                try await BlockingThread.run(name: "dicom-acceptor") {
+                    var st = cdcm_status.empty()
+                    _ = cdcm_scp_run(handle.pointer, &st)
+                }
+            } onCancel: {
+                self.stop(grace: 0)
+            }
+        } onGracefulShutdown: {
+            self.stop()
+        }
+        logger.info("DICOM listener stopped", metadata: ["port": "\(port)"])
+    }
+}
+
+/// An opaque C handle passed to the acceptor thread.
+struct SendableHandle: @unchecked Sendable {
+    // Safe: the acceptor functions of cdcm_scp are designed to be called from another thread.
+    let pointer: OpaquePointer
+    init(_ pointer: OpaquePointer) { self.pointer = pointer }
+}

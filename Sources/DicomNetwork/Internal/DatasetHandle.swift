@@ -1,0 +1,72 @@
+import CDcmtk
+import DicomCore
+
+/// Owns a `cdcm_dataset`. Used by one thread at a time; freed on deinit.
+final class DatasetHandle {
+    let pointer: OpaquePointer
+    private let owned: Bool
+
+    init() throws(DicomNetworkError) {
+        guard let p = cdcm_dataset_new() else {
+            throw DicomNetworkError(code: .internalError, message: "cannot allocate a dataset")
+        }
+        pointer = p
+        owned = true
+    }
+
+    /// Wraps a dataset owned by someone else (valid only during a callback).
+    init(borrowing pointer: OpaquePointer) {
+        self.pointer = pointer
+        owned = false
+    }
+
+    init(owning pointer: OpaquePointer) {
+        self.pointer = pointer
+        owned = true
+    }
+
+    deinit {
+        if owned { cdcm_dataset_free(pointer) }
+    }
+
+    convenience init(_ attributes: DicomAttributes) throws(DicomNetworkError) {
+        try self.init()
+        for (tag, value) in attributes {
+            var st = cdcm_status.empty()
+            if cdcm_dataset_put_string(pointer, tag.rawValue, value, &st) != 0 {
+                throw DicomNetworkError(code: .invalidArgument, message: "\(tag): \(st.textString)")
+            }
+        }
+    }
+
+    func string(_ tag: DicomTag) -> String? {
+        var buffer = [CChar](repeating: 0, count: 256)
+        var n = cdcm_dataset_get_string(pointer, tag.rawValue, &buffer, buffer.count)
+        if n < 0 { return nil }
+        if n >= buffer.count {
+            buffer = [CChar](repeating: 0, count: n + 1)
+            n = cdcm_dataset_get_string(pointer, tag.rawValue, &buffer, buffer.count)
+        }
+        return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Every top-level string-valued attribute (sequences and binary values are skipped).
+    func attributes() -> DicomAttributes {
+        var result = DicomAttributes()
+        let count = cdcm_dataset_count(pointer)
+        var buffer = [CChar](repeating: 0, count: 1024)
+        var vr: (CChar, CChar, CChar) = (0, 0, 0)
+        for index in 0..<count {
+            var tag: UInt32 = 0
+            var n = cdcm_dataset_element_at(pointer, index, &tag, &vr.0, &buffer, buffer.count)
+            if n < 0 { continue }
+            if n >= buffer.count {
+                buffer = [CChar](repeating: 0, count: n + 1)
+                n = cdcm_dataset_element_at(pointer, index, &tag, &vr.0, &buffer, buffer.count)
+            }
+            result[DicomTag(rawValue: tag)] = String(
+                decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        return result
+    }
+}

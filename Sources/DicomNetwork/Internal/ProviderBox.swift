@@ -1,0 +1,100 @@
+import CDcmtk
+import DicomCore
+
+/// The C callbacks of the SCP: each turns C structs into Swift values and calls the provider.
+/// Retained by `DicomServer` until the acceptor and all association threads are gone.
+final class ProviderBox {
+    let provider: any DicomServiceProvider
+    init(_ provider: any DicomServiceProvider) { self.provider = provider }
+
+    static func from(_ ctx: UnsafeMutableRawPointer?) -> ProviderBox {
+        Unmanaged<ProviderBox>.fromOpaque(ctx!).takeUnretainedValue()
+    }
+
+    static func handlers(context: UnsafeMutableRawPointer) -> cdcm_scp_handlers {
+        var h = cdcm_scp_handlers()
+        h.ctx = context
+        h.on_associate = { ctx, info in
+            let decision = ProviderBox.from(ctx).provider.associationRequested(AssociationInfo(info!.pointee))
+            switch decision {
+            case .accept: return Int32(CDCM_REJECT_NONE.rawValue)
+            case .rejectCallingAETitle: return Int32(CDCM_REJECT_CALLING_AE.rawValue)
+            case .rejectCalledAETitle: return Int32(CDCM_REJECT_CALLED_AE.rawValue)
+            case .rejectNoReason: return Int32(CDCM_REJECT_NO_REASON.rawValue)
+            case .rejectBusy: return Int32(CDCM_REJECT_BUSY.rawValue)
+            }
+        }
+        h.on_association_end = { ctx, info, how, detail in
+            ProviderBox.from(ctx).provider.associationEnded(
+                AssociationInfo(info!.pointee), how: AssociationEnd(rawValue: how) ?? .error,
+                detail: detail.map { String(cString: $0) } ?? "")
+        }
+        h.on_store_begin = { ctx, info, req in
+            ProviderBox.from(ctx).provider.admitStore(StoreRequest(req!.pointee), association: AssociationInfo(info!.pointee)).code
+        }
+        h.on_store = { ctx, info, req, reply in
+            let result = ProviderBox.from(ctx).provider.store(StoreRequest(req!.pointee), association: AssociationInfo(info!.pointee))
+            reply!.pointee.status = result.status.code
+            setFixedCString(&reply!.pointee.error_comment, result.errorComment)
+        }
+        h.on_find = { ctx, info, req, ids, responder, reply in
+            let result = ProviderBox.from(ctx).provider.find(
+                QueryRequest(req!.pointee), identifier: DatasetHandle(borrowing: ids!).attributes(),
+                association: AssociationInfo(info!.pointee), responder: FindResponder(responder!))
+            reply!.pointee.status = result.status.code
+            setFixedCString(&reply!.pointee.error_comment, result.errorComment)
+        }
+        h.on_move = { ctx, info, req, ids, responder, reply in
+            let result = ProviderBox.from(ctx).provider.move(
+                QueryRequest(req!.pointee), identifier: DatasetHandle(borrowing: ids!).attributes(),
+                association: AssociationInfo(info!.pointee), responder: RetrieveResponder(responder!))
+            reply!.pointee.set(result)
+        }
+        h.on_get = { ctx, info, req, ids, responder, reply in
+            let result = ProviderBox.from(ctx).provider.get(
+                QueryRequest(req!.pointee), identifier: DatasetHandle(borrowing: ids!).attributes(),
+                association: AssociationInfo(info!.pointee), responder: RetrieveResponder(responder!))
+            reply!.pointee.set(result)
+        }
+        return h
+    }
+}
+
+private func string(_ p: UnsafePointer<CChar>?) -> String { p.map { String(cString: $0) } ?? "" }
+
+extension AssociationInfo {
+    init(_ c: cdcm_assoc_info) {
+        self.init(id: c.association_id, callingAE: string(c.calling_ae), calledAE: string(c.called_ae), peerHost: string(c.peer_host))
+    }
+}
+
+extension StoreRequest {
+    init(_ c: cdcm_store_request) {
+        let originator = string(c.move_originator_ae)
+        self.init(
+            sopClassUID: string(c.sop_class_uid), sopInstanceUID: string(c.sop_instance_uid),
+            transferSyntaxUID: string(c.transfer_syntax_uid), priority: DIMSEPriority(code: c.priority), messageID: c.message_id,
+            moveOriginatorAE: originator.isEmpty ? nil : originator, moveOriginatorMessageID: c.move_originator_msg_id,
+            filePath: string(c.file_path))
+    }
+}
+
+extension QueryRequest {
+    init(_ c: cdcm_query_request) {
+        let destination = string(c.move_destination)
+        let sopClass = string(c.sop_class_uid)
+        self.init(
+            sopClassUID: sopClass, model: QueryModel(sopClass: sopClass), priority: DIMSEPriority(code: c.priority),
+            messageID: c.message_id, moveDestination: destination.isEmpty ? nil : destination)
+    }
+}
+
+extension cdcm_reply {
+    mutating func set(_ result: RetrieveReply) {
+        status = result.status.code
+        setFixedCString(&error_comment, result.errorComment)
+        counts = cdcm_subop_counts(
+            remaining: Int32(result.counts.remaining), completed: Int32(result.counts.completed),
+            failed: Int32(result.counts.failed), warning: Int32(result.counts.warning))
+    }
+}

@@ -1,0 +1,88 @@
+import DicomCore
+
+/// Who is on the other end of an inbound association.
+public struct AssociationInfo: Sendable, Hashable, CustomStringConvertible {
+    public let id: UInt64
+    public let callingAE: String
+    public let calledAE: String
+    public let peerHost: String
+    public var description: String { "\(callingAE)@\(peerHost) -> \(calledAE) #\(id)" }
+}
+
+/// The answer to an association request.
+public enum AssociationDecision: Sendable, Equatable {
+    case accept
+    case rejectCallingAETitle      // permanent: calling AE title not recognised
+    case rejectCalledAETitle       // permanent: called AE title not recognised
+    case rejectNoReason            // permanent: no reason given
+    case rejectBusy                // transient: local limit exceeded
+}
+
+/// How an inbound association ended.
+public enum AssociationEnd: Int32, Sendable {
+    case released = 0, aborted = 1, error = 2, stopped = 3
+}
+
+/// An incoming C-STORE. `filePath` holds the complete Part 10 file in the server's temporary
+/// directory; from `store(_:association:)` on, the provider owns it (move it or delete it).
+public struct StoreRequest: Sendable {
+    public let sopClassUID: String
+    public let sopInstanceUID: String
+    public let transferSyntaxUID: String
+    public let priority: DIMSEPriority
+    public let messageID: UInt16
+    public let moveOriginatorAE: String?
+    public let moveOriginatorMessageID: UInt16
+    public let filePath: String
+}
+
+/// An incoming C-FIND, C-MOVE or C-GET.
+public struct QueryRequest: Sendable {
+    public let sopClassUID: String
+    public let model: QueryModel?
+    public let priority: DIMSEPriority
+    public let messageID: UInt16
+    /// The C-MOVE destination AE title, exactly as sent (validate before use).
+    public let moveDestination: String?
+}
+
+/// The final answer of a C-MOVE or C-GET handler.
+public struct RetrieveReply: Sendable {
+    public var status: DIMSEStatus
+    public var counts: SubOperationCounts
+    public var errorComment: String
+    public init(status: DIMSEStatus, counts: SubOperationCounts = SubOperationCounts(), errorComment: String = "") {
+        self.status = status
+        self.counts = counts
+        self.errorComment = errorComment
+    }
+}
+
+/// What the DICOM server asks of the application. Every method is called synchronously on the
+/// association's own thread (never Swift's cooperative pool), so it may block; it must return a
+/// DIMSE status rather than throw. Unimplemented services answer "SOP class not supported".
+public protocol DicomServiceProvider: Sendable {
+    func associationRequested(_ association: AssociationInfo) -> AssociationDecision
+    func associationEnded(_ association: AssociationInfo, how: AssociationEnd, detail: String)
+    /// Before the data set is read: a non-success status refuses it (e.g. 0xA700 when the disk is full).
+    func admitStore(_ request: StoreRequest, association: AssociationInfo) -> DIMSEStatus
+    func store(_ request: StoreRequest, association: AssociationInfo) -> DIMSEResult
+    func find(_ request: QueryRequest, identifier: DicomAttributes, association: AssociationInfo, responder: FindResponder) -> DIMSEResult
+    func move(_ request: QueryRequest, identifier: DicomAttributes, association: AssociationInfo, responder: RetrieveResponder) -> RetrieveReply
+    func get(_ request: QueryRequest, identifier: DicomAttributes, association: AssociationInfo, responder: RetrieveResponder) -> RetrieveReply
+}
+
+extension DicomServiceProvider {
+    public func associationRequested(_ association: AssociationInfo) -> AssociationDecision { .accept }
+    public func associationEnded(_ association: AssociationInfo, how: AssociationEnd, detail: String) {}
+    public func admitStore(_ request: StoreRequest, association: AssociationInfo) -> DIMSEStatus { .success }
+    public func find(_ request: QueryRequest, identifier: DicomAttributes, association: AssociationInfo, responder: FindResponder) -> DIMSEResult {
+        DIMSEResult(status: .sopClassNotSupported)
+    }
+    public func move(_ request: QueryRequest, identifier: DicomAttributes, association: AssociationInfo, responder: RetrieveResponder) -> RetrieveReply {
+        RetrieveReply(status: .sopClassNotSupported)
+    }
+    public func get(_ request: QueryRequest, identifier: DicomAttributes, association: AssociationInfo, responder: RetrieveResponder) -> RetrieveReply {
+        RetrieveReply(status: .sopClassNotSupported)
+    }
+}

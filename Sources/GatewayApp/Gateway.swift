@@ -1,0 +1,54 @@
+import DicomCore
+import DicomNetwork
+import Foundation
+import GatewayConfig
+import GatewayStore
+import Logging
+import ServiceLifecycle
+
+/// The composition root: builds the gateway's services from a configuration and runs them in a
+/// `ServiceGroup` that shuts down gracefully on SIGTERM/SIGINT. A library, so tests boot it.
+public final class Gateway: Sendable {
+    public let configuration: GatewayConfiguration
+    public let dicomServer: DicomServer
+    let logger: Logger
+
+    /// Prepares storage and binds the DICOM port (errors surface here, before `run`).
+    public init(configuration: GatewayConfiguration, logger: Logger = Logger(label: "dicom-gateway")) throws {
+        self.configuration = configuration
+        self.logger = logger
+        try DicomRuntime.bootstrap(logger: Logger(label: "dcmtk"), dcmtkLevel: configuration.logging.dcmtkLevel.swiftLogLevel)
+        let paths = InstancePath(root: configuration.storage.path.path)
+        try DurableFile.makeDirectories(paths.incomingDirectory)
+        Self.removeStaleIncoming(paths.incomingDirectory, logger: logger)
+        let g = configuration.gateway
+        dicomServer = try DicomServer(
+            configuration: .init(
+                port: g.port, maxAssociations: g.maxAssociations, maxPDU: UInt32(g.maxPDU),
+                acseTimeout: Int(g.acseTimeout.components.seconds), dimseTimeout: Int(g.dimseTimeout.components.seconds),
+                temporaryDirectory: paths.incomingDirectory),
+            provider: IngestProvider(configuration: configuration, logger: logger),
+            logger: logger)
+    }
+
+    /// Runs until SIGTERM/SIGINT (or cancellation), then stops gracefully.
+    public func run() async throws {
+        logger.info("dicom-gateway starting", metadata: [
+            "ae_title": "\(configuration.gateway.aeTitle)", "port": "\(dicomServer.port)",
+            "storage": "\(configuration.storage.path.path)",
+        ])
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: dicomServer)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    /// Partial files from a previous run were never acknowledged: remove them.
+    static func removeStaleIncoming(_ directory: String, logger: Logger) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        var removed = 0
+        for name in names where name.hasSuffix(".part") {
+            if (try? FileManager.default.removeItem(atPath: directory + "/" + name)) != nil { removed += 1 }
+        }
+        if removed > 0 { logger.notice("removed \(removed) partial incoming file(s) left by an earlier run") }
+    }
+}

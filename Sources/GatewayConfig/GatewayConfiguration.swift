@@ -1,0 +1,57 @@
+import DicomCore
+import Foundation
+
+/// The validated configuration of a gateway, read from one YAML file.
+///
+/// Every key is optional: an empty file gives the embedded defaults (AE title NETGW on
+/// 127.0.0.1:11112, cache in `./var/dicom-gateway` next to the file).
+///
+/// ```swift
+/// let config = try GatewayConfiguration.load(contentsOf: URL(fileURLWithPath: "/etc/dicom-gateway/gateway.yaml"))
+/// if let hub = config.node(named: "HUB"), let address = hub.address { ... }
+/// ```
+public struct GatewayConfiguration: Sendable, Hashable {
+    /// `gateway:` our AE title, listener and association limits.
+    public var gateway = GatewaySettings()
+    /// `storage:` cache directory, index and disk policies.
+    public var storage: StorageSettings
+    /// `logging:` levels, format and patient data in logs.
+    public var logging = LoggingSettings()
+    /// `nodes:` the peers the gateway knows, in file order; names and AE titles are unique.
+    public var nodes: [NodeConfig] = []
+
+    /// The defaults, with relative paths resolved against `baseDirectory`.
+    public init(baseDirectory: URL) {
+        storage = .defaults(relativeTo: baseDirectory)
+    }
+
+    /// The defaults used when no file is given: storage in `./var/dicom-gateway` under the
+    /// current directory (read at each access).
+    public static var embeddedDefault: GatewayConfiguration {
+        GatewayConfiguration(baseDirectory: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+    }
+
+    /// The node with this name (the key under `nodes:`), matched exactly.
+    public func node(named name: String) -> NodeConfig? {
+        nodes.first { $0.name == name }
+    }
+
+    /// The node whose AE title is `aeTitle`, e.g. to identify the caller of an association.
+    /// AE titles are compared exactly (they are case-sensitive in DICOM).
+    public func node(forCallingAE aeTitle: AETitle) -> NodeConfig? {
+        nodes.first { $0.aeTitle == aeTitle }
+    }
+
+    /// The node whose AE title is `aeTitle` as received on the wire (space padding ignored);
+    /// nil for a text that is not a valid AE title.
+    public func node(forCallingAE aeTitle: String) -> NodeConfig? {
+        guard let title = try? AETitle(aeTitle) else { return nil }
+        return node(forCallingAE: title)
+    }
+
+    /// Whether an association from `callingAE` may proceed: always when
+    /// `gateway.accept_unknown_callers` is true, otherwise only for AE titles listed in `nodes`.
+    public func acceptsCaller(_ callingAE: String) -> Bool {
+        gateway.acceptUnknownCallers || node(forCallingAE: callingAE) != nil
+    }
+}

@@ -1,0 +1,37 @@
+import DicomCore
+import Yams
+
+/// Reading of the `nodes:` section and the checks that span several nodes.
+enum NodesSection {
+    /// Reads every node; names must be `[A-Za-z0-9_-]+`, AE titles unique and different from
+    /// the gateway's own. Invalid nodes are reported and left out.
+    static func read(_ section: ConfigMapping, gatewayAETitle: AETitle) -> [NodeConfig] {
+        var nodes: [NodeConfig] = []
+        var owners: [AETitle: (name: String, line: Int?)] = [:]
+        for (name, entry) in section.entries {
+            guard NodeConfig.isValidName(name) else {
+                section.value.sink.error(.invalidValue, at: entry.keyMark, path: entry.path,
+                    "'\(name.printable)' is not a valid node name; use letters, digits, '_' and '-' only")
+                _ = NodeConfig.read(name: name, entry)  // still report the problems inside it
+                continue
+            }
+            guard let node = NodeConfig.read(name: name, entry) else { continue }
+            let aeMark = entry.node.mapping?["ae_title"]?.mark
+            let aePath = entry.path + ".ae_title"
+            if node.aeTitle == gatewayAETitle {
+                section.value.sink.error(.conflict, at: aeMark, path: aePath,
+                    "AE title '\(node.aeTitle)' is the gateway's own (gateway.ae_title); give the node its real AE title")
+                continue
+            }
+            if let owner = owners[node.aeTitle] {
+                let line = owner.line.map { " (line \($0))" } ?? ""
+                section.value.sink.error(.conflict, at: aeMark, path: aePath,
+                    "AE title '\(node.aeTitle)' is already used by node '\(owner.name)'\(line); each node needs its own AE title")
+                continue
+            }
+            owners[node.aeTitle] = (name, aeMark?.line)
+            nodes.append(node)
+        }
+        return nodes
+    }
+}

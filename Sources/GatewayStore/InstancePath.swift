@@ -1,0 +1,33 @@
+import Crypto
+import DicomCore
+import Foundation
+
+/// Where an instance lives under the storage root. File names never come from the wire: a UID
+/// is used as a path component only when it is a valid UID (digits and dots, so no `/`, `..` or
+/// NUL can appear), otherwise its SHA-256 is used instead.
+///
+/// Layout: `ROOT/instances/<2 hex of study hash>/<study>/<series>/<sop>.dcm`
+public struct InstancePath: Sendable {
+    public let root: String
+
+    public init(root: String) { self.root = root }
+
+    /// The relative path of an instance, for the index.
+    public func relativePath(study: String, series: String, sopInstance: String) -> String {
+        let bucket = String(Self.sha256Hex(study).prefix(2))
+        return "instances/\(bucket)/\(Self.component(study))/\(Self.component(series))/\(Self.component(sopInstance)).dcm"
+    }
+
+    public func absolutePath(relative: String) -> String { root + "/" + relative }
+
+    /// The temporary directory the DICOM server streams incoming data sets into (same file system).
+    public var incomingDirectory: String { root + "/incoming" }
+
+    static func component(_ uid: String) -> String {
+        UID.isValid(uid) ? uid : "x" + sha256Hex(uid)
+    }
+
+    public static func sha256Hex(_ text: String) -> String {
+        SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
