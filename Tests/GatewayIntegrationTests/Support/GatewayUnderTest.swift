@@ -1,0 +1,50 @@
+import DicomCore
+import DicomNetwork
+import Foundation
+import GatewayApp
+import GatewayConfig
+import Logging
+
+/// The gateway booted in-process on a free loopback port with its own storage directory.
+final class GatewayUnderTest: @unchecked Sendable {
+    // Safe: set up in init; `task` is only touched by the test's own thread.
+    let directory: TestDirectory
+    let configuration: GatewayConfiguration
+    let gateway: Gateway
+    private var task: Task<Void, Error>?
+
+    init(label: String = "gw", configure: (inout GatewayConfiguration) -> Void = { _ in }) throws {
+        directory = TestDirectory(label)
+        var c = GatewayConfiguration(baseDirectory: URL(fileURLWithPath: directory.path))
+        c.gateway.port = Net.freePort()
+        c.storage = StorageSettings(path: URL(fileURLWithPath: directory.path + "/storage"))
+        c.storage.minFreeSpace = ByteCount(bytes: 0)
+        configure(&c)
+        configuration = c
+        var logger = Logger(label: "gateway-under-test")
+        logger.logLevel = ProcessInfo.processInfo.environment["GATEWAY_TEST_LOG"] != nil ? .debug : .critical
+        gateway = try Gateway(configuration: c, logger: logger)
+        let server = gateway.dicomServer
+        task = Task { try await server.run() }
+        guard Net.waitForListener(port) else { throw TestFailure("gateway did not listen on \(port)") }
+    }
+
+    var port: Int { configuration.gateway.port }
+    var node: DicomNode { DicomNode(aeTitle: configuration.gateway.aeTitle, host: "127.0.0.1", port: port) }
+    var storageRoot: String { configuration.storage.path.path }
+
+    /// Every instance file in the cache.
+    func storedFiles() -> [String] {
+        let root = storageRoot + "/instances"
+        guard let e = FileManager.default.enumerator(atPath: root) else { return [] }
+        return e.compactMap { $0 as? String }.filter { $0.hasSuffix(".dcm") }.map { root + "/" + $0 }.sorted()
+    }
+
+    func stop() async {
+        gateway.dicomServer.stop(grace: 2)
+        _ = try? await task?.value
+        task = nil
+    }
+
+    deinit { gateway.dicomServer.stop(grace: 0) }
+}
