@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // The only C++ in the tree: DCMTK behind a plain C API.
@@ -39,7 +40,12 @@ let package = Package(
         ),
         .target(
             name: "GatewayStore",
-            dependencies: ["DicomCore", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "DicomCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "GatewayApp",

@@ -8,6 +8,15 @@ public struct DicomFileInfo: Sendable, Equatable {
     public let transferSyntaxUID: String
     public let studyInstanceUID: String
     public let seriesInstanceUID: String
+
+    public init(sopClassUID: String, sopInstanceUID: String, transferSyntaxUID: String, studyInstanceUID: String = "",
+                seriesInstanceUID: String = "") {
+        self.sopClassUID = sopClassUID
+        self.sopInstanceUID = sopInstanceUID
+        self.transferSyntaxUID = transferSyntaxUID
+        self.studyInstanceUID = studyInstanceUID
+        self.seriesInstanceUID = seriesInstanceUID
+    }
 }
 
 /// Reading DICOM files (Part 10, or raw datasets) through DCMTK.

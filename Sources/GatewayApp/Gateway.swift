@@ -11,6 +11,7 @@ import ServiceLifecycle
 public final class Gateway: Sendable {
     public let configuration: GatewayConfiguration
     public let dicomServer: DicomServer
+    public let index: CacheIndex
     let logger: Logger
 
     /// Prepares storage and binds the DICOM port (errors surface here, before `run`).
@@ -21,13 +22,14 @@ public final class Gateway: Sendable {
         let paths = InstancePath(root: configuration.storage.path.path)
         try DurableFile.makeDirectories(paths.incomingDirectory)
         Self.removeStaleIncoming(paths.incomingDirectory, logger: logger)
+        index = try CacheIndex(path: configuration.storage.indexPath.path)
         let g = configuration.gateway
         dicomServer = try DicomServer(
             configuration: .init(
                 port: g.port, maxAssociations: g.maxAssociations, maxPDU: UInt32(g.maxPDU),
                 acseTimeout: Int(g.acseTimeout.components.seconds), dimseTimeout: Int(g.dimseTimeout.components.seconds),
                 temporaryDirectory: paths.incomingDirectory),
-            provider: IngestProvider(configuration: configuration, logger: logger),
+            provider: CacheServiceProvider(configuration: configuration, index: index, logger: logger),
             logger: logger)
     }
 

@@ -1,0 +1,156 @@
+import DicomCore
+import DicomNetwork
+import Foundation
+import GatewayConfig
+import GatewayStore
+import Logging
+
+extension RetrieveReply: Error {}
+
+extension CacheServiceProvider {
+    public func find(_ request: QueryRequest, identifier: DicomAttributes, association: AssociationInfo, responder: FindResponder)
+        -> DIMSEResult
+    {
+        guard let levelText = identifier.string(.queryRetrieveLevel), let level = QueryLevel(rawValue: levelText.uppercased()) else {
+            return DIMSEResult(status: .identifierDoesNotMatchSOPClass, errorComment: "QueryRetrieveLevel missing or invalid")
+        }
+        if request.model == .studyRoot && level == .patient {
+            return DIMSEResult(status: .identifierDoesNotMatchSOPClass, errorComment: "PATIENT level is not in the Study Root model")
+        }
+        let query = CacheQuery(level: level, identifier: identifier, retrieveAETitle: configuration.gateway.aeTitle.value)
+        var count = 0
+        var state = ResponderState.proceed
+        do {
+            try query.run(in: index) { match in
+                state = responder.send(match)
+                count += 1
+                return state == .proceed
+            }
+        } catch {
+            logger.error("C-FIND failed", metadata: meta(association, ["error": "\(error)"]))
+            return DIMSEResult(status: .unableToProcess, errorComment: "query failed")
+        }
+        logger.info("C-FIND answered", metadata: meta(association, ["level": "\(level.rawValue)", "matches": "\(count)", "state": "\(state)"]))
+        index.audit(AuditRecord(event: "query", actor: association.callingAE, peer: association.peerHost,
+                                outcome: "\(count) match(es)", detail: "level \(level.rawValue)"))
+        return DIMSEResult(status: .success)
+    }
+
+    public func move(_ request: QueryRequest, identifier: DicomAttributes, association: AssociationInfo, responder: RetrieveResponder)
+        -> RetrieveReply
+    {
+        guard let destinationAE = request.moveDestination?.trimmingDicomPadding(),
+              let node = configuration.node(forCallingAE: destinationAE), let address = node.address
+        else {
+            logger.warning("C-MOVE refused: unknown destination", metadata: meta(association, ["destination": "\(request.moveDestination ?? "")"]))
+            return RetrieveReply(status: .moveDestinationUnknown, errorComment: "move destination is not a configured node")
+        }
+        let instances: [InstanceRecord]
+        switch selection(identifier) {
+        case .failure(let reply): return reply
+        case .success(let found): instances = found
+        }
+        var counts = SubOperationCounts(remaining: instances.count)
+        if instances.isEmpty { return RetrieveReply(status: .success, counts: counts) }
+        let files = instances.map { paths.absolutePath(relative: $0.path) }
+        let contexts = PresentationContextProposal.forStorage(of: instances.map {
+            DicomFileInfo(sopClassUID: $0.sopClassUID, sopInstanceUID: $0.sopUID, transferSyntaxUID: $0.transferSyntax,
+                          studyInstanceUID: "", seriesInstanceUID: "")
+        })
+        let association2: DicomAssociation
+        do {
+            association2 = try DicomAssociation.open(
+                to: address, callingAE: configuration.gateway.aeTitle, contexts: Array(contexts.prefix(128)))
+        } catch {
+            logger.error("C-MOVE failed: cannot associate with the destination", metadata: meta(association, ["destination": "\(node.name)", "error": "\(error)"]))
+            counts.failed = instances.count
+            counts.remaining = 0
+            return RetrieveReply(status: .outOfResourcesSubOperations, counts: counts, errorComment: "cannot associate with \(node.aeTitle)")
+        }
+        var aborted = false
+        for file in files {
+            if aborted { counts.failed += 1; counts.remaining -= 1; continue }
+            do {
+                let result = try association2.store(
+                    file: file, priority: request.priority,
+                    moveOriginator: (try? AETitle(association.callingAE)).map { ($0, request.messageID) })
+                switch result.status.category {
+                case .success: counts.completed += 1
+                case .warning: counts.warning += 1
+                default: counts.failed += 1
+                }
+            } catch {
+                counts.failed += 1
+                if error.code != .noPresentationContext && error.code != .file { aborted = true }
+            }
+            counts.remaining -= 1
+            if counts.remaining > 0, responder.pending(counts) != .proceed {
+                association2.abort()
+                return RetrieveReply(status: .cancelled, counts: counts)
+            }
+        }
+        if aborted { association2.abort() } else { association2.release() }
+        index.touch(studyUIDs: Set(identifier.string(.studyInstanceUID).map { [$0] } ?? []))
+        let reply = finalReply(counts)
+        logger.info("C-MOVE finished", metadata: meta(association, ["destination": "\(node.name)", "counts": "\(counts)"]))
+        index.audit(AuditRecord(event: "retrieve", actor: association.callingAE, peer: association.peerHost,
+                                studyUID: identifier.string(.studyInstanceUID), outcome: reply.status.hex,
+                                detail: "C-MOVE to \(node.aeTitle): \(counts)"))
+        return reply
+    }
+
+    public func get(_ request: QueryRequest, identifier: DicomAttributes, association: AssociationInfo, responder: RetrieveResponder)
+        -> RetrieveReply
+    {
+        let instances: [InstanceRecord]
+        switch selection(identifier) {
+        case .failure(let reply): return reply
+        case .success(let found): instances = found
+        }
+        var counts = SubOperationCounts(remaining: instances.count)
+        for instance in instances {
+            do {
+                let status = try responder.store(file: paths.absolutePath(relative: instance.path))
+                switch status.category {
+                case .success: counts.completed += 1
+                case .warning: counts.warning += 1
+                default: counts.failed += 1
+                }
+            } catch {
+                counts.failed += 1
+                if error.code == .associationAborted || error.code == .network { break }
+            }
+            counts.remaining -= 1
+            if counts.remaining > 0, responder.pending(counts) != .proceed {
+                return RetrieveReply(status: .cancelled, counts: counts)
+            }
+        }
+        index.touch(studyUIDs: Set(identifier.string(.studyInstanceUID).map { [$0] } ?? []))
+        let reply = finalReply(counts)
+        index.audit(AuditRecord(event: "retrieve", actor: association.callingAE, peer: association.peerHost,
+                                studyUID: identifier.string(.studyInstanceUID), outcome: reply.status.hex, detail: "C-GET: \(counts)"))
+        return reply
+    }
+
+    private func selection(_ identifier: DicomAttributes) -> Result<[InstanceRecord], RetrieveReply> {
+        guard let levelText = identifier.string(.queryRetrieveLevel), let level = QueryLevel(rawValue: levelText.uppercased()) else {
+            return .failure(RetrieveReply(status: .identifierDoesNotMatchSOPClass, errorComment: "QueryRetrieveLevel missing or invalid"))
+        }
+        do {
+            return .success(try index.instances(level: level, identifier: identifier))
+        } catch {
+            return .failure(RetrieveReply(status: .unableToProcess, errorComment: "index lookup failed"))
+        }
+    }
+
+    /// Success only when nothing failed; 0xA702 when nothing was delivered; else 0xB000.
+    private func finalReply(_ counts: SubOperationCounts) -> RetrieveReply {
+        var final = counts
+        final.remaining = 0
+        if counts.failed == 0 && counts.warning == 0 { return RetrieveReply(status: .success, counts: final) }
+        if counts.completed == 0 && counts.warning == 0 {
+            return RetrieveReply(status: .outOfResourcesSubOperations, counts: final, errorComment: "no sub-operation succeeded")
+        }
+        return RetrieveReply(status: .subOperationsCompleteWithFailures, counts: final)
+    }
+}

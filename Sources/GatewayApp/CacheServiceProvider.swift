@@ -1,0 +1,137 @@
+import DicomCore
+import DicomNetwork
+import Foundation
+import GatewayConfig
+import GatewayStore
+import Logging
+
+/// The gateway's DICOM services over the vendor-neutral cache: association policy, durable
+/// ingest (C-STORE), and query/retrieve for reporters (C-FIND, C-MOVE, C-GET; see extensions).
+public final class CacheServiceProvider: DicomServiceProvider {
+    let configuration: GatewayConfiguration
+    let index: CacheIndex
+    let ingestor: InstanceIngestor
+    let logger: Logger
+    let tally = AssociationTally()
+
+    public init(configuration: GatewayConfiguration, index: CacheIndex, logger: Logger) {
+        self.configuration = configuration
+        self.index = index
+        self.logger = logger
+        ingestor = InstanceIngestor(
+            index: index, paths: InstancePath(root: configuration.storage.path.path),
+            duplicatePolicy: InstanceIngestor.DuplicatePolicy(rawValue: configuration.storage.duplicates.rawValue) ?? .keep,
+            logger: logger)
+    }
+
+    var paths: InstancePath { ingestor.paths }
+
+    public func associationRequested(_ association: AssociationInfo) -> AssociationDecision {
+        if association.calledAE.trimmingDicomPadding() != configuration.gateway.aeTitle.value {
+            logger.warning("association rejected: called AE title is not ours",
+                           metadata: meta(association, ["expected": "\(configuration.gateway.aeTitle)"]))
+            index.audit(AuditRecord(event: "association", actor: association.callingAE, peer: association.peerHost,
+                                    outcome: "rejected", detail: "called AE title \(association.calledAE) not recognised"))
+            return .rejectCalledAETitle
+        }
+        if !configuration.acceptsCaller(association.callingAE) {
+            logger.warning("association rejected: calling AE title is not a configured node", metadata: meta(association))
+            index.audit(AuditRecord(event: "association", actor: association.callingAE, peer: association.peerHost,
+                                    outcome: "rejected", detail: "calling AE title not recognised"))
+            return .rejectCallingAETitle
+        }
+        logger.info("association accepted", metadata: meta(association))
+        return .accept
+    }
+
+    public func associationEnded(_ association: AssociationInfo, how: AssociationEnd, detail: String) {
+        let counts = tally.finish(association.id)
+        let level: Logger.Level = how == .released ? .info : .warning
+        var extra: Logger.Metadata = ["stored": "\(counts.stored)", "refused": "\(counts.refused)"]
+        if !detail.isEmpty { extra["detail"] = "\(detail)" }
+        logger.log(level: level, "association ended: \(how)", metadata: meta(association, extra))
+        if counts.stored + counts.refused > 0 || how != .released {
+            index.audit(AuditRecord(event: "association", actor: association.callingAE, peer: association.peerHost,
+                                    outcome: "\(how)", detail: "stored \(counts.stored), refused \(counts.refused)\(detail.isEmpty ? "" : "; \(detail)")"))
+        }
+    }
+
+    public func admitStore(_ request: StoreRequest, association: AssociationInfo) -> DIMSEStatus {
+        let minimum = configuration.storage.minFreeSpace.bytes
+        if let free = DurableFile.availableBytes(at: paths.root), free < minimum {
+            logger.error("C-STORE refused: out of disk space",
+                         metadata: meta(association, ["free_bytes": "\(free)", "min_free_space": "\(minimum)"]))
+            tally.add(association.id, stored: false)
+            return .outOfResources
+        }
+        return .success
+    }
+
+    public func store(_ request: StoreRequest, association: AssociationInfo) -> DIMSEResult {
+        let result = ingest(request, association: association)
+        if !result.status.isSuccess { try? FileManager.default.removeItem(atPath: request.filePath) }
+        tally.add(association.id, stored: result.status.isSuccess)
+        return result
+    }
+
+    private func ingest(_ request: StoreRequest, association: AssociationInfo) -> DIMSEResult {
+        let attributes: DicomAttributes
+        do {
+            attributes = try DicomFile.readAttributes(request.filePath)
+        } catch {
+            logger.warning("C-STORE refused: data set cannot be parsed", metadata: meta(association, ["error": "\(error)"]))
+            return DIMSEResult(status: .cannotUnderstand, errorComment: "data set cannot be parsed")
+        }
+        guard let sop = attributes.string(.sopInstanceUID), sop == request.sopInstanceUID.trimmingDicomPadding() else {
+            return DIMSEResult(status: .dataSetDoesNotMatchSOPClass, errorComment: "SOP Instance UID differs from the request")
+        }
+        guard attributes.string(.studyInstanceUID) != nil, attributes.string(.seriesInstanceUID) != nil else {
+            return DIMSEResult(status: .dataSetDoesNotMatchSOPClass, errorComment: "Study or Series Instance UID missing")
+        }
+        let origin = InstanceMetadata.Origin(
+            callingAE: association.callingAE, peerHost: association.peerHost,
+            node: configuration.node(forCallingAE: association.callingAE)?.name)
+        do {
+            let outcome = try ingestor.ingest(
+                temporaryPath: request.filePath, attributes: attributes, sopClassUID: request.sopClassUID.trimmingDicomPadding(),
+                transferSyntax: request.transferSyntaxUID, origin: origin)
+            switch outcome {
+            case .stored, .identicalDuplicate, .keptExisting, .replaced:
+                return DIMSEResult(status: .success)
+            case .rejectedDuplicate:
+                return DIMSEResult(status: .duplicateSOPInstance, errorComment: "a different instance with this SOP Instance UID is cached")
+            }
+        } catch {
+            logger.error("C-STORE failed: cannot file the instance", metadata: meta(association, ["error": "\(error)"]))
+            return DIMSEResult(status: .outOfResources, errorComment: "cannot write to the cache")
+        }
+    }
+
+    func meta(_ a: AssociationInfo, _ extra: Logger.Metadata = [:]) -> Logger.Metadata {
+        var m: Logger.Metadata = [
+            "calling_ae": "\(a.callingAE)", "called_ae": "\(a.calledAE)", "peer": "\(a.peerHost)", "association": "\(a.id)",
+        ]
+        m.merge(extra) { $1 }
+        return m
+    }
+}
+
+/// Per-association counts for the log line and audit entry written when it ends.
+final class AssociationTally: @unchecked Sendable {
+    // Safe: `counts` is only touched under `lock`.
+    struct Counts { var stored = 0, refused = 0 }
+    private let lock = NSLock()
+    private var counts: [UInt64: Counts] = [:]
+
+    func add(_ id: UInt64, stored: Bool) {
+        lock.lock()
+        defer { lock.unlock() }
+        if stored { counts[id, default: Counts()].stored += 1 } else { counts[id, default: Counts()].refused += 1 }
+    }
+
+    func finish(_ id: UInt64) -> Counts {
+        lock.lock()
+        defer { lock.unlock() }
+        return counts.removeValue(forKey: id) ?? Counts()
+    }
+}

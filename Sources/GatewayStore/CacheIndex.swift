@@ -1,0 +1,125 @@
+import DicomCore
+import Foundation
+import GRDB
+import Logging
+
+/// The cache index on SQLite (WAL, synchronous=FULL: a commit survives power loss). Writes from
+/// concurrent associations are grouped into shared transactions; reads run concurrently.
+public final class CacheIndex: Sendable {
+    public let pool: DatabasePool
+    let committer: GroupCommitter
+
+    public init(path: String) throws {
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        config.busyMode = .timeout(30)
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            try IndexSchema.migrator.migrate(pool)
+        } catch {
+            throw StoreError("cannot open the index \(path): \(error)")
+        }
+        committer = GroupCommitter(writer: pool)
+    }
+
+    deinit { committer.stop() }
+
+    /// Commits `work` durably, grouped with concurrent callers' work.
+    public func write(_ work: @escaping (Database) throws -> Void) throws {
+        try committer.commit(work)
+    }
+
+    public func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.read(body)
+    }
+
+    public func close() { committer.stop() }
+}
+
+/// What became of a received instance.
+public enum IngestResult: Sendable, Equatable {
+    case stored
+    case identicalDuplicate
+    case keptExisting
+    case replaced
+    case rejectedDuplicate
+}
+
+extension CacheIndex {
+    /// The instance row for a SOP Instance UID, if cached.
+    public func instance(sopUID: String) throws -> InstanceRecord? {
+        try read { db in try InstanceRecord.filter(Column("sopUID") == sopUID).fetchOne(db) }
+    }
+
+    /// Inserts the rows of a new instance (patient, study, series upserted) with an audit entry.
+    /// Runs inside a group transaction: call `write { try CacheIndex.insert(..., db) }`.
+    static func insert(_ m: InstanceMetadata, into db: Database) throws {
+        let patient = try upsertPatient(m, db)
+        var study = try upsertStudy(m, patientRef: patient, db)
+        var series = try SeriesRecord.filter(Column("seriesUID") == m.seriesUID).fetchOne(db)
+        if series == nil {
+            var s = SeriesRecord(
+                id: nil, seriesUID: m.seriesUID, studyRef: study.id!, modality: m.value(.modality),
+                seriesNumber: m.value(.seriesNumber), seriesDescription: m.value(.seriesDescription),
+                bodyPart: m.value(.bodyPartExamined), instanceCount: 0)
+            try s.insert(db)
+            series = s
+            study.seriesCount += 1
+            var modalities = Set(study.modalities.split(separator: "\\").map(String.init))
+            if !s.modality.isEmpty { modalities.insert(s.modality) }
+            study.modalities = modalities.sorted().joined(separator: "\\")
+        }
+        var instance = InstanceRecord(
+            id: nil, sopUID: m.sopUID, seriesRef: series!.id!, sopClassUID: m.sopClassUID,
+            instanceNumber: m.value(.instanceNumber), transferSyntax: m.transferSyntax, path: m.path, sizeBytes: m.sizeBytes,
+            sha256: m.sha256, receivedAt: m.receivedAt, callingAE: m.origin.callingAE, peerHost: m.origin.peerHost,
+            originNode: m.origin.node)
+        try instance.insert(db)
+        try db.execute(sql: "UPDATE series SET instanceCount = instanceCount + 1 WHERE id = ?", arguments: [series!.id!])
+        study.instanceCount += 1
+        study.sizeBytes += m.sizeBytes
+        study.updatedAt = m.receivedAt
+        study.lastAccessAt = m.receivedAt
+        try study.update(db)
+    }
+
+    private static func upsertPatient(_ m: InstanceMetadata, _ db: Database) throws -> Int64 {
+        let issuer = m.value(.issuerOfPatientID)
+        let pid = m.value(.patientID)
+        if var existing = try PatientRecord.filter(Column("issuer") == issuer && Column("patientID") == pid).fetchOne(db) {
+            let name = m.value(.patientName)
+            if !name.isEmpty && name != existing.patientName {
+                existing.patientName = name
+                try existing.update(db)
+            }
+            return existing.id!
+        }
+        var p = PatientRecord(
+            id: nil, issuer: issuer, patientID: pid, patientName: m.value(.patientName), birthDate: m.value(.patientBirthDate),
+            sex: m.value(.patientSex))
+        try p.insert(db)
+        return p.id!
+    }
+
+    private static func upsertStudy(_ m: InstanceMetadata, patientRef: Int64, _ db: Database) throws -> StudyRecord {
+        if let existing = try StudyRecord.filter(Column("studyUID") == m.studyUID).fetchOne(db) { return existing }
+        var s = StudyRecord(
+            id: nil, studyUID: m.studyUID, patientRef: patientRef, studyDate: m.value(.studyDate), studyTime: m.value(.studyTime),
+            accessionNumber: m.value(.accessionNumber), studyID: m.value(.studyID), studyDescription: m.value(.studyDescription),
+            referringPhysician: m.attributes.string(DicomTag(0x0008, 0x0090)) ?? "", modalities: "", seriesCount: 0, instanceCount: 0,
+            sizeBytes: 0, originNode: m.origin.node, originAE: m.origin.callingAE, originHost: m.origin.peerHost,
+            originPatientID: m.value(.patientID), originIssuer: m.value(.issuerOfPatientID), receivedAt: m.receivedAt,
+            updatedAt: m.receivedAt, lastAccessAt: m.receivedAt, protected: false)
+        try s.insert(db)
+        return s
+    }
+
+    /// Records an audit entry (grouped with other writes).
+    public func audit(_ record: AuditRecord) {
+        var r = record
+        try? write { db in try r.insert(db) }
+    }
+}

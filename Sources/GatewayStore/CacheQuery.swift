@@ -1,0 +1,163 @@
+import DicomCore
+import Foundation
+import GRDB
+
+/// C-FIND over the index with the matching rules of PS3.4 C.2.2.2: single value, universal
+/// (empty), wildcard `*` and `?`, ranges of dates and times (open or closed), lists of UIDs,
+/// case-insensitive person names. Matches stream to `onMatch`; return false there to stop.
+public struct CacheQuery: Sendable {
+    public let level: QueryLevel
+    public let identifier: DicomAttributes
+    /// RetrieveAETitle (0008,0054) to put in answers that ask for it.
+    public let retrieveAETitle: String
+
+    public init(level: QueryLevel, identifier: DicomAttributes, retrieveAETitle: String) {
+        self.level = level
+        self.identifier = identifier
+        self.retrieveAETitle = retrieveAETitle
+    }
+
+    /// Builds the SQL and its arguments. Attributes below the query level are ignored (PS3.4
+    /// C.4.1.1.3.1: they are not valid keys); unknown attributes are returned empty.
+    func sql() -> (String, StatementArguments) {
+        var conditions: [String] = []
+        var arguments: [DatabaseValueConvertible] = []
+        for (tag, rawValue) in identifier {
+            guard let attribute = QueryAttributes.byTag[tag], attribute.level.depth <= level.depth else { continue }
+            let value = rawValue.trimmingDicomPadding()
+            guard !value.isEmpty, value != "*" else { continue }  // universal matching
+            if let (condition, args) = Self.condition(attribute, value) {
+                conditions.append(condition)
+                arguments.append(contentsOf: args)
+            }
+        }
+        let from: String
+        switch level {
+        case .patient: from = "patient p"
+        case .study: from = "study s JOIN patient p ON p.id = s.patientRef"
+        case .series: from = "series se JOIN study s ON s.id = se.studyRef JOIN patient p ON p.id = s.patientRef"
+        case .image:
+            from = "instance i JOIN series se ON se.id = i.seriesRef JOIN study s ON s.id = se.studyRef JOIN patient p ON p.id = s.patientRef"
+        }
+        let columns = QueryAttributes.all.filter { $0.level.depth <= level.depth }
+        let select = columns.map { "\($0.column) AS \"\($0.tag.rawValue)\"" }.joined(separator: ", ")
+        var sql = "SELECT \(select) FROM \(from)"
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        return (sql, StatementArguments(arguments))
+    }
+
+    static func condition(_ a: QueryAttribute, _ value: String) -> (String, [DatabaseValueConvertible])? {
+        switch a.kind {
+        case .count:
+            return nil
+        case .uid:
+            let list = value.split(separator: "\\").map { String($0).trimmingDicomPadding() }.filter { !$0.isEmpty }
+            if list.count == 1 { return ("\(a.column) = ?", [list[0]]) }
+            return ("\(a.column) IN (\(Array(repeating: "?", count: list.count).joined(separator: ",")))", list)
+        case .date, .time:
+            if let dash = value.firstIndex(of: "-") {
+                let low = String(value[..<dash]), high = String(value[value.index(after: dash)...])
+                var parts: [String] = []
+                var args: [DatabaseValueConvertible] = []
+                if !low.isEmpty { parts.append("\(a.column) >= ?"); args.append(low) }
+                if !high.isEmpty {
+                    // A time range's upper bound includes everything within it (1030 covers 103059.99).
+                    parts.append("\(a.column) <= ?")
+                    args.append(a.kind == .time ? high + "\u{7F}" : high)
+                }
+                parts.append("\(a.column) <> ''")
+                return ("(" + parts.joined(separator: " AND ") + ")", args)
+            }
+            return textCondition(a.column, value, caseInsensitive: false)
+        case .personName:
+            return textCondition(a.column, value, caseInsensitive: true)
+        case .text:
+            return textCondition(a.column, value, caseInsensitive: false)
+        case .modalities:
+            let list = value.split(separator: "\\").map(String.init)
+            let placeholders = Array(repeating: "?", count: list.count).joined(separator: ",")
+            return ("EXISTS (SELECT 1 FROM series m WHERE m.studyRef = s.id AND m.modality IN (\(placeholders)))", list)
+        }
+    }
+
+    static func textCondition(_ column: String, _ value: String, caseInsensitive: Bool) -> (String, [DatabaseValueConvertible]) {
+        let hasWildcard = value.contains("*") || value.contains("?")
+        if caseInsensitive {
+            if !hasWildcard { return ("lower(\(column)) = lower(?)", [value]) }
+            var pattern = ""
+            for ch in value {
+                switch ch {
+                case "*": pattern += "%"
+                case "?": pattern += "_"
+                case "%", "_", "\\": pattern += "\\\(ch)"
+                default: pattern.append(ch)
+                }
+            }
+            return ("\(column) LIKE ? ESCAPE '\\'", [pattern])
+        }
+        if !hasWildcard { return ("\(column) = ?", [value]) }
+        let pattern = value.replacingOccurrences(of: "[", with: "[[]")
+        return ("\(column) GLOB ?", [pattern])
+    }
+
+    /// Runs the query; each match holds exactly the requested keys (plus the level).
+    public func run(in index: CacheIndex, onMatch: (DicomAttributes) -> Bool) throws {
+        let (sql, arguments) = sql()
+        let requested = identifier.tags
+        try index.read { db in
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+            while let row = try rows.next() {
+                var match = DicomAttributes()
+                for tag in requested {
+                    if tag == .queryRetrieveLevel { continue }
+                    if tag == .specificCharacterSet { continue }
+                    if let a = QueryAttributes.byTag[tag], a.level.depth <= level.depth {
+                        let v: DatabaseValue = row["\(tag.rawValue)"]
+                        match[tag] = String.fromDatabaseValue(v) ?? Int64.fromDatabaseValue(v).map { "\($0)" } ?? ""
+                    } else if tag == .retrieveAETitle {
+                        match[tag] = retrieveAETitle
+                    } else if tag == DicomTag(0x0008, 0x0056) {
+                        match[tag] = "ONLINE"
+                    } else {
+                        match[tag] = ""
+                    }
+                }
+                match[.queryRetrieveLevel] = level.rawValue
+                if !onMatch(match) { break }
+            }
+        }
+    }
+}
+
+extension CacheIndex {
+    /// The instances a C-MOVE/C-GET identifier selects, in study/series/instance order.
+    public func instances(level: QueryLevel, identifier: DicomAttributes) throws -> [InstanceRecord] {
+        var conditions: [String] = []
+        var arguments: [DatabaseValueConvertible] = []
+        for (tag, raw) in identifier {
+            guard let a = QueryAttributes.byTag[tag], a.kind == .uid || tag == .patientID, a.level.depth <= level.depth else { continue }
+            let value = raw.trimmingDicomPadding()
+            guard !value.isEmpty, let (c, args) = CacheQuery.condition(a, value) else { continue }
+            conditions.append(c)
+            arguments.append(contentsOf: args)
+        }
+        guard !conditions.isEmpty else { return [] }  // never "move everything" on an empty identifier
+        let sql = """
+            SELECT i.* FROM instance i JOIN series se ON se.id = i.seriesRef JOIN study s ON s.id = se.studyRef
+            JOIN patient p ON p.id = s.patientRef WHERE \(conditions.joined(separator: " AND "))
+            ORDER BY s.id, se.id, CAST(i.instanceNumber AS INTEGER), i.id
+            """
+        return try read { db in try InstanceRecord.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)) }
+    }
+
+    /// Marks studies as just used (retention evicts the least recently used first).
+    public func touch(studyUIDs: Set<String>) {
+        guard !studyUIDs.isEmpty else { return }
+        let list = Array(studyUIDs)
+        try? write { db in
+            try db.execute(
+                sql: "UPDATE study SET lastAccessAt = ? WHERE studyUID IN (\(Array(repeating: "?", count: list.count).joined(separator: ",")))",
+                arguments: StatementArguments([Date()] + list))
+        }
+    }
+}

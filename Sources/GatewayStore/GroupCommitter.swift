@@ -1,0 +1,94 @@
+import Foundation
+import GRDB
+
+/// Groups the writes of concurrent associations into one durable transaction (one WAL fsync),
+/// so N associations do not pay N fsyncs. Each caller blocks until its own work is committed
+/// (or failed); one caller's failure rolls back only its own savepoint.
+final class GroupCommitter: @unchecked Sendable {
+    // Safe: `pending` and `stopped` are only touched under `condition`.
+    typealias Work = (Database) throws -> Void
+
+    private final class Ticket {
+        let work: Work
+        var result: Result<Void, Error>?
+        init(_ work: @escaping Work) { self.work = work }
+    }
+
+    private let writer: DatabaseWriter
+    private let condition = NSCondition()
+    private var pending: [Ticket] = []
+    private var stopped = false
+    private var thread: Thread?
+    /// Largest batch committed so far (for metrics and tests).
+    private(set) var largestBatch = 0
+
+    init(writer: DatabaseWriter) {
+        self.writer = writer
+        let thread = Thread { [unowned self] in self.loop() }
+        thread.name = "index-committer"
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Runs `work` inside the next group transaction; returns once that transaction is durable.
+    func commit(_ work: @escaping Work) throws {
+        let ticket = Ticket(work)
+        condition.lock()
+        guard !stopped else {
+            condition.unlock()
+            throw StoreError("the index is closed")
+        }
+        pending.append(ticket)
+        condition.broadcast()
+        while ticket.result == nil { condition.wait() }
+        condition.unlock()
+        try ticket.result!.get()
+    }
+
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while pending.isEmpty && !stopped { condition.wait() }
+            if pending.isEmpty && stopped {
+                condition.unlock()
+                return
+            }
+            let batch = pending
+            pending.removeAll()
+            largestBatch = max(largestBatch, batch.count)
+            condition.unlock()
+
+            var results = [Result<Void, Error>](repeating: .success(()), count: batch.count)
+            do {
+                try writer.writeWithoutTransaction { db in
+                    try db.inTransaction {
+                        for (i, ticket) in batch.enumerated() {
+                            do {
+                                try db.inSavepoint {
+                                    try ticket.work(db)
+                                    return .commit
+                                }
+                            } catch {
+                                results[i] = .failure(error)
+                            }
+                        }
+                        return .commit
+                    }
+                }
+            } catch {
+                results = batch.map { _ in .failure(error) }
+            }
+            condition.lock()
+            for (ticket, result) in zip(batch, results) { ticket.result = result }
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+}

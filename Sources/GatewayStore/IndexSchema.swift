@@ -1,0 +1,92 @@
+import GRDB
+
+/// The index schema, as named GRDB migrations. Never edit a shipped migration: add a new one.
+enum IndexSchema {
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1-cache-index") { db in
+            try db.create(table: "patient") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("issuer", .text).notNull().defaults(to: "")
+                t.column("patientID", .text).notNull().defaults(to: "")
+                t.column("patientName", .text).notNull().defaults(to: "")
+                t.column("birthDate", .text).notNull().defaults(to: "")
+                t.column("sex", .text).notNull().defaults(to: "")
+                t.uniqueKey(["issuer", "patientID"])
+            }
+            try db.create(index: "patient_id", on: "patient", columns: ["patientID"])
+            try db.create(index: "patient_name", on: "patient", columns: ["patientName"])
+
+            try db.create(table: "study") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("studyUID", .text).notNull().unique()
+                t.column("patientRef", .integer).notNull().references("patient", onDelete: .cascade)
+                t.column("studyDate", .text).notNull().defaults(to: "")
+                t.column("studyTime", .text).notNull().defaults(to: "")
+                t.column("accessionNumber", .text).notNull().defaults(to: "")
+                t.column("studyID", .text).notNull().defaults(to: "")
+                t.column("studyDescription", .text).notNull().defaults(to: "")
+                t.column("referringPhysician", .text).notNull().defaults(to: "")
+                t.column("modalities", .text).notNull().defaults(to: "")
+                t.column("seriesCount", .integer).notNull().defaults(to: 0)
+                t.column("instanceCount", .integer).notNull().defaults(to: 0)
+                t.column("sizeBytes", .integer).notNull().defaults(to: 0)
+                t.column("originNode", .text)
+                t.column("originAE", .text).notNull().defaults(to: "")
+                t.column("originHost", .text).notNull().defaults(to: "")
+                t.column("originPatientID", .text).notNull().defaults(to: "")
+                t.column("originIssuer", .text).notNull().defaults(to: "")
+                t.column("receivedAt", .double).notNull()
+                t.column("updatedAt", .double).notNull()
+                t.column("lastAccessAt", .double).notNull()
+                t.column("protected", .boolean).notNull().defaults(to: false)
+            }
+            try db.create(index: "study_patient", on: "study", columns: ["patientRef"])
+            try db.create(index: "study_date", on: "study", columns: ["studyDate"])
+            try db.create(index: "study_accession", on: "study", columns: ["accessionNumber"])
+            try db.create(index: "study_access", on: "study", columns: ["lastAccessAt"])
+
+            try db.create(table: "series") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("seriesUID", .text).notNull().unique()
+                t.column("studyRef", .integer).notNull().references("study", onDelete: .cascade)
+                t.column("modality", .text).notNull().defaults(to: "")
+                t.column("seriesNumber", .text).notNull().defaults(to: "")
+                t.column("seriesDescription", .text).notNull().defaults(to: "")
+                t.column("bodyPart", .text).notNull().defaults(to: "")
+                t.column("instanceCount", .integer).notNull().defaults(to: 0)
+            }
+            try db.create(index: "series_study", on: "series", columns: ["studyRef"])
+
+            try db.create(table: "instance") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("sopUID", .text).notNull().unique()
+                t.column("seriesRef", .integer).notNull().references("series", onDelete: .cascade)
+                t.column("sopClassUID", .text).notNull()
+                t.column("instanceNumber", .text).notNull().defaults(to: "")
+                t.column("transferSyntax", .text).notNull()
+                t.column("path", .text).notNull()
+                t.column("sizeBytes", .integer).notNull()
+                t.column("sha256", .text).notNull()
+                t.column("receivedAt", .double).notNull()
+                t.column("callingAE", .text).notNull().defaults(to: "")
+                t.column("peerHost", .text).notNull().defaults(to: "")
+                t.column("originNode", .text)
+            }
+            try db.create(index: "instance_series", on: "instance", columns: ["seriesRef"])
+
+            try db.create(table: "audit") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("time", .double).notNull()
+                t.column("event", .text).notNull()
+                t.column("actor", .text).notNull().defaults(to: "")
+                t.column("peer", .text).notNull().defaults(to: "")
+                t.column("studyUID", .text)
+                t.column("outcome", .text).notNull().defaults(to: "")
+                t.column("detail", .text).notNull().defaults(to: "")
+            }
+            try db.create(index: "audit_time", on: "audit", columns: ["time"])
+        }
+        return m
+    }
+}

@@ -1,0 +1,124 @@
+import DicomCore
+import Foundation
+import GRDB
+import Logging
+
+/// Files a received instance durably and indexes it: fsync the file, rename it into place, fsync
+/// its directory, commit the rows (grouped). Only then may the sender be told "success".
+public final class InstanceIngestor: Sendable {
+    public enum DuplicatePolicy: String, Sendable { case keep, replace, reject }
+
+    public let index: CacheIndex
+    public let paths: InstancePath
+    public let duplicatePolicy: DuplicatePolicy
+    private let inFlight = SOPLocks()
+    private let logger: Logger
+
+    public init(index: CacheIndex, paths: InstancePath, duplicatePolicy: DuplicatePolicy, logger: Logger) {
+        self.index = index
+        self.paths = paths
+        self.duplicatePolicy = duplicatePolicy
+        self.logger = logger
+    }
+
+    /// Ingests the complete file at `temporaryPath` (consumed: moved into the cache or deleted).
+    /// `attributes` are the file's parsed top-level attributes; their UIDs must be present.
+    public func ingest(
+        temporaryPath: String, attributes: DicomAttributes, sopClassUID: String, transferSyntax: String,
+        origin: InstanceMetadata.Origin
+    ) throws(StoreError) -> IngestResult {
+        let sop = attributes.string(.sopInstanceUID) ?? ""
+        let study = attributes.string(.studyInstanceUID) ?? ""
+        let series = attributes.string(.seriesInstanceUID) ?? ""
+        guard !sop.isEmpty, !study.isEmpty, !series.isEmpty else {
+            try? FileManager.default.removeItem(atPath: temporaryPath)
+            throw StoreError("the data set lacks a Study, Series or SOP Instance UID")
+        }
+        inFlight.lock(sop)
+        defer { inFlight.unlock(sop) }
+        let (digest, size) = try DatasetDigest.sha256(ofFile: temporaryPath)
+        let existing: InstanceRecord?
+        do { existing = try index.instance(sopUID: sop) } catch { throw StoreError("index read failed: \(error)") }
+        if let existing {
+            return try duplicate(existing, temporaryPath: temporaryPath, digest: digest, size: size, transferSyntax: transferSyntax,
+                                 studyUID: study, origin: origin)
+        }
+        let relative = paths.relativePath(study: study, series: series, sopInstance: sop)
+        try DurableFile.install(temporaryPath, at: paths.absolutePath(relative: relative))
+        let metadata = InstanceMetadata(
+            attributes: attributes, sopClassUID: sopClassUID, transferSyntax: transferSyntax, path: relative, sizeBytes: size,
+            sha256: digest, origin: origin)
+        do {
+            try index.write { db in try CacheIndex.insert(metadata, into: db) }
+        } catch {
+            // The file is in place but not indexed: recovery would re-index it; tell the sender to retry.
+            throw StoreError("index write failed for \(sop): \(error)")
+        }
+        return .stored
+    }
+
+    private func duplicate(
+        _ existing: InstanceRecord, temporaryPath: String, digest: String, size: Int64, transferSyntax: String, studyUID: String,
+        origin: InstanceMetadata.Origin
+    ) throws(StoreError) -> IngestResult {
+        if existing.sha256 == digest {
+            try? FileManager.default.removeItem(atPath: temporaryPath)
+            return .identicalDuplicate
+        }
+        let actor = origin.callingAE
+        switch duplicatePolicy {
+        case .keep, .reject:
+            try? FileManager.default.removeItem(atPath: temporaryPath)
+            let result: IngestResult = duplicatePolicy == .keep ? .keptExisting : .rejectedDuplicate
+            index.audit(AuditRecord(event: "duplicate", actor: actor, peer: origin.peerHost, studyUID: studyUID,
+                                    outcome: duplicatePolicy == .keep ? "kept cached copy" : "refused",
+                                    detail: "SOP instance \(existing.sopUID) arrived with different content"))
+            logger.warning("duplicate SOP instance with different content", metadata: [
+                "sop_instance_uid": "\(existing.sopUID)", "policy": "\(duplicatePolicy.rawValue)", "calling_ae": "\(actor)"])
+            return result
+        case .replace:
+            // Never delete the stored copy silently: keep it under superseded/ and audit the change.
+            let current = paths.absolutePath(relative: existing.path)
+            let keep = paths.root + "/superseded/\(InstancePath.component(existing.sopUID))-\(Int(Date().timeIntervalSince1970)).dcm"
+            try DurableFile.makeDirectories(paths.root + "/superseded")
+            if FileManager.default.fileExists(atPath: current) {
+                _ = try? FileManager.default.linkItem(atPath: current, toPath: keep)
+            }
+            try DurableFile.install(temporaryPath, at: current)
+            do {
+                try index.write { db in
+                    try db.execute(
+                        sql: "UPDATE instance SET sha256 = ?, sizeBytes = ?, transferSyntax = ?, receivedAt = ?, callingAE = ?, peerHost = ? WHERE id = ?",
+                        arguments: [digest, size, transferSyntax, Date(), origin.callingAE, origin.peerHost, existing.id])
+                    var audit = AuditRecord(event: "duplicate", actor: actor, peer: origin.peerHost, studyUID: studyUID,
+                                            outcome: "replaced", detail: "previous copy kept at \(keep)")
+                    try audit.insert(db)
+                }
+            } catch {
+                throw StoreError("index write failed for \(existing.sopUID): \(error)")
+            }
+            return .replaced
+        }
+    }
+}
+
+/// Serialises work on the same SOP Instance UID (two senders of one instance at once).
+final class SOPLocks: @unchecked Sendable {
+    // Safe: `busy` is only touched under `condition`.
+    private let condition = NSCondition()
+    private var busy = Set<String>()
+
+    func lock(_ key: String) {
+        condition.lock()
+        while busy.contains(key) { condition.wait() }
+        busy.insert(key)
+        condition.unlock()
+    }
+
+    func unlock(_ key: String) {
+        condition.lock()
+        busy.remove(key)
+        condition.broadcast()
+        condition.unlock()
+    }
+}
