@@ -12,6 +12,8 @@ public final class Gateway: Sendable {
     public let configuration: GatewayConfiguration
     public let dicomServer: DicomServer
     public let index: CacheIndex
+    let recovery: CacheRecovery
+    let retention: RetentionService
     let logger: Logger
 
     /// Prepares storage and binds the DICOM port (errors surface here, before `run`).
@@ -23,6 +25,15 @@ public final class Gateway: Sendable {
         try DurableFile.makeDirectories(paths.incomingDirectory)
         Self.removeStaleIncoming(paths.incomingDirectory, logger: logger)
         index = try CacheIndex(path: configuration.storage.indexPath.path)
+        recovery = CacheRecovery(index: index, paths: paths, logger: logger)
+        _ = try recovery.run { path in
+            let attributes = try DicomFile.readAttributes(path)
+            return (attributes, attributes.string(.sopClassUID) ?? "", attributes.string(.transferSyntaxUID) ?? TransferSyntax.explicitVRLittleEndian)
+        }
+        let limits = RetentionRunner.Limits(
+            maxBytes: configuration.storage.retention.maxSize?.bytes, maxAgeDays: configuration.storage.retention.maxAgeDays)
+        retention = RetentionService(
+            runner: RetentionRunner(index: index, paths: paths, limits: limits, logger: logger), interval: .seconds(60), logger: logger)
         let g = configuration.gateway
         dicomServer = try DicomServer(
             configuration: .init(
@@ -39,9 +50,20 @@ public final class Gateway: Sendable {
             "ae_title": "\(configuration.gateway.aeTitle)", "port": "\(dicomServer.port)",
             "storage": "\(configuration.storage.path.path)",
         ])
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: dicomServer)]
+        if configuration.storage.retention.isEnabled { services.append(.init(service: retention)) }
         let group = ServiceGroup(
-            configuration: .init(services: [.init(service: dicomServer)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        shutDown()
+    }
+
+    /// After every service has stopped: flush the index and mark the shutdown clean, so the next
+    /// start skips reconciliation.
+    public func shutDown() {
+        index.close()
+        recovery.markCleanShutdown()
+        logger.info("dicom-gateway stopped cleanly")
     }
 
     /// Partial files from a previous run were never acknowledged: remove them.

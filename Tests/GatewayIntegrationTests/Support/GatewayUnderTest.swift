@@ -44,6 +44,7 @@ final class GatewayUnderTest: @unchecked Sendable {
         gateway.dicomServer.stop(grace: 2)
         _ = try? await task?.value
         task = nil
+        gateway.shutDown()
     }
 
     deinit { gateway.dicomServer.stop(grace: 0) }

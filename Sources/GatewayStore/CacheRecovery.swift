@@ -1,0 +1,104 @@
+import DicomCore
+import Foundation
+import GRDB
+import Logging
+
+/// Start-up recovery. After a clean shutdown there is nothing to do. After a crash: a file
+/// without an index row (renamed into place, row not yet committed, never acknowledged) is
+/// re-indexed; a row without a file is reported, removed from the index and audited.
+public struct CacheRecovery: Sendable {
+    public struct Report: Sendable, Equatable {
+        public var reindexed = 0
+        public var missingFiles = 0
+        public var unreadable = 0
+        public var skipped = false
+    }
+
+    let index: CacheIndex
+    let paths: InstancePath
+    let logger: Logger
+
+    public init(index: CacheIndex, paths: InstancePath, logger: Logger) {
+        self.index = index
+        self.paths = paths
+        self.logger = logger
+    }
+
+    var markerPath: String { paths.root + "/.clean-shutdown" }
+
+    /// Marks a clean shutdown (call after every service has stopped).
+    public func markCleanShutdown() {
+        FileManager.default.createFile(atPath: markerPath, contents: Data("\(Date())\n".utf8))
+        try? DurableFile.sync(directory: paths.root)
+    }
+
+    /// Reconciles files and index unless the last run shut down cleanly. `readAttributes` parses
+    /// a DICOM file (injected: this module does not parse DICOM itself).
+    public func run(force: Bool = false, readAttributes: (String) throws -> (DicomAttributes, sopClass: String, transferSyntax: String))
+        throws -> Report
+    {
+        var report = Report()
+        let clean = FileManager.default.fileExists(atPath: markerPath)
+        try? FileManager.default.removeItem(atPath: markerPath)
+        try? DurableFile.sync(directory: paths.root)
+        if clean && !force {
+            report.skipped = true
+            return report
+        }
+        logger.notice("recovery: the last run did not shut down cleanly; reconciling files and index")
+        let indexed = try index.read { db in try Set(String.fetchAll(db, sql: "SELECT path FROM instance")) }
+        var onDisk = Set<String>()
+        let base = paths.root + "/instances"
+        if let walker = FileManager.default.enumerator(atPath: base) {
+            while let item = walker.nextObject() as? String {
+                guard item.hasSuffix(".dcm") else { continue }
+                onDisk.insert("instances/" + item)
+            }
+        }
+        for relative in onDisk.subtracting(indexed) {
+            let absolute = paths.absolutePath(relative: relative)
+            do {
+                let (attributes, sopClass, ts) = try readAttributes(absolute)
+                let (digest, size) = try DatasetDigest.sha256(ofFile: absolute)
+                let metadata = InstanceMetadata(
+                    attributes: attributes, sopClassUID: sopClass, transferSyntax: ts, path: relative, sizeBytes: size, sha256: digest,
+                    origin: .init(callingAE: "", peerHost: "", node: nil))
+                try index.write { db in
+                    if try InstanceRecord.filter(Column("sopUID") == metadata.sopUID).fetchCount(db) == 0 {
+                        try CacheIndex.insert(metadata, into: db)
+                    }
+                }
+                report.reindexed += 1
+            } catch {
+                report.unreadable += 1
+                logger.error("recovery: cannot re-index \(relative): \(error)")
+            }
+        }
+        for relative in indexed.subtracting(onDisk) {
+            report.missingFiles += 1
+            logger.error("recovery: indexed instance has no file; removing it from the index", metadata: ["path": "\(relative)"])
+            try index.write { db in
+                try Self.removeInstance(path: relative, db)
+                var audit = AuditRecord(event: "repair", outcome: "row removed", detail: "file \(relative) missing")
+                try audit.insert(db)
+            }
+        }
+        logger.notice("recovery finished", metadata: [
+            "reindexed": "\(report.reindexed)", "missing_files": "\(report.missingFiles)", "unreadable": "\(report.unreadable)"])
+        return report
+    }
+
+    /// Deletes an instance row and keeps the series/study counts and empty parents consistent.
+    static func removeInstance(path: String, _ db: Database) throws {
+        guard let instance = try InstanceRecord.filter(Column("path") == path).fetchOne(db) else { return }
+        try db.execute(sql: "DELETE FROM instance WHERE id = ?", arguments: [instance.id])
+        try db.execute(sql: "UPDATE series SET instanceCount = instanceCount - 1 WHERE id = ?", arguments: [instance.seriesRef])
+        try db.execute(sql: """
+            UPDATE study SET instanceCount = instanceCount - 1, sizeBytes = sizeBytes - ?
+            WHERE id = (SELECT studyRef FROM series WHERE id = ?)
+            """, arguments: [instance.sizeBytes, instance.seriesRef])
+        try db.execute(sql: "DELETE FROM series WHERE id = ? AND instanceCount <= 0", arguments: [instance.seriesRef])
+        try db.execute(sql: "DELETE FROM study WHERE instanceCount <= 0")
+        try db.execute(sql: "DELETE FROM patient WHERE NOT EXISTS (SELECT 1 FROM study WHERE study.patientRef = patient.id)")
+    }
+}

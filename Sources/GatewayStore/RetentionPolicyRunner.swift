@@ -1,0 +1,76 @@
+import Foundation
+import GRDB
+import Logging
+
+/// Evicts least-recently-used studies when the cache is over its size limit or a study is older
+/// than the age limit. Never evicts a protected study, nor one that `isBusy` says still has
+/// undelivered work.
+public struct RetentionRunner: Sendable {
+    public struct Limits: Sendable {
+        public var maxBytes: Int64?
+        public var maxAgeDays: Int?
+        public init(maxBytes: Int64?, maxAgeDays: Int?) {
+            self.maxBytes = maxBytes
+            self.maxAgeDays = maxAgeDays
+        }
+        public var isEnabled: Bool { maxBytes != nil || maxAgeDays != nil }
+    }
+
+    let index: CacheIndex
+    let paths: InstancePath
+    let limits: Limits
+    let logger: Logger
+    /// Whether a study still has undelivered work (queued deliveries); such a study is kept.
+    let isBusy: @Sendable (String) -> Bool
+
+    public init(index: CacheIndex, paths: InstancePath, limits: Limits, logger: Logger, isBusy: @escaping @Sendable (String) -> Bool = { _ in false }) {
+        self.index = index
+        self.paths = paths
+        self.limits = limits
+        self.logger = logger
+        self.isBusy = isBusy
+    }
+
+    /// One pass; returns the Study Instance UIDs evicted.
+    @discardableResult
+    public func runOnce(now: Date = Date()) throws -> [String] {
+        guard limits.isEnabled else { return [] }
+        var evicted: [String] = []
+        var total = try index.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(sizeBytes), 0) FROM study") ?? 0 }
+        let candidates = try index.read { db in
+            try Row.fetchAll(db, sql: "SELECT studyUID, sizeBytes, receivedAt FROM study WHERE protected = 0 ORDER BY lastAccessAt ASC")
+        }
+        let ageLimit = limits.maxAgeDays.map { now.addingTimeInterval(-Double($0) * 86_400) }
+        for row in candidates {
+            let uid: String = row["studyUID"]
+            let size: Int64 = row["sizeBytes"]
+            let received: Date = row["receivedAt"]
+            let overSize = limits.maxBytes.map { total > $0 } ?? false
+            let tooOld = ageLimit.map { received < $0 } ?? false
+            guard overSize || tooOld else { continue }
+            if isBusy(uid) { continue }
+            try evict(uid)
+            total -= size
+            evicted.append(uid)
+        }
+        if !evicted.isEmpty { logger.notice("retention evicted \(evicted.count) stud(ies)", metadata: ["cache_bytes": "\(total)"]) }
+        return evicted
+    }
+
+    /// Removes a study's rows (durably), then its files.
+    func evict(_ studyUID: String) throws {
+        let files = try index.read { db in
+            try String.fetchAll(db, sql: """
+                SELECT i.path FROM instance i JOIN series se ON se.id = i.seriesRef JOIN study s ON s.id = se.studyRef
+                WHERE s.studyUID = ?
+                """, arguments: [studyUID])
+        }
+        try index.write { db in
+            try db.execute(sql: "DELETE FROM study WHERE studyUID = ?", arguments: [studyUID])
+            try db.execute(sql: "DELETE FROM patient WHERE NOT EXISTS (SELECT 1 FROM study WHERE study.patientRef = patient.id)")
+            var audit = AuditRecord(event: "evict", studyUID: studyUID, outcome: "removed", detail: "\(files.count) instance(s) by retention policy")
+            try audit.insert(db)
+        }
+        for relative in files { try? FileManager.default.removeItem(atPath: paths.absolutePath(relative: relative)) }
+    }
+}
