@@ -7,20 +7,29 @@ import Testing
 /// exceeded) so callers retry later, and the slot is usable again once one is released.
 @Suite(.serialized) struct AssociationLimitTests {
     /// Opens a verification association to the gateway, as a modality that keeps its association open.
-    static func hold(_ gw: GatewayUnderTest, as ae: AETitle) throws -> DicomAssociation {
-        try DicomAssociation.open(
-            to: gw.node, callingAE: ae, contexts: [PresentationContextProposal(SOPClass.verification)],
-            timeouts: DicomTimeouts(connect: 5, acse: 10, dimse: 10))
+    static func hold(_ gw: GatewayUnderTest, as ae: AETitle) async throws -> DicomAssociation {
+        let node = gw.node
+        return try await OffPool.run {
+            try DicomAssociation.open(
+                to: node, callingAE: ae, contexts: [PresentationContextProposal(SOPClass.verification)],
+                timeouts: DicomTimeouts(connect: 5, acse: 10, dimse: 10))
+        }
+    }
+
+    /// Waits until the gateway has finished with every association but `remaining`.
+    static func settle(_ gw: GatewayUnderTest, to remaining: Int) async -> Bool {
+        let server = gw.gateway.dicomServer
+        return await OffPool.waitUntil(timeout: 5) { server.activeAssociations <= remaining }
     }
 
     @Test func thirdAssociationIsRejectedAsLocalLimitExceededUntilOneIsReleased() async throws {
         let gw = try GatewayUnderTest(label: "limit") { c in c.gateway.maxAssociations = 2 }
-        let first = try Self.hold(gw, as: "HOLDER1")
-        let second = try Self.hold(gw, as: "HOLDER2")
+        let first = try await Self.hold(gw, as: "HOLDER1")
+        let second = try await Self.hold(gw, as: "HOLDER2")
         try first.echo()
         try second.echo()
 
-        let (status, out) = try DCMTK.run("echoscu", ["-aet", "THIRD", "-aec", "NETGW", "127.0.0.1", "\(gw.port)"], in: gw.directory)
+        let (status, out) = try await DCMTK.runOffPool("echoscu", ["-aet", "THIRD", "-aec", "NETGW", "127.0.0.1", "\(gw.port)"], in: gw.directory)
         #expect(status != 0, "echoscu must fail while both slots are held:\n\(out)")
         let lower = out.lowercased()
         #expect(lower.contains("rejected"), "\(out)")
@@ -42,8 +51,10 @@ import Testing
         try second.echo()
 
         first.release()
+        #expect(await Self.settle(gw, to: 1), "the released association must free its slot")
         #expect(await gw.answersEcho(), "after a release the gateway must accept again")
-        let (after, afterOut) = try DCMTK.run("echoscu", ["-aet", "THIRD", "-aec", "NETGW", "127.0.0.1", "\(gw.port)"], in: gw.directory)
+        #expect(await Self.settle(gw, to: 1))
+        let (after, afterOut) = try await DCMTK.runOffPool("echoscu", ["-aet", "THIRD", "-aec", "NETGW", "127.0.0.1", "\(gw.port)"], in: gw.directory)
         #expect(after == 0, "\(afterOut)")
         try second.echo()
         second.release()
@@ -53,12 +64,14 @@ import Testing
     @Test func abortedAssociationsFreeTheirSlots() async throws {
         let gw = try GatewayUnderTest(label: "limit") { c in c.gateway.maxAssociations = 2 }
         for round in 0..<3 {
-            let a = try Self.hold(gw, as: "ABORTER")
-            let b = try Self.hold(gw, as: "ABORTER")
+            let a = try await Self.hold(gw, as: "ABORTER")
+            let b = try await Self.hold(gw, as: "ABORTER")
             try a.echo()
             a.abort()
             b.abort()
-            #expect(await gw.answersEcho(), "round \(round): slots of aborted associations must be freed")
+            #expect(await Self.settle(gw, to: 0), "round \(round): slots of aborted associations must be freed")
+            #expect(await gw.answersEcho(), "round \(round): the gateway must accept after aborts")
+            #expect(await Self.settle(gw, to: 0))
         }
         await gw.stop()
     }

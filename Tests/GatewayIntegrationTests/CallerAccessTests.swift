@@ -16,12 +16,12 @@ import Testing
 
     @Test func unknownCallingAETitleIsRejectedAndConfiguredOneAccepted() async throws {
         let gw = try Self.closedGateway()
-        let (status, out) = try DCMTK.run("echoscu", ["-aet", "STRANGER", "-aec", "NETGW", "127.0.0.1", "\(gw.port)"], in: gw.directory)
+        let (status, out) = try await DCMTK.runOffPool("echoscu", ["-aet", "STRANGER", "-aec", "NETGW", "127.0.0.1", "\(gw.port)"], in: gw.directory)
         #expect(status != 0, "\(out)")
         #expect(out.lowercased().contains("calling ae title not recogni"), "\(out)")
         #expect(out.lowercased().contains("permanent"), "\(out)")
 
-        let (okStatus, okOut) = try DCMTK.run("echoscu", ["-aet", "CT01", "-aec", "NETGW", "127.0.0.1", "\(gw.port)"], in: gw.directory)
+        let (okStatus, okOut) = try await DCMTK.runOffPool("echoscu", ["-aet", "CT01", "-aec", "NETGW", "127.0.0.1", "\(gw.port)"], in: gw.directory)
         #expect(okStatus == 0, "\(okOut)")
         await gw.stop()
     }
@@ -43,7 +43,7 @@ import Testing
 
     @Test func wrongCalledAETitleIsRejected() async throws {
         let gw = try Self.closedGateway()
-        let (status, out) = try DCMTK.run("echoscu", ["-aet", "CT01", "-aec", "WRONG", "127.0.0.1", "\(gw.port)"], in: gw.directory)
+        let (status, out) = try await DCMTK.runOffPool("echoscu", ["-aet", "CT01", "-aec", "WRONG", "127.0.0.1", "\(gw.port)"], in: gw.directory)
         #expect(status != 0, "\(out)")
         #expect(out.lowercased().contains("called ae title not recogni"), "\(out)")
         do {
@@ -58,10 +58,10 @@ import Testing
 
     @Test func wrongCalledAETitleIsRejectedEvenWhenUnknownCallersAreAccepted() async throws {
         let gw = try GatewayUnderTest(label: "access")
-        let (status, out) = try DCMTK.run("echoscu", ["-aet", "ANYONE", "-aec", "OTHERGW", "127.0.0.1", "\(gw.port)"], in: gw.directory)
+        let (status, out) = try await DCMTK.runOffPool("echoscu", ["-aet", "ANYONE", "-aec", "OTHERGW", "127.0.0.1", "\(gw.port)"], in: gw.directory)
         #expect(status != 0, "\(out)")
         #expect(out.lowercased().contains("called ae title not recogni"), "\(out)")
-        let (okStatus, okOut) = try DCMTK.run("echoscu", ["-aet", "ANYONE", "-aec", "NETGW", "127.0.0.1", "\(gw.port)"], in: gw.directory)
+        let (okStatus, okOut) = try await DCMTK.runOffPool("echoscu", ["-aet", "ANYONE", "-aec", "NETGW", "127.0.0.1", "\(gw.port)"], in: gw.directory)
         #expect(okStatus == 0, "\(okOut)")
         await gw.stop()
     }

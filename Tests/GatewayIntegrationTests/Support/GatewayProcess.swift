@@ -1,0 +1,68 @@
+import DicomCore
+import Foundation
+
+/// The real `dicom-gateway serve` binary as a child process, for tests that kill or signal it.
+final class GatewayProcess: @unchecked Sendable {
+    // Safe: used from the test's own thread only.
+    let directory: TestDirectory
+    let port: Int
+    let configPath: String
+    var storageRoot: String { directory.path + "/storage" }
+    private(set) var peer: PeerProcess?
+
+    static var binary: String {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/dicom-gateway").path
+    }
+
+    init(directory: TestDirectory, extraYAML: String = "") throws {
+        self.directory = directory
+        port = Net.freePort()
+        configPath = directory.path + "/gateway.yaml"
+        let yaml = """
+            gateway: { ae_title: NETGW, port: \(port), max_associations: 16 }
+            storage: { path: \(directory.path)/storage, min_free_space: 0B }
+            logging: { level: info }
+            \(extraYAML)
+            """
+        try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    var node: DicomNode { DicomNode(aeTitle: "NETGW", host: "127.0.0.1", port: port) }
+
+    @discardableResult
+    func start() throws -> PeerProcess {
+        let p = PeerProcess(Self.binary, ["serve", "--config", configPath], logDirectory: directory.path)
+        try p.start()
+        guard Net.waitForListener(port) else { throw TestFailure("gateway did not start:\n\(p.output)") }
+        peer = p
+        return p
+    }
+
+    func kill9() {
+        peer?.signal(SIGKILL)
+        _ = peer?.wait(timeout: 10)
+    }
+
+    /// SIGTERM and wait; returns the exit status.
+    func terminate(timeout: Double = 30) -> Int32 {
+        peer?.signal(SIGTERM)
+        return peer?.wait(timeout: timeout) ?? -1
+    }
+}
+
+/// Which files storescu -v saw acknowledged with success (pairs "Sending file" with the next response).
+func acknowledgedFiles(storescuOutput: String) -> [String] {
+    var current: String?
+    var acknowledged: [String] = []
+    for line in storescuOutput.split(separator: "\n") {
+        if let range = line.range(of: "Sending file: ") {
+            current = String(line[range.upperBound...])
+        } else if line.contains("Received Store Response"), let file = current {
+            if line.contains("Success") && !line.contains("Warning") { acknowledged.append(file) }
+            current = nil
+        }
+    }
+    return acknowledged
+}
