@@ -2,8 +2,13 @@
  * and runs each association on a thread of its own (DcmSCPPool leaks a thread per association in 3.6.7). */
 #include "cdcm_scp_internal.h"
 
-#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include "dcmtk/dcmnet/dulstruc.h"
 #include "dcmtk/dcmnet/diutil.h"
 
@@ -37,6 +42,41 @@ void reap(cdcm_scp *scp, bool all) {
         if (w->thread.joinable()) w->thread.join();
         delete w;
     }
+}
+
+/* DCMTK 3.6.7 listens on every interface. To honour a configured address, replace its listening
+ * socket with one bound to that IPv4 address and port. "", "0.0.0.0" and "::" keep all interfaces. */
+bool rebind(cdcm_scp *scp, const char *address, std::string &error) {
+    if (address == nullptr || *address == '\0' || strcmp(address, "0.0.0.0") == 0 || strcmp(address, "::") == 0) return true;
+    struct in_addr ip;
+    if (inet_pton(AF_INET, address, &ip) != 1) {
+        error = std::string("bind address ") + address + " is not an IPv4 address";
+        return false;
+    }
+    PRIVATE_NETWORKKEY *key = reinterpret_cast<PRIVATE_NETWORKKEY *>(scp->net->network);
+    int port = cdcm_scp_port(scp);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) {
+        error = std::string("cannot create a socket: ") + strerror(errno);
+        return false;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    close(key->networkSpecific.TCP.listenSocket);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(static_cast<uint16_t>(port));
+    sa.sin_addr = ip;
+    if (bind(fd, reinterpret_cast<sockaddr *>(&sa), sizeof(sa)) != 0 || listen(fd, 64) != 0) {
+        error = std::string("cannot listen on ") + address + ":" + std::to_string(port) + ": " + strerror(errno);
+        close(fd);
+        key->networkSpecific.TCP.listenSocket = -1;
+        return false;
+    }
+    key->networkSpecific.TCP.listenSocket = fd;
+    return true;
 }
 
 }  // namespace
@@ -78,6 +118,13 @@ extern "C" cdcm_scp *cdcm_scp_create(const cdcm_scp_config *cfg, const cdcm_scp_
             return nullptr;
         }
         ASC_setTransportLayer(scp->net, cdcm::quickack_transport_layer(), 0);
+        std::string rebind_error;
+        if (!rebind(scp, cfg->bind_address, rebind_error)) {
+            cdcm::status_set(st, CDCM_ERR_NETWORK, rebind_error);
+            ASC_dropNetwork(&scp->net);
+            delete scp;
+            return nullptr;
+        }
         return scp;
     } catch (...) {
         cdcm::status_from_exception(st, "cdcm_scp_create");
@@ -85,6 +132,8 @@ extern "C" cdcm_scp *cdcm_scp_create(const cdcm_scp_config *cfg, const cdcm_scp_
         return nullptr;
     }
 }
+
+extern "C" int cdcm_scp_port(cdcm_scp *scp);
 
 extern "C" int cdcm_scp_port(cdcm_scp *scp) {
     if (scp == nullptr || scp->net == nullptr) return -1;

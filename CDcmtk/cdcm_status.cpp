@@ -68,10 +68,14 @@ long element_string(DcmElement *elem, char *buf, size_t buf_len) {
     switch (elem->ident()) {
     case EVR_SQ: case EVR_OB: case EVR_OW: case EVR_OF: case EVR_OD: case EVR_OL: case EVR_OV:
     case EVR_UN: case EVR_pixelSQ: case EVR_pixelItem: case EVR_UNKNOWN: case EVR_UNKNOWN2B:
+    case EVR_PixelData: case EVR_OverlayData: case EVR_ox: case EVR_xs: case EVR_lt: case EVR_na: case EVR_up:
+    case EVR_item: case EVR_metainfo: case EVR_dataset: case EVR_fileFormat: case EVR_dicomDir: case EVR_dirRecord:
         return -2;
     default:
         break;
     }
+    // Bulk values (look-up tables, long texts beyond 64 KB) are not attributes anyone matches on.
+    if (elem->getLengthField() > 65536) return -2;
     OFString value;
     if (elem->getOFStringArray(value).bad()) value.clear();
     copy_string(buf, buf_len, value.c_str());

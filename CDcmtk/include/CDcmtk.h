@@ -245,7 +245,7 @@ typedef struct cdcm_scp_handlers {
 } cdcm_scp_handlers;
 
 typedef struct cdcm_scp_config {
-    const char *bind_address;         /* informational in 3.6.7: DCMTK binds all interfaces */
+    const char *bind_address;         /* IPv4 address to listen on; NULL, "", "0.0.0.0" or "::" = all interfaces */
     int port;
     int max_associations;
     uint32_t max_pdu;

@@ -17,6 +17,8 @@ public final class DicomServer: Service, @unchecked Sendable {
     // stop/active-count calls, and `run` is entered once (guarded by `lock`).
     public struct Configuration: Sendable {
         public var port: Int
+        /// IPv4 address to listen on; "", "0.0.0.0" or "::" listen on every interface.
+        public var bindAddress: String
         public var maxAssociations: Int
         public var maxPDU: UInt32
         public var acseTimeout: Int
@@ -25,10 +27,11 @@ public final class DicomServer: Service, @unchecked Sendable {
         public var shutdownGrace: Int
 
         public init(
-            port: Int, maxAssociations: Int = 32, maxPDU: UInt32 = 131_072, acseTimeout: Int = 30, dimseTimeout: Int = 60,
+            port: Int, bindAddress: String = "127.0.0.1", maxAssociations: Int = 32, maxPDU: UInt32 = 131_072, acseTimeout: Int = 30, dimseTimeout: Int = 60,
             temporaryDirectory: String, shutdownGrace: Int = 30
         ) {
             self.port = port
+            self.bindAddress = bindAddress
             self.maxAssociations = maxAssociations
             self.maxPDU = maxPDU
             self.acseTimeout = acseTimeout
@@ -60,11 +63,13 @@ public final class DicomServer: Service, @unchecked Sendable {
         var handlers = ProviderBox.handlers(context: box.toOpaque())
         var st = cdcm_status.empty()
         let pointer: OpaquePointer? = configuration.temporaryDirectory.withCString { tmp in
+            configuration.bindAddress.withCString { bind in
             var cfg = cdcm_scp_config(
-                bind_address: nil, port: Int32(configuration.port), max_associations: Int32(configuration.maxAssociations),
+                bind_address: bind, port: Int32(configuration.port), max_associations: Int32(configuration.maxAssociations),
                 max_pdu: configuration.maxPDU, acse_timeout: Int32(configuration.acseTimeout),
                 dimse_timeout: Int32(configuration.dimseTimeout), temp_dir: tmp)
             return cdcm_scp_create(&cfg, &handlers, &st)
+            }
         }
         guard let pointer else {
             box.release()

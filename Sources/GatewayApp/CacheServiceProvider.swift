@@ -8,20 +8,21 @@ import Logging
 /// The gateway's DICOM services over the vendor-neutral cache: association policy, durable
 /// ingest (C-STORE), and query/retrieve for reporters (C-FIND, C-MOVE, C-GET; see extensions).
 public final class CacheServiceProvider: DicomServiceProvider {
-    let configuration: GatewayConfiguration
+    let holder: ConfigurationHolder
     let index: CacheIndex
     let ingestor: InstanceIngestor
     let logger: Logger
     let tally = AssociationTally()
 
-    public init(configuration: GatewayConfiguration, index: CacheIndex, logger: Logger) {
-        self.configuration = configuration
+    /// The configuration for a new piece of work (a snapshot: a reload does not change it half-way).
+    var configuration: GatewayConfiguration { holder.current }
+
+    public init(configuration holder: ConfigurationHolder, index: CacheIndex, logger: Logger) {
+        self.holder = holder
+        let configuration = holder.current
         self.index = index
         self.logger = logger
-        ingestor = InstanceIngestor(
-            index: index, paths: InstancePath(root: configuration.storage.path.path),
-            duplicatePolicy: InstanceIngestor.DuplicatePolicy(rawValue: configuration.storage.duplicates.rawValue) ?? .keep,
-            logger: logger)
+        ingestor = InstanceIngestor(index: index, paths: InstancePath(root: configuration.storage.path.path), logger: logger)
     }
 
     var paths: InstancePath { ingestor.paths }
@@ -94,7 +95,8 @@ public final class CacheServiceProvider: DicomServiceProvider {
         do {
             let outcome = try ingestor.ingest(
                 temporaryPath: request.filePath, attributes: attributes, sopClassUID: request.sopClassUID.trimmingDicomPadding(),
-                transferSyntax: request.transferSyntaxUID, origin: origin)
+                transferSyntax: request.transferSyntaxUID, origin: origin,
+                duplicatePolicy: InstanceIngestor.DuplicatePolicy(rawValue: configuration.storage.duplicates.rawValue) ?? .keep)
             switch outcome {
             case .stored, .identicalDuplicate, .keptExisting, .replaced:
                 return DIMSEResult(status: .success)

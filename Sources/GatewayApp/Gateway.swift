@@ -9,7 +9,8 @@ import ServiceLifecycle
 /// The composition root: builds the gateway's services from a configuration and runs them in a
 /// `ServiceGroup` that shuts down gracefully on SIGTERM/SIGINT. A library, so tests boot it.
 public final class Gateway: Sendable {
-    public let configuration: GatewayConfiguration
+    public var configuration: GatewayConfiguration { holder.current }
+    public let holder: ConfigurationHolder
     public let dicomServer: DicomServer
     public let index: CacheIndex
     let recovery: CacheRecovery
@@ -17,8 +18,8 @@ public final class Gateway: Sendable {
     let logger: Logger
 
     /// Prepares storage and binds the DICOM port (errors surface here, before `run`).
-    public init(configuration: GatewayConfiguration, logger: Logger = Logger(label: "dicom-gateway")) throws {
-        self.configuration = configuration
+    public init(configuration: GatewayConfiguration, sourcePath: String? = nil, logger: Logger = Logger(label: "dicom-gateway")) throws {
+        holder = ConfigurationHolder(configuration, sourcePath: sourcePath)
         self.logger = logger
         try DicomRuntime.bootstrap(logger: Logger(label: "dcmtk"), dcmtkLevel: configuration.logging.dcmtkLevel.swiftLogLevel)
         let paths = InstancePath(root: configuration.storage.path.path)
@@ -37,10 +38,10 @@ public final class Gateway: Sendable {
         let g = configuration.gateway
         dicomServer = try DicomServer(
             configuration: .init(
-                port: g.port, maxAssociations: g.maxAssociations, maxPDU: UInt32(g.maxPDU),
+                port: g.port, bindAddress: g.bind, maxAssociations: g.maxAssociations, maxPDU: UInt32(g.maxPDU),
                 acseTimeout: Int(g.acseTimeout.components.seconds), dimseTimeout: Int(g.dimseTimeout.components.seconds),
                 temporaryDirectory: paths.incomingDirectory),
-            provider: CacheServiceProvider(configuration: configuration, index: index, logger: logger),
+            provider: CacheServiceProvider(configuration: holder, index: index, logger: logger),
             logger: logger)
     }
 
@@ -52,6 +53,11 @@ public final class Gateway: Sendable {
         ])
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: dicomServer)]
         if configuration.storage.retention.isEnabled { services.append(.init(service: retention)) }
+        let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        signal(SIGHUP, SIG_IGN)
+        hangup.setEventHandler { [holder, logger] in holder.reload(logger: logger) }
+        hangup.resume()
+        defer { hangup.cancel() }
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

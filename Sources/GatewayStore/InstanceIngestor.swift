@@ -10,14 +10,12 @@ public final class InstanceIngestor: Sendable {
 
     public let index: CacheIndex
     public let paths: InstancePath
-    public let duplicatePolicy: DuplicatePolicy
     private let inFlight = SOPLocks()
     private let logger: Logger
 
-    public init(index: CacheIndex, paths: InstancePath, duplicatePolicy: DuplicatePolicy, logger: Logger) {
+    public init(index: CacheIndex, paths: InstancePath, logger: Logger) {
         self.index = index
         self.paths = paths
-        self.duplicatePolicy = duplicatePolicy
         self.logger = logger
     }
 
@@ -25,7 +23,7 @@ public final class InstanceIngestor: Sendable {
     /// `attributes` are the file's parsed top-level attributes; their UIDs must be present.
     public func ingest(
         temporaryPath: String, attributes: DicomAttributes, sopClassUID: String, transferSyntax: String,
-        origin: InstanceMetadata.Origin
+        origin: InstanceMetadata.Origin, duplicatePolicy: DuplicatePolicy = .keep
     ) throws(StoreError) -> IngestResult {
         let sop = attributes.string(.sopInstanceUID) ?? ""
         let study = attributes.string(.studyInstanceUID) ?? ""
@@ -41,7 +39,7 @@ public final class InstanceIngestor: Sendable {
         do { existing = try index.instance(sopUID: sop) } catch { throw StoreError("index read failed: \(error)") }
         if let existing {
             return try duplicate(existing, temporaryPath: temporaryPath, digest: digest, size: size, transferSyntax: transferSyntax,
-                                 studyUID: study, origin: origin)
+                                 studyUID: study, origin: origin, policy: duplicatePolicy)
         }
         let relative = paths.relativePath(study: study, series: series, sopInstance: sop)
         try DurableFile.install(temporaryPath, at: paths.absolutePath(relative: relative))
@@ -59,7 +57,7 @@ public final class InstanceIngestor: Sendable {
 
     private func duplicate(
         _ existing: InstanceRecord, temporaryPath: String, digest: String, size: Int64, transferSyntax: String, studyUID: String,
-        origin: InstanceMetadata.Origin
+        origin: InstanceMetadata.Origin, policy duplicatePolicy: DuplicatePolicy
     ) throws(StoreError) -> IngestResult {
         if existing.sha256 == digest {
             try? FileManager.default.removeItem(atPath: temporaryPath)

@@ -28,7 +28,7 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "dicom-gateway")
         let gateway: Gateway
         do {
-            gateway = try Gateway(configuration: configuration, logger: logger)
+            gateway = try Gateway(configuration: configuration, sourcePath: config, logger: logger)
         } catch {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)

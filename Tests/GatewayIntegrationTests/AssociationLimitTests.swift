@@ -16,6 +16,13 @@ import Testing
         }
     }
 
+    /// Lets the acceptor handle the readiness probe's bare TCP connection (see
+    /// AcceptorRobustnessTests) so that it holds no slot when the test starts counting.
+    static func warmUp(_ gw: GatewayUnderTest) async throws {
+        try #require(await gw.answersEcho())
+        try #require(await settle(gw, to: 0))
+    }
+
     /// Waits until the gateway has finished with every association but `remaining`.
     static func settle(_ gw: GatewayUnderTest, to remaining: Int) async -> Bool {
         let server = gw.gateway.dicomServer
@@ -24,6 +31,7 @@ import Testing
 
     @Test func thirdAssociationIsRejectedAsLocalLimitExceededUntilOneIsReleased() async throws {
         let gw = try GatewayUnderTest(label: "limit") { c in c.gateway.maxAssociations = 2 }
+        try await Self.warmUp(gw)
         let first = try await Self.hold(gw, as: "HOLDER1")
         let second = try await Self.hold(gw, as: "HOLDER2")
         try first.echo()
@@ -63,6 +71,7 @@ import Testing
 
     @Test func abortedAssociationsFreeTheirSlots() async throws {
         let gw = try GatewayUnderTest(label: "limit") { c in c.gateway.maxAssociations = 2 }
+        try await Self.warmUp(gw)
         for round in 0..<3 {
             let a = try await Self.hold(gw, as: "ABORTER")
             let b = try await Self.hold(gw, as: "ABORTER")

@@ -55,14 +55,14 @@ final class DatasetHandle {
         var result = DicomAttributes()
         let count = cdcm_dataset_count(pointer)
         var buffer = [CChar](repeating: 0, count: 1024)
-        var vr: (CChar, CChar, CChar) = (0, 0, 0)
+        var vr = [CChar](repeating: 0, count: 3)
         for index in 0..<count {
             var tag: UInt32 = 0
-            var n = cdcm_dataset_element_at(pointer, index, &tag, &vr.0, &buffer, buffer.count)
+            var n = cdcm_dataset_element_at(pointer, index, &tag, &vr, &buffer, buffer.count)
             if n < 0 { continue }
             if n >= buffer.count {
                 buffer = [CChar](repeating: 0, count: n + 1)
-                n = cdcm_dataset_element_at(pointer, index, &tag, &vr.0, &buffer, buffer.count)
+                n = cdcm_dataset_element_at(pointer, index, &tag, &vr, &buffer, buffer.count)
             }
             result[DicomTag(rawValue: tag)] = String(
                 decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)

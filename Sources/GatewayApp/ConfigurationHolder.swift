@@ -1,0 +1,60 @@
+import Foundation
+import GatewayConfig
+import Logging
+
+/// The running configuration, replaceable on SIGHUP. Readers take a snapshot per association or
+/// request, so a reload takes effect for new work and never changes a request half-way.
+public final class ConfigurationHolder: @unchecked Sendable {
+    // Safe: `value` is only read and written under `lock`.
+    private let lock = NSLock()
+    private var value: GatewayConfiguration
+    public let sourcePath: String?
+
+    public init(_ configuration: GatewayConfiguration, sourcePath: String?) {
+        value = configuration
+        self.sourcePath = sourcePath
+    }
+
+    public var current: GatewayConfiguration {
+        lock.lock()
+        defer { lock.unlock() }
+        return value
+    }
+
+    /// Re-reads the file. A valid file replaces the configuration (settings that need a restart
+    /// are kept and named in the log); an invalid one is refused and the running one kept.
+    @discardableResult
+    public func reload(logger: Logger) -> Bool {
+        guard let sourcePath else {
+            logger.warning("reload requested, but the gateway runs on its embedded default (no --config file)")
+            return false
+        }
+        let fresh: GatewayConfiguration
+        do {
+            fresh = try GatewayConfiguration.load(contentsOf: URL(fileURLWithPath: sourcePath))
+        } catch {
+            logger.error("configuration reload refused; the running configuration is kept", metadata: ["errors": "\(error.description)"])
+            return false
+        }
+        lock.lock()
+        let old = value
+        var next = fresh
+        var needRestart: [String] = []
+        if fresh.gateway.port != old.gateway.port || fresh.gateway.bind != old.gateway.bind { needRestart.append("gateway.port/bind") }
+        if fresh.gateway.maxAssociations != old.gateway.maxAssociations { needRestart.append("gateway.max_associations") }
+        if fresh.storage.path != old.storage.path || fresh.storage.indexPath != old.storage.indexPath { needRestart.append("storage.path/index") }
+        if fresh.logging != old.logging { needRestart.append("logging") }
+        next.gateway.port = old.gateway.port
+        next.gateway.bind = old.gateway.bind
+        next.gateway.maxAssociations = old.gateway.maxAssociations
+        next.storage.path = old.storage.path
+        next.storage.indexPath = old.storage.indexPath
+        next.logging = old.logging
+        value = next
+        lock.unlock()
+        logger.notice("configuration reloaded", metadata: [
+            "file": "\(sourcePath)", "nodes": "\(next.nodes.count)",
+            "needs_restart": "\(needRestart.isEmpty ? "nothing" : needRestart.joined(separator: ", "))"])
+        return true
+    }
+}

@@ -1,0 +1,161 @@
+"""Shared helpers for the benchmarks: free ports, peers (storescp, Orthanc, the gateway), synthetic data."""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+GATEWAY = os.path.join(ROOT, ".build", "release", "dicom-gateway")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def env(nagle=False):
+    e = dict(os.environ)
+    if nagle:
+        e.pop("TCP_NODELAY", None)
+    else:
+        e["TCP_NODELAY"] = "1"
+    return e
+
+
+class Peer:
+    def __init__(self, args, log, nagle=False, cwd=None):
+        self.log = open(log, "w")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env(nagle), cwd=cwd)
+
+    def peak_rss_mb(self):
+        try:
+            with open(f"/proc/{self.proc.pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1]) / 1024.0
+        except OSError:
+            pass
+        return float("nan")
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def storescp(workdir, nagle=False):
+    port = free_port()
+    out = os.path.join(workdir, "storescp-out")
+    os.makedirs(out, exist_ok=True)
+    p = Peer(["/usr/bin/storescp", "-aet", "STORESCP", "-od", out, str(port)],
+             os.path.join(workdir, "storescp.log"), nagle=nagle)
+    wait_port(port)
+    return p, "STORESCP", port
+
+
+def orthanc(workdir):
+    port, http = free_port(), free_port()
+    base = os.path.join(workdir, "orthanc")
+    os.makedirs(base, exist_ok=True)
+    cfg = {
+        "Name": "bench", "StorageDirectory": base + "/storage", "IndexDirectory": base + "/index",
+        "DicomAet": "ORTHANC", "DicomPort": port, "HttpPort": http, "RemoteAccessAllowed": False,
+        "AuthenticationEnabled": False, "Plugins": [], "TcpNoDelay": True, "DicomCheckCalledAet": False,
+        "StorageCompression": False, "ConcurrentJobs": 2,
+    }
+    path = os.path.join(base, "orthanc.json")
+    with open(path, "w") as f:
+        json.dump(cfg, f)
+    p = Peer(["/usr/sbin/Orthanc", path], os.path.join(workdir, "orthanc.log"))
+    wait_port(port)
+    wait_port(http)
+    return p, "ORTHANC", port
+
+
+def gateway(workdir, extra_yaml=""):
+    port = free_port()
+    cfg = os.path.join(workdir, "gateway.yaml")
+    with open(cfg, "w") as f:
+        f.write(f"gateway: {{ ae_title: NETGW, port: {port}, max_associations: 32 }}\n"
+                f"storage: {{ path: {workdir}/gateway-storage, min_free_space: 0B }}\n"
+                f"logging: {{ level: warning }}\n{extra_yaml}")
+    p = Peer([GATEWAY, "serve", "--config", cfg], os.path.join(workdir, "gateway.log"))
+    wait_port(port)
+    return p, "NETGW", port
+
+
+def make_instances(directory, count, rows, columns, study_uid, prefix):
+    """count instances of one series: one template by dump2dcm, copies by dcmodify-free byte patching via pydicom."""
+    import pydicom
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian
+    os.makedirs(directory, exist_ok=True)
+    pixels = bytes((i * 31) & 0xFF for i in range(rows * columns * 2))
+    paths = []
+    for i in range(1, count + 1):
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+        meta.MediaStorageSOPInstanceUID = f"{study_uid}.1.{i}"
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
+        ds.SOPClassUID = meta.MediaStorageSOPClassUID
+        ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+        ds.StudyInstanceUID = study_uid
+        ds.SeriesInstanceUID = study_uid + ".1"
+        ds.PatientID = prefix
+        ds.PatientName = "Bench^" + prefix
+        ds.StudyDate = "20240102"
+        ds.Modality = "CT"
+        ds.InstanceNumber = i
+        ds.Rows, ds.Columns = rows, columns
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+        ds.PixelData = pixels
+        path = os.path.join(directory, f"{prefix}-{i:05d}.dcm")
+        ds.save_as(path, enforce_file_format=True)
+        paths.append(path)
+    return paths
+
+
+def send(ae, port, files, workdir, label, nagle=False, calling="BENCH"):
+    """One storescu association; returns seconds."""
+    listfile = os.path.join(workdir, f"{label}.args")
+    start = time.monotonic()
+    r = subprocess.run(["/usr/bin/storescu", "-aet", calling, "-aec", ae, "127.0.0.1", str(port)] + files,
+                       env=env(nagle), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    elapsed = time.monotonic() - start
+    if r.returncode != 0:
+        raise RuntimeError(f"storescu to {ae} failed: {r.stdout[-2000:]}")
+    return elapsed
+
+
+def send_parallel(ae, port, groups, nagle=False):
+    start = time.monotonic()
+    procs = [subprocess.Popen(["/usr/bin/storescu", "-aet", f"BENCH{i}", "-aec", ae, "127.0.0.1", str(port)] + g,
+                              env=env(nagle), stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for i, g in enumerate(groups)]
+    for p in procs:
+        out, _ = p.communicate()
+        if p.returncode != 0:
+            raise RuntimeError(f"storescu to {ae} failed: {out[-2000:]}")
+    return time.monotonic() - start
