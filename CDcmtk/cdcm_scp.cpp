@@ -3,6 +3,7 @@
 #include "cdcm_scp_internal.h"
 
 #include <arpa/inet.h>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -109,7 +110,9 @@ extern "C" cdcm_scp *cdcm_scp_create(const cdcm_scp_config *cfg, const cdcm_scp_
         scp->acse_timeout = cfg->acse_timeout > 0 ? cfg->acse_timeout : 30;
         scp->dimse_timeout = cfg->dimse_timeout > 0 ? cfg->dimse_timeout : 60;
         scp->handlers = *handlers;
-        OFCondition cond = ASC_initializeNetwork(NET_ACCEPTOR, cfg->port, scp->acse_timeout, &scp->net);
+        // The acceptor thread reads each A-ASSOCIATE-RQ itself (DCMTK 3.6.7 accepts and reads in one call):
+        // wait at most 5 s for it, so a silent connection cannot stall everyone for the full ACSE timeout.
+        OFCondition cond = ASC_initializeNetwork(NET_ACCEPTOR, cfg->port, std::min(scp->acse_timeout, 5), &scp->net);
         if (cond.bad()) {
             cdcm::status_from_condition(st, cond, "cannot listen on DICOM port " + std::to_string(cfg->port) +
                                                       " (in use, or needs privileges below 1024)");
@@ -168,6 +171,12 @@ extern "C" int cdcm_scp_run(cdcm_scp *scp, cdcm_status *st) {
                 ASC_dropAssociation(assoc);
                 ASC_destroyAssociation(&assoc);
             }
+            continue;
+        }
+        if (assoc->params == nullptr || assoc->params->DULparams.applicationContextName[0] == '\0') {
+            // A connection that closed without an association request (health check, port probe).
+            ASC_dropAssociation(assoc);
+            ASC_destroyAssociation(&assoc);
             continue;
         }
         if (scp->stopping.load()) {

@@ -127,6 +127,8 @@ OFCondition serve_store(ScpWorker *w, T_DIMSE_C_StoreRQ &req, T_ASC_Presentation
                                            DIMSE_NONBLOCKING, w->scp->dimse_timeout);
     delete sc.detail;
     if (!sc.handled) unlink(path);  // the handler owns the file once called; otherwise it is ours to remove
+    // DIMSE_storeProvider answered 0xA700 already (e.g. the disk filled while writing): the association goes on.
+    if (cond == DIMSE_OUTOFRESOURCES) return EC_Normal;
     return cond;
 }
 

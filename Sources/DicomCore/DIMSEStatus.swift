@@ -29,7 +29,7 @@ public struct DIMSEStatus: Hashable, Sendable, CustomStringConvertible {
     public static let moveDestinationUnknown = DIMSEStatus(0xA801)
     public static let dataSetDoesNotMatchSOPClass = DIMSEStatus(0xA900)
     public static let cannotUnderstand = DIMSEStatus(0xC000)
-    public static let identifierDoesNotMatchSOPClass = DIMSEStatus(0xC200)
+    public static let identifierDoesNotMatchSOPClass = DIMSEStatus(0xA900)
     public static let unableToProcess = DIMSEStatus(0xC211)
     public static let sopClassNotSupported = DIMSEStatus(0x0122)
     public static let duplicateSOPInstance = DIMSEStatus(0x0111)

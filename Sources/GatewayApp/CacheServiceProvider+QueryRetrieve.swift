@@ -43,6 +43,9 @@ extension CacheServiceProvider {
               let node = configuration.node(forCallingAE: destinationAE), let address = node.address
         else {
             logger.warning("C-MOVE refused: unknown destination", metadata: meta(association, ["destination": "\(request.moveDestination ?? "")"]))
+            index.audit(AuditRecord(event: "retrieve", actor: association.callingAE, peer: association.peerHost,
+                                    studyUID: identifier.string(.studyInstanceUID), outcome: DIMSEStatus.moveDestinationUnknown.hex,
+                                    detail: "C-MOVE to unknown destination \(request.moveDestination ?? "")"))
             return RetrieveReply(status: .moveDestinationUnknown, errorComment: "move destination is not a configured node")
         }
         let instances: [InstanceRecord]

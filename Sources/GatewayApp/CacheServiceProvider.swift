@@ -26,6 +26,7 @@ public final class CacheServiceProvider: DicomServiceProvider {
     }
 
     var paths: InstancePath { ingestor.paths }
+    static let freeSpaceFloor: Int64 = 64 << 20
 
     public func associationRequested(_ association: AssociationInfo) -> AssociationDecision {
         if association.calledAE.trimmingDicomPadding() != configuration.gateway.aeTitle.value {
@@ -58,7 +59,9 @@ public final class CacheServiceProvider: DicomServiceProvider {
     }
 
     public func admitStore(_ request: StoreRequest, association: AssociationInfo) -> DIMSEStatus {
-        let minimum = configuration.storage.minFreeSpace.bytes
+        // At least 64 MiB always stay free: DCMTK 3.6.7 cannot refuse cleanly once a write fails
+        // mid-data-set (it waits for PDVs that never come), so we refuse before receiving instead.
+        let minimum = max(configuration.storage.minFreeSpace.bytes, Self.freeSpaceFloor)
         if let free = DurableFile.availableBytes(at: paths.root), free < minimum {
             logger.error("C-STORE refused: out of disk space",
                          metadata: meta(association, ["free_bytes": "\(free)", "min_free_space": "\(minimum)"]))

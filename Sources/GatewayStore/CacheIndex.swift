@@ -12,12 +12,14 @@ public final class CacheIndex: Sendable {
     public init(path: String) throws {
         var config = Configuration()
         config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
         }
         config.busyMode = .timeout(30)
         do {
             pool = try DatabasePool(path: path, configuration: config)
+            // GRDB puts a pool's writer in synchronous=NORMAL (after prepareDatabase): a commit would
+            // then survive a crash but not a power cut. Acknowledged means durable: FULL, on the writer.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try IndexSchema.migrator.migrate(pool)
         } catch {
             throw StoreError("cannot open the index \(path): \(error)")
@@ -37,6 +39,16 @@ public final class CacheIndex: Sendable {
     }
 
     public func close() { committer.stop() }
+
+    /// The writer connection's `PRAGMA synchronous` (2 = FULL).
+    public func writerSynchronousLevel() throws -> Int {
+        try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+    }
+
+    /// Waits until everything queued so far (audit rows, access times) is committed.
+    public func flush() {
+        try? write { _ in }
+    }
 }
 
 /// What became of a received instance.
@@ -117,9 +129,11 @@ extension CacheIndex {
         return s
     }
 
-    /// Records an audit entry (grouped with other writes).
+    /// Records an audit entry with the next group transaction, without waiting for it.
     public func audit(_ record: AuditRecord) {
-        var r = record
-        try? write { db in try r.insert(db) }
+        committer.enqueue { db in
+            var r = record
+            try r.insert(db)
+        }
     }
 }

@@ -154,7 +154,7 @@ extension CacheIndex {
     public func touch(studyUIDs: Set<String>) {
         guard !studyUIDs.isEmpty else { return }
         let list = Array(studyUIDs)
-        try? write { db in
+        committer.enqueue { db in
             try db.execute(
                 sql: "UPDATE study SET lastAccessAt = ? WHERE studyUID IN (\(Array(repeating: "?", count: list.count).joined(separator: ",")))",
                 arguments: StatementArguments([Date()] + list))

@@ -41,7 +41,8 @@ public struct CacheRecovery: Sendable {
         let clean = FileManager.default.fileExists(atPath: markerPath)
         try? FileManager.default.removeItem(atPath: markerPath)
         try? DurableFile.sync(directory: paths.root)
-        if clean && !force {
+        let firstStart = !FileManager.default.fileExists(atPath: paths.root + "/instances")
+        if (clean || firstStart) && !force {
             report.skipped = true
             return report
         }
@@ -97,7 +98,15 @@ public struct CacheRecovery: Sendable {
             UPDATE study SET instanceCount = instanceCount - 1, sizeBytes = sizeBytes - ?
             WHERE id = (SELECT studyRef FROM series WHERE id = ?)
             """, arguments: [instance.sizeBytes, instance.seriesRef])
+        let studyRef = try Int64.fetchOne(db, sql: "SELECT studyRef FROM series WHERE id = ?", arguments: [instance.seriesRef])
         try db.execute(sql: "DELETE FROM series WHERE id = ? AND instanceCount <= 0", arguments: [instance.seriesRef])
+        if let studyRef {
+            let modalities = try String.fetchAll(
+                db, sql: "SELECT DISTINCT modality FROM series WHERE studyRef = ? AND modality <> '' ORDER BY modality", arguments: [studyRef])
+            try db.execute(
+                sql: "UPDATE study SET seriesCount = (SELECT COUNT(*) FROM series WHERE studyRef = ?), modalities = ? WHERE id = ?",
+                arguments: [studyRef, modalities.joined(separator: "\\"), studyRef])
+        }
         try db.execute(sql: "DELETE FROM study WHERE instanceCount <= 0")
         try db.execute(sql: "DELETE FROM patient WHERE NOT EXISTS (SELECT 1 FROM study WHERE study.patientRef = patient.id)")
     }

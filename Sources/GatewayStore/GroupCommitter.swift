@@ -19,6 +19,8 @@ final class GroupCommitter: @unchecked Sendable {
     private var pending: [Ticket] = []
     private var stopped = false
     private var thread: Thread?
+    private let finished = DispatchSemaphore(value: 0)
+    private var joined = false
     /// Largest batch committed so far (for metrics and tests).
     private(set) var largestBatch = 0
 
@@ -45,11 +47,24 @@ final class GroupCommitter: @unchecked Sendable {
         try ticket.result!.get()
     }
 
+    /// Queues `work` for the next group transaction without waiting (audit rows, access times).
+    func enqueue(_ work: @escaping Work) {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopped else { return }
+        pending.append(Ticket(work))
+        condition.broadcast()
+    }
+
+    /// Stops accepting work, commits what is queued, and waits for the committer thread.
     func stop() {
         condition.lock()
         stopped = true
+        let wait = !joined
+        joined = true
         condition.broadcast()
         condition.unlock()
+        if wait { _ = finished.wait(timeout: .now() + 30) }
     }
 
     private func loop() {
@@ -58,6 +73,7 @@ final class GroupCommitter: @unchecked Sendable {
             while pending.isEmpty && !stopped { condition.wait() }
             if pending.isEmpty && stopped {
                 condition.unlock()
+                finished.signal()
                 return
             }
             let batch = pending

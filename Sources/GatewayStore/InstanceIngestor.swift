@@ -77,10 +77,17 @@ public final class InstanceIngestor: Sendable {
         case .replace:
             // Never delete the stored copy silently: keep it under superseded/ and audit the change.
             let current = paths.absolutePath(relative: existing.path)
-            let keep = paths.root + "/superseded/\(InstancePath.component(existing.sopUID))-\(Int(Date().timeIntervalSince1970)).dcm"
+            let stamp = "\(Int(Date().timeIntervalSince1970))-\(UUID().uuidString.prefix(8))"
+            let keep = paths.root + "/superseded/\(InstancePath.component(existing.sopUID))-\(stamp).dcm"
             try DurableFile.makeDirectories(paths.root + "/superseded")
             if FileManager.default.fileExists(atPath: current) {
-                _ = try? FileManager.default.linkItem(atPath: current, toPath: keep)
+                do {
+                    try FileManager.default.linkItem(atPath: current, toPath: keep)
+                    try DurableFile.sync(directory: paths.root + "/superseded")
+                } catch {
+                    try? FileManager.default.removeItem(atPath: temporaryPath)
+                    throw StoreError("cannot keep the superseded copy of \(existing.sopUID) at \(keep): \(error)")
+                }
             }
             try DurableFile.install(temporaryPath, at: current)
             do {
@@ -88,6 +95,9 @@ public final class InstanceIngestor: Sendable {
                     try db.execute(
                         sql: "UPDATE instance SET sha256 = ?, sizeBytes = ?, transferSyntax = ?, receivedAt = ?, callingAE = ?, peerHost = ? WHERE id = ?",
                         arguments: [digest, size, transferSyntax, Date(), origin.callingAE, origin.peerHost, existing.id])
+                    try db.execute(
+                        sql: "UPDATE study SET sizeBytes = sizeBytes + ? WHERE id = (SELECT studyRef FROM series WHERE id = ?)",
+                        arguments: [size - existing.sizeBytes, existing.seriesRef])
                     var audit = AuditRecord(event: "duplicate", actor: actor, peer: origin.peerHost, studyUID: studyUID,
                                             outcome: "replaced", detail: "previous copy kept at \(keep)")
                     try audit.insert(db)

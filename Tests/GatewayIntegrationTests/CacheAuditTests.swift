@@ -14,27 +14,27 @@ import Testing
 
     @Test func storeQueryAndMoveAreAudited() async throws {
         let viewerPort = Net.freePort()
-        let gw = try GatewayUnderTest(label: "audit") { c in
+        let gw = try await CacheQR.boot("audit") { c in
             c.nodes = [NodeConfig(name: "VIEWER", aeTitle: "VIEWER", host: "127.0.0.1", port: viewerPort, roles: [.destination])]
         }
         let scp = try PeerProcess("storescp", ["-aet", "VIEWER", "-od", gw.directory.sub("viewer"), "\(viewerPort)"],
                                   logDirectory: gw.directory.path).start()
         defer { scp.stop() }
-        #expect(Net.waitForListener(viewerPort))
+        #expect(try await CacheQR.offPool { Net.waitForListener(viewerPort) })
 
         let study = TestData.newUID()
         let files = try TestData.study(in: gw.directory.sub("in"), count: 2, studyUID: study)
-        try CacheQR.storescu(gw, files, callingAE: "MODALITY1")
-        let find = try CacheQR.findscu(gw, model: "-S", ["QueryRetrieveLevel=STUDY", "StudyInstanceUID=\(study)"], callingAE: "REPORTER1")
+        try await CacheQR.storescu(gw, files, callingAE: "MODALITY1")
+        let find = try await CacheQR.findscu(gw, model: "-S", ["QueryRetrieveLevel=STUDY", "StudyInstanceUID=\(study)"], callingAE: "REPORTER1")
         #expect(find.matches.count == 1, "\(find.output)")
-        let (status, out) = try DCMTK.run("movescu", [
+        let (status, out) = try await CacheQR.dcmtk("movescu", [
             "-S", "-aet", "REPORTER1", "-aec", "NETGW", "-aem", "VIEWER", "127.0.0.1", "\(gw.port)",
             "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=\(study)",
         ], in: gw.directory)
         #expect(status == 0, "\(out)")
 
         // The association entry is written when the gateway's side of the association ends.
-        let complete = try CacheQR.eventually {
+        let complete = try await CacheQR.eventually {
             let events = Set(try Self.audit(gw).map(\.event))
             return events.isSuperset(of: ["association", "query", "retrieve"])
         }
@@ -65,10 +65,10 @@ import Testing
     }
 
     @Test func rejectedAssociationIsAudited() async throws {
-        let gw = try GatewayUnderTest(label: "audit")
-        let (status, _) = try DCMTK.run("echoscu", ["-aet", "ANYONE", "-aec", "NOT_NETGW", "127.0.0.1", "\(gw.port)"], in: gw.directory)
+        let gw = try await CacheQR.boot("audit")
+        let (status, _) = try await CacheQR.dcmtk("echoscu", ["-aet", "ANYONE", "-aec", "NOT_NETGW", "127.0.0.1", "\(gw.port)"], in: gw.directory)
         #expect(status != 0)
-        let found = try CacheQR.eventually {
+        let found = try await CacheQR.eventually {
             try Self.audit(gw).contains { $0.event == "association" && $0.actor == "ANYONE" && $0.outcome == "rejected" }
         }
         let entries = try Self.audit(gw)
@@ -78,15 +78,15 @@ import Testing
 
     /// An attempt to send patient data to an AE the gateway does not know is worth recording.
     @Test func moveRefusedForAnUnknownDestinationIsAudited() async throws {
-        let gw = try GatewayUnderTest(label: "audit")
+        let gw = try await CacheQR.boot("audit")
         let study = TestData.newUID()
-        try CacheQR.storescu(gw, try TestData.study(in: gw.directory.sub("in"), count: 1, studyUID: study))
-        let (_, out) = try DCMTK.run("movescu", [
+        try await CacheQR.storescu(gw, try TestData.study(in: gw.directory.sub("in"), count: 1, studyUID: study))
+        let (_, out) = try await CacheQR.dcmtk("movescu", [
             "-d", "-S", "-aet", "REPORTER1", "-aec", "NETGW", "-aem", "NOWHERE", "127.0.0.1", "\(gw.port)",
             "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=\(study)",
         ], in: gw.directory)
         #expect(out.lowercased().contains("0xa801"), "\(out)")
-        let audited = try CacheQR.eventually(timeout: 5) {
+        let audited = try await CacheQR.eventually(timeout: 5) {
             try Self.audit(gw).contains { $0.event == "retrieve" && $0.actor == "REPORTER1" }
         }
         let entries = try Self.audit(gw).map { "\($0.event)/\($0.actor)" }

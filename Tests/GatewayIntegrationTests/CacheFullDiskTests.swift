@@ -14,9 +14,9 @@ import Testing
     }
 
     @Test func belowMinFreeSpaceStoresAreRefusedWithOutOfResources() async throws {
-        let gw = try GatewayUnderTest(label: "full") { c in c.storage.minFreeSpace = .terabytes(1000) }
+        let gw = try await CacheQR.boot("full") { c in c.storage.minFreeSpace = .terabytes(1000) }
         let files = try TestData.study(in: gw.directory.sub("in"), count: 3)
-        let (_, out) = try DCMTK.run("storescu", ["-v", "-aec", "NETGW", "127.0.0.1", "\(gw.port)"] + files, in: gw.directory)
+        let (_, out) = try await CacheQR.dcmtk("storescu", ["-v", "-aec", "NETGW", "127.0.0.1", "\(gw.port)"] + files, in: gw.directory)
         #expect(out.contains("Out of Resources") || out.contains("OutOfResources") || out.lowercased().contains("a700"), "\(out)")
         #expect(!out.contains("Received Store Response (Success)"), "\(out)")
         #expect(gw.storedFiles().isEmpty)
@@ -53,9 +53,9 @@ import Testing
     static func fillRealFileSystem(rows: Int, count: Int) async throws {
         let directory = TestDirectory("tmpfs")
         let mountPoint = directory.path + "/cache"
-        try CacheTmpfs.mount(mountPoint, size: "2m")
+        try CacheTmpfs.mount(mountPoint, size: "72m")  // 64 MiB always stay free: 8 MiB usable
         defer { CacheTmpfs.unmount(mountPoint) }
-        let gw = try GatewayUnderTest(label: "tmpfs") { c in
+        let gw = try await CacheQR.boot("tmpfs") { c in
             c.storage = StorageSettings(path: URL(fileURLWithPath: mountPoint))
             c.storage.minFreeSpace = ByteCount(bytes: 0)
             c.gateway.dimseTimeout = .seconds(10)  // a silent gateway shows up in 10 s, not 60
@@ -71,7 +71,7 @@ import Testing
         }
         let outcomes = collected.all
         let acknowledged = outcomes.filter(\.succeeded)
-        #expect(!acknowledged.isEmpty, "some instances fit in 2 MB")
+        #expect(!acknowledged.isEmpty, "some instances fit in the 8 MiB above the free-space floor")
 
         // 1. Nothing acknowledged is lost or damaged.
         for outcome in acknowledged {
@@ -87,7 +87,7 @@ import Testing
         #expect(try Self.instanceRows(gw) == acknowledged.count, "only acknowledged instances may be indexed")
 
         // 2. The first store beyond capacity is answered with a failure status.
-        let firstRefusal = try #require(outcomes.first { !$0.succeeded }, "the 2 MB file system never filled up")
+        let firstRefusal = try #require(outcomes.first { !$0.succeeded }, "the file system never reached the free-space floor")
         switch firstRefusal.result {
         case .success(let result):
             #expect(result.status.isFailure, "\(result.status.hex)")
@@ -122,12 +122,12 @@ import Testing
     /// Instances of about 32 KB: each data set fits in one PDV.
     @Test(.enabled(if: CacheTmpfs.canMount, "mount -t tmpfs is not permitted in this sandbox"))
     func smallInstancesOnARealFullFileSystemAreRefusedWithAStatusAndNoneLost() async throws {
-        try await Self.fillRealFileSystem(rows: 128, count: 90)
+        try await Self.fillRealFileSystem(rows: 128, count: 400)
     }
 
     /// Instances of about 512 KB: each data set spans several PDVs.
     @Test(.enabled(if: CacheTmpfs.canMount, "mount -t tmpfs is not permitted in this sandbox"))
     func largeInstancesOnARealFullFileSystemAreRefusedWithAStatusAndNoneLost() async throws {
-        try await Self.fillRealFileSystem(rows: 512, count: 8)
+        try await Self.fillRealFileSystem(rows: 512, count: 24)
     }
 }

@@ -8,19 +8,19 @@ import Testing
 /// is a real storescp configured as a node.
 @Suite(.serialized) struct CacheRetrieveTests {
     /// A storescp listening as VIEWER, and a gateway that knows it as a destination node.
-    static func gatewayWithViewer(_ label: String) throws -> (GatewayUnderTest, PeerProcess, received: String, viewerPort: Int) {
+    static func gatewayWithViewer(_ label: String) async throws -> (GatewayUnderTest, PeerProcess, received: String, viewerPort: Int) {
         let viewerPort = Net.freePort()
-        let gw = try GatewayUnderTest(label: label) { c in
+        let gw = try await CacheQR.boot(label) { c in
             c.nodes = [NodeConfig(name: "VIEWER", aeTitle: "VIEWER", host: "127.0.0.1", port: viewerPort, roles: [.destination])]
         }
         let received = gw.directory.sub("viewer")
         let scp = try PeerProcess("storescp", ["-aet", "VIEWER", "-od", received, "\(viewerPort)"], logDirectory: gw.directory.path).start()
-        guard Net.waitForListener(viewerPort) else { throw TestFailure("storescp did not listen on \(viewerPort)") }
+        guard try await CacheQR.offPool({ Net.waitForListener(viewerPort) }) else { throw TestFailure("storescp did not listen on \(viewerPort)") }
         return (gw, scp, received, viewerPort)
     }
 
     /// A study of two series (3 + 2 instances), stored in the gateway.
-    static func sendStudy(_ gw: GatewayUnderTest) throws -> CacheQR.SentStudy {
+    static func sendStudy(_ gw: GatewayUnderTest) async throws -> CacheQR.SentStudy {
         let uid = TestData.newUID()
         let study = CacheQR.SentStudy(uid: uid, series: [
             uid + ".1": try CacheQR.series(gw, study: uid, series: uid + ".1", count: 3, patientID: "PID-M", patientName: "Move^Me",
@@ -28,7 +28,7 @@ import Testing
             uid + ".2": try CacheQR.series(gw, study: uid, series: uid + ".2", count: 2, patientID: "PID-M", patientName: "Move^Me",
                                            modality: "CT", date: "20240110", time: "090000", accession: "ACC-M", description: "Move"),
         ])
-        try CacheQR.storescu(gw, study.files)
+        try await CacheQR.storescu(gw, study.files)
         return study
     }
 
@@ -46,10 +46,10 @@ import Testing
     }
 
     @Test func movescuDeliversAStudyToTheConfiguredDestination() async throws {
-        let (gw, scp, received, _) = try Self.gatewayWithViewer("move")
+        let (gw, scp, received, _) = try await Self.gatewayWithViewer("move")
         defer { scp.stop() }
-        let study = try Self.sendStudy(gw)
-        let (status, out) = try DCMTK.run("movescu", [
+        let study = try await Self.sendStudy(gw)
+        let (status, out) = try await CacheQR.dcmtk("movescu", [
             "-d", "-S", "-aet", "REPORTER1", "-aec", "NETGW", "-aem", "VIEWER", "127.0.0.1", "\(gw.port)",
             "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=\(study.uid)",
         ], in: gw.directory)
@@ -70,10 +70,10 @@ import Testing
     }
 
     @Test func movescuAtSeriesLevelDeliversOnlyThatSeries() async throws {
-        let (gw, scp, received, _) = try Self.gatewayWithViewer("move")
+        let (gw, scp, received, _) = try await Self.gatewayWithViewer("move")
         defer { scp.stop() }
-        let study = try Self.sendStudy(gw)
-        let (status, out) = try DCMTK.run("movescu", [
+        let study = try await Self.sendStudy(gw)
+        let (status, out) = try await CacheQR.dcmtk("movescu", [
             "-d", "-P", "-aet", "REPORTER1", "-aec", "NETGW", "-aem", "VIEWER", "127.0.0.1", "\(gw.port)",
             "-k", "QueryRetrieveLevel=SERIES", "-k", "PatientID=PID-M", "-k", "StudyInstanceUID=\(study.uid)",
             "-k", "SeriesInstanceUID=\(study.uid).2",
@@ -85,10 +85,10 @@ import Testing
     }
 
     @Test func movescuToAnUnknownDestinationIsRefusedWithA801() async throws {
-        let (gw, scp, received, _) = try Self.gatewayWithViewer("move")
+        let (gw, scp, received, _) = try await Self.gatewayWithViewer("move")
         defer { scp.stop() }
-        let study = try Self.sendStudy(gw)
-        let (_, out) = try DCMTK.run("movescu", [
+        let study = try await Self.sendStudy(gw)
+        let (_, out) = try await CacheQR.dcmtk("movescu", [
             "-d", "-S", "-aet", "REPORTER1", "-aec", "NETGW", "-aem", "STRANGER", "127.0.0.1", "\(gw.port)",
             "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=\(study.uid)",
         ], in: gw.directory)
@@ -100,10 +100,10 @@ import Testing
     }
 
     @Test func getscuRetrievesEveryInstanceWithIdenticalDatasets() async throws {
-        let gw = try GatewayUnderTest(label: "get")
-        let study = try Self.sendStudy(gw)
+        let gw = try await CacheQR.boot("get")
+        let study = try await Self.sendStudy(gw)
         let out = gw.directory.sub("got")
-        let (status, log) = try DCMTK.run("getscu", [
+        let (status, log) = try await CacheQR.dcmtk("getscu", [
             "-v", "-S", "-aet", "REPORTER1", "-aec", "NETGW", "-od", out, "127.0.0.1", "\(gw.port)",
             "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=\(study.uid)",
         ], in: gw.directory)
@@ -117,11 +117,11 @@ import Testing
     }
 
     @Test func getscuAtImageLevelRetrievesExactlyTheListedInstances() async throws {
-        let gw = try GatewayUnderTest(label: "get")
-        let study = try Self.sendStudy(gw)
+        let gw = try await CacheQR.boot("get")
+        let study = try await Self.sendStudy(gw)
         let out = gw.directory.sub("got")
         let wanted = [study.uid + ".1.2", study.uid + ".2.1"]
-        let (status, log) = try DCMTK.run("getscu", [
+        let (status, log) = try await CacheQR.dcmtk("getscu", [
             "-v", "-S", "-aet", "REPORTER1", "-aec", "NETGW", "-od", out, "127.0.0.1", "\(gw.port)",
             "-k", "QueryRetrieveLevel=IMAGE", "-k", "StudyInstanceUID=\(study.uid)",
             "-k", "SOPInstanceUID=\(wanted.joined(separator: "\\"))",

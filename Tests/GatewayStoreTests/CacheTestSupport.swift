@@ -83,7 +83,8 @@ final class CacheFixture: @unchecked Sendable {
     }
 
     func audit() throws -> [AuditRecord] {
-        try index.read { db in try AuditRecord.order(Column("id")).fetchAll(db) }
+        index.flush()
+        return try index.read { db in try AuditRecord.order(Column("id")).fetchAll(db) }
     }
 
     /// Runs a C-FIND over the index and returns every match.

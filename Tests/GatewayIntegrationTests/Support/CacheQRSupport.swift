@@ -1,6 +1,7 @@
 import DicomCore
 import DicomNetwork
 import Foundation
+import GatewayConfig
 
 /// Helpers for the query/retrieve, audit and disk-space tests of the cache (files named Cache*).
 enum CacheQR {
@@ -32,7 +33,7 @@ enum CacheQR {
         let a: SentStudy, b: SentStudy, c: SentStudy
     }
 
-    static func sendQueryFixture(to gw: GatewayUnderTest) throws -> QueryFixture {
+    static func sendQueryFixture(to gw: GatewayUnderTest) async throws -> QueryFixture {
         let (ua, ub, uc) = (TestData.newUID(), TestData.newUID(), TestData.newUID())
         let a = SentStudy(uid: ua, series: [
             ua + ".1": try series(gw, study: ua, series: ua + ".1", count: 2, patientID: "PID-A", patientName: "Doe^Jane",
@@ -48,26 +49,51 @@ enum CacheQR {
             uc + ".1": try series(gw, study: uc, series: uc + ".1", count: 1, patientID: "PID-A", patientName: "Doe^Jane",
                                   modality: "CR", date: "20231231", time: "080000", accession: "ACC-C", description: "Chest"),
         ])
-        try storescu(gw, a.files + b.files + c.files)
+        try await storescu(gw, a.files + b.files + c.files)
         return QueryFixture(a: a, b: b, c: c)
     }
 
+    /// Runs blocking work (a peer process, the harness's boot) on a thread of its own: blocking one
+    /// of Swift's cooperative threads (2 on a 2-core machine) can starve the gateway's own `run`
+    /// task when suites run in parallel.
+    static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, Error>) in
+            let thread = Thread { c.resume(with: Result { try body() }) }
+            thread.start()
+        }
+    }
+
+    /// Boots the gateway and waits until it answers a C-ECHO (its listener task really runs).
+    static func boot(_ label: String, configure: @escaping @Sendable (inout GatewayConfiguration) -> Void = { _ in }) async throws
+        -> GatewayUnderTest
+    {
+        let gw = try await offPool { try GatewayUnderTest(label: label, configure: configure) }
+        guard await gw.answersEcho(timeout: 30) else { throw TestFailure("gateway on \(gw.port) does not answer C-ECHO") }
+        return gw
+    }
+
+    /// A DCMTK tool run to completion off the cooperative pool.
+    static func dcmtk(_ tool: String, _ args: [String], in dir: TestDirectory) async throws -> (status: Int32, output: String) {
+        try await offPool { try DCMTK.run(tool, args, in: dir) }
+    }
+
     /// Sends files with DCMTK's storescu; throws when storescu fails.
-    static func storescu(_ gw: GatewayUnderTest, _ files: [String], callingAE: String = "MODALITY1") throws {
-        let (status, out) = try DCMTK.run("storescu", ["-aet", callingAE, "-aec", "NETGW", "127.0.0.1", "\(gw.port)"] + files, in: gw.directory)
-        guard status == 0, gw.storedFiles().count >= files.count else {
+    static func storescu(_ gw: GatewayUnderTest, _ files: [String], callingAE: String = "MODALITY1") async throws {
+        let before = gw.storedFiles().count
+        let (status, out) = try await dcmtk("storescu", ["-aet", callingAE, "-aec", "NETGW", "127.0.0.1", "\(gw.port)"] + files, in: gw.directory)
+        guard status == 0, gw.storedFiles().count >= before + files.count else {
             throw TestFailure("storescu failed (\(status)), \(gw.storedFiles().count) file(s) stored:\n\(out)")
         }
     }
 
     /// findscu with `-X`: every pending response is written as rsp0001.dcm... and read back.
-    static func findscu(_ gw: GatewayUnderTest, model: String, _ keys: [String], callingAE: String = "REPORTER1") throws
+    static func findscu(_ gw: GatewayUnderTest, model: String, _ keys: [String], callingAE: String = "REPORTER1") async throws
         -> (matches: [DicomAttributes], output: String)
     {
         let dir = gw.directory.sub("find-\(UUID().uuidString.prefix(8))")
         let args = ["-v", model, "-aet", callingAE, "-aec", "NETGW", "-X", "-od", dir, "127.0.0.1", "\(gw.port)"]
             + keys.flatMap { ["-k", $0] }
-        let (_, out) = try DCMTK.run("findscu", args, in: gw.directory)
+        let (_, out) = try await dcmtk("findscu", args, in: gw.directory)
         let names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("rsp") }.sorted()
         let matches = try names.map { try DicomFile.readAttributes(dir + "/" + $0) }
         return (matches, out)
@@ -85,12 +111,12 @@ enum CacheQR {
 
     /// Polls `condition` until it holds or `timeout` seconds pass (work finishing on the gateway's
     /// association thread after the peer has exited); returns the last result.
-    static func eventually(timeout: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
+    static func eventually(timeout: Double = 10, _ condition: () throws -> Bool) async throws -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             if try condition() { return true }
             if Date() >= deadline { return false }
-            usleep(50_000)
+            try await Task.sleep(for: .milliseconds(50))
         }
     }
 }
