@@ -8,7 +8,7 @@ final class GroupCommitter: @unchecked Sendable {
     // Safe: `pending` and `stopped` are only touched under `condition`.
     typealias Work = (Database) throws -> Void
 
-    private final class Ticket {
+    final class Ticket {
         let work: Work
         var result: Result<Void, Error>?
         init(_ work: @escaping Work) { self.work = work }
@@ -34,14 +34,23 @@ final class GroupCommitter: @unchecked Sendable {
 
     /// Runs `work` inside the next group transaction; returns once that transaction is durable.
     func commit(_ work: @escaping Work) throws {
+        try wait(try submit(work))
+    }
+
+    /// Queues `work` for the next group transaction; `wait` for it later (do other I/O meanwhile).
+    func submit(_ work: @escaping Work) throws -> Ticket {
         let ticket = Ticket(work)
         condition.lock()
-        guard !stopped else {
-            condition.unlock()
-            throw StoreError("the index is closed")
-        }
+        defer { condition.unlock() }
+        guard !stopped else { throw StoreError("the index is closed") }
         pending.append(ticket)
         condition.broadcast()
+        return ticket
+    }
+
+    /// Blocks until the ticket's transaction is durable (or failed).
+    func wait(_ ticket: Ticket) throws {
+        condition.lock()
         while ticket.result == nil { condition.wait() }
         condition.unlock()
         try ticket.result!.get()

@@ -42,15 +42,34 @@ public final class InstanceIngestor: Sendable {
                                  studyUID: study, origin: origin, policy: duplicatePolicy)
         }
         let relative = paths.relativePath(study: study, series: series, sopInstance: sop)
-        try DurableFile.install(temporaryPath, at: paths.absolutePath(relative: relative))
         let metadata = InstanceMetadata(
             attributes: attributes, sopClassUID: sopClassUID, transferSyntax: transferSyntax, path: relative, sizeBytes: size,
             sha256: digest, origin: origin)
+        // The index commit and the file's fsync/rename/directory fsync run at the same time: both
+        // must be durable before the sender hears "success", and recovery repairs either orphan
+        // (a row without a file, or a file without a row) if we die in between.
+        let ticket: GroupCommitter.Ticket
         do {
-            try index.write { db in try CacheIndex.insert(metadata, into: db) }
+            ticket = try index.committer.submit { db in try CacheIndex.insert(metadata, into: db) }
         } catch {
-            // The file is in place but not indexed: recovery would re-index it; tell the sender to retry.
             throw StoreError("index write failed for \(sop): \(error)")
+        }
+        var fileError: StoreError?
+        do {
+            try DurableFile.install(temporaryPath, at: paths.absolutePath(relative: relative))
+        } catch {
+            fileError = error
+        }
+        do {
+            try index.committer.wait(ticket)
+        } catch {
+            // Not indexed: a file now in place would be re-indexed by recovery; the sender retries.
+            throw StoreError("index write failed for \(sop): \(error)")
+        }
+        if let fileError {
+            // Indexed but not filed: take the row back so the index never points at nothing.
+            try? index.write { db in try CacheRecovery.removeInstance(path: relative, db) }
+            throw fileError
         }
         return .stored
     }
