@@ -150,12 +150,28 @@ extern "C" int cdcm_scp_port(cdcm_scp *scp) {
     return scp->port;
 }
 
+static int run_acceptor(cdcm_scp *scp);
+
 extern "C" int cdcm_scp_run(cdcm_scp *scp, cdcm_status *st) {
     cdcm::status_clear(st);
     if (scp == nullptr || scp->net == nullptr) {
         cdcm::status_set(st, CDCM_ERR_INVALID, "no SCP");
         return -1;
     }
+    try {
+        return run_acceptor(scp);
+    } catch (...) {
+        cdcm::status_from_exception(st, "cdcm_scp_run");
+        scp->stopping.store(true);
+        try {
+            reap(scp, true);
+        } catch (...) {
+        }
+        return -1;
+    }
+}
+
+static int run_acceptor(cdcm_scp *scp) {
     while (!scp->stopping.load()) {
         T_ASC_Association *assoc = nullptr;
         OFCondition cond = EC_Normal;
@@ -225,10 +241,14 @@ extern "C" int cdcm_scp_run(cdcm_scp *scp, cdcm_status *st) {
     return 0;
 }
 
+
 extern "C" void cdcm_scp_stop(cdcm_scp *scp, int grace_seconds) {
     if (scp == nullptr) return;
     if (grace_seconds < 0) grace_seconds = 0;
-    if (!scp->stopping.load()) scp->grace_deadline_ms.store(now_ms() + 1000LL * grace_seconds);
+    // A later stop may shorten the grace period (e.g. a second SIGTERM, or cancellation), never extend it.
+    long long deadline = now_ms() + 1000LL * grace_seconds;
+    long long current = scp->grace_deadline_ms.load();
+    if (!scp->stopping.load() || deadline < current) scp->grace_deadline_ms.store(deadline);
     scp->stopping.store(true);
 }
 

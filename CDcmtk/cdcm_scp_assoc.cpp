@@ -13,6 +13,19 @@ enum EndHow { kReleased = 0, kAborted = 1, kError = 2, kStopped = 3 };
 namespace cdcm {
 
 void ScpWorker::run() {
+    try {
+        serve();
+    } catch (...) {
+        // Out of memory or a DCMTK exception: drop this association, keep the server.
+        if (assoc != nullptr) {
+            ASC_abortAssociation(assoc);
+            ASC_dropSCPAssociation(assoc);
+            ASC_destroyAssociation(&assoc);
+        }
+    }
+}
+
+void ScpWorker::serve() {
     const cdcm_scp_handlers &h = scp->handlers;
     try {
         calling_ae = assoc->params->DULparams.callingAPTitle;

@@ -29,7 +29,8 @@ struct ScpWorker {
     cdcm_assoc_info info() const {
         return cdcm_assoc_info{id, calling_ae.c_str(), called_ae.c_str(), peer_host.c_str()};
     }
-    void run();  /* negotiate, then serve DIMSE commands until release/abort/stop */
+    void run();    /* serve(), with every exception contained */
+    void serve();  /* negotiate, then serve DIMSE commands until release/abort/stop */
 };
 
 bool scp_stopping(const cdcm_scp *scp);

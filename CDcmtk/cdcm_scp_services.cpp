@@ -76,26 +76,34 @@ OFCondition receive_identifier(cdcm::ScpWorker *w, DcmDataset **ids) {
 }
 
 void check_cancel(cdcm_responder *r) {
+    // Past the shutdown grace period a long C-FIND/C-MOVE/C-GET ends as if cancelled.
+    if (cdcm::scp_grace_expired(r->w->scp)) {
+        r->cancelled = true;
+        return;
+    }
     OFCondition cond = DIMSE_checkForCancelRQ(r->w->assoc, r->pcid, r->message_id);
     if (cond.good()) r->cancelled = true;
     else if (cond == DUL_PEERABORTEDASSOCIATION || cond == DUL_NETWORKCLOSED) r->broken = true;
 }
 
+/* Counts are US (16 bits) on the wire: clamp rather than wrap. */
+DIC_US us(int n) { return static_cast<DIC_US>(n < 0 ? 0 : (n > 0xFFFF ? 0xFFFF : n)); }
+
 void counts_to_move(T_DIMSE_C_MoveRSP &rsp, const cdcm_subop_counts &c, bool with_remaining) {
-    rsp.NumberOfRemainingSubOperations = static_cast<DIC_US>(c.remaining < 0 ? 0 : c.remaining);
-    rsp.NumberOfCompletedSubOperations = static_cast<DIC_US>(c.completed < 0 ? 0 : c.completed);
-    rsp.NumberOfFailedSubOperations = static_cast<DIC_US>(c.failed < 0 ? 0 : c.failed);
-    rsp.NumberOfWarningSubOperations = static_cast<DIC_US>(c.warning < 0 ? 0 : c.warning);
+    rsp.NumberOfRemainingSubOperations = us(c.remaining);
+    rsp.NumberOfCompletedSubOperations = us(c.completed);
+    rsp.NumberOfFailedSubOperations = us(c.failed);
+    rsp.NumberOfWarningSubOperations = us(c.warning);
     rsp.opts = O_MOVE_AFFECTEDSOPCLASSUID | O_MOVE_NUMBEROFCOMPLETEDSUBOPERATIONS |
                O_MOVE_NUMBEROFFAILEDSUBOPERATIONS | O_MOVE_NUMBEROFWARNINGSUBOPERATIONS;
     if (with_remaining) rsp.opts |= O_MOVE_NUMBEROFREMAININGSUBOPERATIONS;
 }
 
 void counts_to_get(T_DIMSE_C_GetRSP &rsp, const cdcm_subop_counts &c, bool with_remaining) {
-    rsp.NumberOfRemainingSubOperations = static_cast<DIC_US>(c.remaining < 0 ? 0 : c.remaining);
-    rsp.NumberOfCompletedSubOperations = static_cast<DIC_US>(c.completed < 0 ? 0 : c.completed);
-    rsp.NumberOfFailedSubOperations = static_cast<DIC_US>(c.failed < 0 ? 0 : c.failed);
-    rsp.NumberOfWarningSubOperations = static_cast<DIC_US>(c.warning < 0 ? 0 : c.warning);
+    rsp.NumberOfRemainingSubOperations = us(c.remaining);
+    rsp.NumberOfCompletedSubOperations = us(c.completed);
+    rsp.NumberOfFailedSubOperations = us(c.failed);
+    rsp.NumberOfWarningSubOperations = us(c.warning);
     rsp.opts = O_GET_AFFECTEDSOPCLASSUID | O_GET_NUMBEROFCOMPLETEDSUBOPERATIONS | O_GET_NUMBEROFFAILEDSUBOPERATIONS |
                O_GET_NUMBEROFWARNINGSUBOPERATIONS;
     if (with_remaining) rsp.opts |= O_GET_NUMBEROFREMAININGSUBOPERATIONS;
@@ -329,8 +337,14 @@ extern "C" int cdcm_responder_get_store(cdcm_responder *r, const char *path, uin
         return -1;
     }
     try {
+        if (cdcm::scp_grace_expired(r->w->scp)) {
+            r->cancelled = true;
+            cdcm::status_set(st, CDCM_ERR_ABORTED, "the gateway is stopping");
+            return -1;
+        }
         DcmFileFormat ff;
         OFCondition cond = ff.loadFile(path);
+        if (cond.good()) cond = ff.loadAllDataIntoMemory();  // never re-read by path later
         if (cond.bad()) {
             cdcm::status_from_condition(st, cond, std::string("cannot read ") + path);
             st->kind = CDCM_ERR_FILE;

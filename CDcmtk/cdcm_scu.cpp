@@ -211,6 +211,7 @@ extern "C" int cdcm_assoc_store_file(cdcm_assoc *as, const char *path, uint16_t 
     try {
         DcmFileFormat ff;
         OFCondition cond = ff.loadFile(path);
+        if (cond.good()) cond = ff.loadAllDataIntoMemory();  // never re-read by path while sending
         if (cond.bad()) {
             cdcm::status_from_condition(st, cond, std::string("cannot read ") + path);
             st->kind = CDCM_ERR_FILE;

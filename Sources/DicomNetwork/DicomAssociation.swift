@@ -10,8 +10,9 @@ import DicomCore
 /// try a.echo()
 /// ```
 public final class DicomAssociation: @unchecked Sendable {
-    // Safe: the handle is used by one thread at a time (the owner of the association); `lock`
-    // only guards closing it, so release/abort from another thread cannot free it twice.
+    // Safe: the handle is used by one thread at a time, its owner's, for every call including
+    // release/abort (never close it from another thread while a call runs); `lock` only makes a
+    // second release/abort a no-op.
     private var handle: OpaquePointer?
     private let lock = NSLockShim()
     public let peer: DicomNode

@@ -8,6 +8,9 @@ import Logging
 extension RetrieveReply: Error {}
 
 extension CacheServiceProvider {
+    /// At most this many matches per C-FIND (a reporter narrows the query beyond that).
+    static let maximumFindMatches = 10_000
+
     public func find(_ request: QueryRequest, identifier: DicomAttributes, association: AssociationInfo, responder: FindResponder)
         -> DIMSEResult
     {
@@ -18,17 +21,27 @@ extension CacheServiceProvider {
             return DIMSEResult(status: .identifierDoesNotMatchSOPClass, errorComment: "PATIENT level is not in the Study Root model")
         }
         let query = CacheQuery(level: level, identifier: identifier, retrieveAETitle: configuration.gateway.aeTitle.value)
-        var count = 0
-        var state = ResponderState.proceed
+        // Matches are collected first and sent after the read transaction ends, so a slow requester
+        // never holds an index reader (C-STOREs need them) or blocks WAL checkpoints.
+        var matches: [DicomAttributes] = []
         do {
             try query.run(in: index) { match in
-                state = responder.send(match)
-                count += 1
-                return state == .proceed
+                matches.append(match)
+                return matches.count < Self.maximumFindMatches
             }
         } catch {
             logger.error("C-FIND failed", metadata: meta(association, ["error": "\(error)"]))
             return DIMSEResult(status: .unableToProcess, errorComment: "query failed")
+        }
+        var count = 0
+        var state = ResponderState.proceed
+        for match in matches {
+            state = responder.send(match)
+            count += 1
+            if state != .proceed { break }
+        }
+        if matches.count >= Self.maximumFindMatches {
+            logger.warning("C-FIND answer truncated", metadata: meta(association, ["limit": "\(Self.maximumFindMatches)"]))
         }
         logger.info("C-FIND answered", metadata: meta(association, ["level": "\(level.rawValue)", "matches": "\(count)", "state": "\(state)"]))
         index.audit(AuditRecord(event: "query", actor: association.callingAE, peer: association.peerHost,

@@ -89,6 +89,9 @@ public final class CacheServiceProvider: DicomServiceProvider {
         guard let sop = attributes.string(.sopInstanceUID), sop == request.sopInstanceUID.trimmingDicomPadding() else {
             return DIMSEResult(status: .dataSetDoesNotMatchSOPClass, errorComment: "SOP Instance UID differs from the request")
         }
+        if let sopClass = attributes.string(.sopClassUID), sopClass != request.sopClassUID.trimmingDicomPadding() {
+            return DIMSEResult(status: .dataSetDoesNotMatchSOPClass, errorComment: "SOP Class UID differs from the request")
+        }
         guard attributes.string(.studyInstanceUID) != nil, attributes.string(.seriesInstanceUID) != nil else {
             return DIMSEResult(status: .dataSetDoesNotMatchSOPClass, errorComment: "Study or Series Instance UID missing")
         }

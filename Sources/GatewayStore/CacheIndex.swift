@@ -5,9 +5,19 @@ import Logging
 
 /// The cache index on SQLite (WAL, synchronous=FULL: a commit survives power loss). Writes from
 /// concurrent associations are grouped into shared transactions; reads run concurrently.
-public final class CacheIndex: Sendable {
+public final class CacheIndex: @unchecked Sendable {
+    // Safe: `pool` and `committer` are thread-safe; `needsReconciliation` is an atomic-enough flag
+    // written once on a failure path and read at shutdown (guarded by `flagLock`).
     public let pool: DatabasePool
     let committer: GroupCommitter
+    private let flagLock = NSLock()
+    private var reconcile = false
+
+    /// Set when a compensating write failed: the next start must reconcile even after a clean stop.
+    public var needsReconciliation: Bool {
+        get { flagLock.lock(); defer { flagLock.unlock() }; return reconcile }
+        set { flagLock.lock(); reconcile = newValue; flagLock.unlock() }
+    }
 
     public init(path: String) throws {
         var config = Configuration()

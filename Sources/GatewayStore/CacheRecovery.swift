@@ -28,6 +28,7 @@ public struct CacheRecovery: Sendable {
 
     /// Marks a clean shutdown (call after every service has stopped).
     public func markCleanShutdown() {
+        if index.needsReconciliation { return }
         FileManager.default.createFile(atPath: markerPath, contents: Data("\(Date())\n".utf8))
         try? DurableFile.sync(directory: paths.root)
     }

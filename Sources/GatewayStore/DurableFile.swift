@@ -24,6 +24,10 @@ public enum DurableFile {
 
     /// Creates `path` and any missing parents, fsyncing each parent whose entry changed.
     public static func makeDirectories(_ path: String) throws(StoreError) {
+        // One lock: a directory another thread created but has not yet made durable must not be
+        // taken as durable here.
+        directoryLock.lock()
+        defer { directoryLock.unlock() }
         var missing: [String] = []
         var current = path
         while !FileManager.default.fileExists(atPath: current) {
@@ -51,6 +55,8 @@ public enum DurableFile {
         }
         try sync(directory: directory)
     }
+
+    private static let directoryLock = NSLock()
 
     /// Free bytes available to this process on the file system holding `path`.
     public static func availableBytes(at path: String) -> Int64? {

@@ -3,6 +3,10 @@ import Foundation
 import GRDB
 import Logging
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Files a received instance durably and indexes it: fsync the file, rename it into place, fsync
 /// its directory, commit the rows (grouped). Only then may the sender be told "success".
 public final class InstanceIngestor: Sendable {
@@ -63,12 +67,22 @@ public final class InstanceIngestor: Sendable {
         do {
             try index.committer.wait(ticket)
         } catch {
-            // Not indexed: a file now in place would be re-indexed by recovery; the sender retries.
+            // Not indexed: take the file back so the cache holds nothing unindexed; the sender retries.
+            if fileError == nil {
+                let installed = paths.absolutePath(relative: relative)
+                unlink(installed)
+                try? DurableFile.sync(directory: (installed as NSString).deletingLastPathComponent)
+            }
             throw StoreError("index write failed for \(sop): \(error)")
         }
         if let fileError {
-            // Indexed but not filed: take the row back so the index never points at nothing.
-            try? index.write { db in try CacheRecovery.removeInstance(path: relative, db) }
+            // Indexed but not filed: take the row back so the index never points at nothing. If even
+            // that fails, make the next start reconcile (it removes rows whose file is missing).
+            do {
+                try index.write { db in try CacheRecovery.removeInstance(path: relative, db) }
+            } catch {
+                index.needsReconciliation = true
+            }
             throw fileError
         }
         return .stored
@@ -78,9 +92,18 @@ public final class InstanceIngestor: Sendable {
         _ existing: InstanceRecord, temporaryPath: String, digest: String, size: Int64, transferSyntax: String, studyUID: String,
         origin: InstanceMetadata.Origin, policy duplicatePolicy: DuplicatePolicy
     ) throws(StoreError) -> IngestResult {
+        let cached = paths.absolutePath(relative: existing.path)
         if existing.sha256 == digest {
-            try? FileManager.default.removeItem(atPath: temporaryPath)
-            return .identicalDuplicate
+            let attributes = try? FileManager.default.attributesOfItem(atPath: cached)
+            if let fileSize = attributes?[.size] as? NSNumber, fileSize.int64Value == existing.sizeBytes {
+                try? FileManager.default.removeItem(atPath: temporaryPath)
+                return .identicalDuplicate
+            }
+            // Indexed but the file is gone or damaged: this copy repairs it.
+            try DurableFile.install(temporaryPath, at: cached)
+            index.audit(AuditRecord(event: "repair", actor: origin.callingAE, peer: origin.peerHost, studyUID: studyUID,
+                                    outcome: "file restored", detail: "\(existing.path) re-filed from a resent copy"))
+            return .stored
         }
         let actor = origin.callingAE
         switch duplicatePolicy {

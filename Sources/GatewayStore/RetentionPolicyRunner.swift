@@ -35,6 +35,7 @@ public struct RetentionRunner: Sendable {
     @discardableResult
     public func runOnce(now: Date = Date()) throws -> [String] {
         guard limits.isEnabled else { return [] }
+        index.flush()  // pending access times first: a study just retrieved must count as recently used
         var evicted: [String] = []
         var total = try index.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(sizeBytes), 0) FROM study") ?? 0 }
         let candidates = try index.read { db in
