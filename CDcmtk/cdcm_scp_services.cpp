@@ -1,5 +1,6 @@
 /* SCP services: C-STORE into a temporary file, C-FIND/C-MOVE/C-GET through the Swift handlers and the responder. */
 #include "cdcm_scp_negotiate.h"
+#include "cdcm_store_send.h"
 
 #include <cstdio>
 #include <cstring>
@@ -342,62 +343,14 @@ extern "C" int cdcm_responder_get_store(cdcm_responder *r, const char *path, uin
             cdcm::status_set(st, CDCM_ERR_ABORTED, "the gateway is stopping");
             return -1;
         }
-        DcmFileFormat ff;
-        OFCondition cond = ff.loadFile(path);
-        if (cond.good()) cond = ff.loadAllDataIntoMemory();  // never re-read by path later
-        if (cond.bad()) {
-            cdcm::status_from_condition(st, cond, std::string("cannot read ") + path);
-            st->kind = CDCM_ERR_FILE;
+        if (cdcm::send_file(r->w->assoc, "the C-GET requester", path, r->w->next_message_id++, r->priority, nullptr, 0,
+                            r->w->scp->dimse_timeout, st) != 0) {
+            if (st->kind == CDCM_ERR_ABORTED || st->kind == CDCM_ERR_NETWORK || st->kind == CDCM_ERR_TIMEOUT ||
+                st->kind == CDCM_ERR_PROTOCOL)
+                r->broken = true;
             return -1;
         }
-        DcmDataset *data = ff.getDataset();
-        const char *sop_class = nullptr;
-        const char *sop_instance = nullptr;
-        data->findAndGetString(DCM_SOPClassUID, sop_class);
-        data->findAndGetString(DCM_SOPInstanceUID, sop_instance);
-        if (sop_class == nullptr || sop_instance == nullptr) {
-            cdcm::status_set(st, CDCM_ERR_FILE, std::string(path) + " has no SOP Class or Instance UID");
-            return -1;
-        }
-        DcmXfer original(data->getOriginalXfer());
-        T_ASC_Association *assoc = r->w->assoc;
-        T_ASC_PresentationContextID pcid = ASC_findAcceptedPresentationContextID(assoc, sop_class, original.getXferID());
-        if (pcid == 0) {
-            pcid = ASC_findAcceptedPresentationContextID(assoc, sop_class);
-            T_ASC_PresentationContext pc;
-            if (pcid == 0 || ASC_findAcceptedPresentationContext(assoc->params, pcid, &pc).bad()) {
-                cdcm::status_set(st, CDCM_ERR_NO_CONTEXT,
-                                 std::string("the C-GET requester did not offer storage of SOP class ") + sop_class);
-                return -1;
-            }
-            DcmXfer target(pc.acceptedTransferSyntax);
-            if (data->chooseRepresentation(target.getXfer(), nullptr).bad() || !data->canWriteXfer(target.getXfer())) {
-                cdcm::status_set(st, CDCM_ERR_NO_CONTEXT, std::string("cannot convert ") + path + " to " +
-                                                              target.getXferName());
-                return -1;
-            }
-        }
-        T_DIMSE_C_StoreRQ req;
-        memset(&req, 0, sizeof(req));
-        req.MessageID = r->w->next_message_id++;
-        copy_string(req.AffectedSOPClassUID, sizeof(req.AffectedSOPClassUID), sop_class);
-        copy_string(req.AffectedSOPInstanceUID, sizeof(req.AffectedSOPInstanceUID), sop_instance);
-        req.DataSetType = DIMSE_DATASET_PRESENT;
-        req.Priority = r->priority;
-        T_DIMSE_C_StoreRSP rsp;
-        memset(&rsp, 0, sizeof(rsp));
-        DcmDataset *detail = nullptr;
-        cond = DIMSE_storeUser(assoc, pcid, &req, nullptr, data, nullptr, nullptr, DIMSE_NONBLOCKING,
-                               r->w->scp->dimse_timeout, &rsp, &detail);
-        delete detail;
-        if (cond.bad()) {
-            r->broken = true;
-            cdcm::status_from_condition(st, cond, "C-STORE sub-operation of C-GET");
-            return -1;
-        }
-        if (sub_status) *sub_status = rsp.DimseStatus;
-        st->has_dimse_status = 1;
-        st->dimse_status = rsp.DimseStatus;
+        if (sub_status) *sub_status = st->dimse_status;
         return 0;
     } catch (...) {
         r->broken = true;

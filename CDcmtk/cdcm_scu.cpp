@@ -1,5 +1,6 @@
 /* SCU: association set-up and release, C-ECHO and C-STORE. */
 #include "cdcm_assoc.h"
+#include "cdcm_store_send.h"
 #include "dcmtk/dcmnet/dcompat.h"
 
 #include <cstring>
@@ -194,12 +195,6 @@ extern "C" int cdcm_assoc_echo(cdcm_assoc *as, cdcm_status *st) {
     }
 }
 
-static void copy_error_comment(cdcm_status *st, DcmDataset *detail) {
-    const char *comment = nullptr;
-    if (detail != nullptr && detail->findAndGetString(DCM_ErrorComment, comment).good() && comment != nullptr)
-        copy_string(st->error_comment, sizeof(st->error_comment), comment);
-}
-
 extern "C" int cdcm_assoc_store_file(cdcm_assoc *as, const char *path, uint16_t priority,
                                      const char *move_originator_ae, uint16_t move_originator_msg_id,
                                      cdcm_status *st) {
@@ -209,74 +204,8 @@ extern "C" int cdcm_assoc_store_file(cdcm_assoc *as, const char *path, uint16_t 
         return -1;
     }
     try {
-        DcmFileFormat ff;
-        OFCondition cond = ff.loadFile(path);
-        if (cond.good()) cond = ff.loadAllDataIntoMemory();  // never re-read by path while sending
-        if (cond.bad()) {
-            cdcm::status_from_condition(st, cond, std::string("cannot read ") + path);
-            st->kind = CDCM_ERR_FILE;
-            return -1;
-        }
-        DcmDataset *data = ff.getDataset();
-        const char *sop_class = nullptr;
-        const char *sop_instance = nullptr;
-        ff.getMetaInfo()->findAndGetString(DCM_MediaStorageSOPClassUID, sop_class);
-        ff.getMetaInfo()->findAndGetString(DCM_MediaStorageSOPInstanceUID, sop_instance);
-        if (sop_class == nullptr || *sop_class == '\0') data->findAndGetString(DCM_SOPClassUID, sop_class);
-        if (sop_instance == nullptr || *sop_instance == '\0') data->findAndGetString(DCM_SOPInstanceUID, sop_instance);
-        if (sop_class == nullptr || sop_instance == nullptr || *sop_class == '\0' || *sop_instance == '\0') {
-            cdcm::status_set(st, CDCM_ERR_FILE, std::string(path) + " has no SOP Class UID or SOP Instance UID");
-            return -1;
-        }
-        DcmXfer original(data->getOriginalXfer());
-        T_ASC_PresentationContextID pcid =
-            ASC_findAcceptedPresentationContextID(as->assoc, sop_class, original.getXferID());
-        if (pcid == 0) {
-            // Fall back to any accepted context for the SOP class, converting if we can.
-            pcid = ASC_findAcceptedPresentationContextID(as->assoc, sop_class);
-            if (pcid == 0) {
-                cdcm::status_set(st, CDCM_ERR_NO_CONTEXT,
-                                 as->peer + " accepted no presentation context for SOP class " + sop_class);
-                return -1;
-            }
-            T_ASC_PresentationContext pc;
-            ASC_findAcceptedPresentationContext(as->assoc->params, pcid, &pc);
-            DcmXfer target(pc.acceptedTransferSyntax);
-            if (data->chooseRepresentation(target.getXfer(), nullptr).bad() || !data->canWriteXfer(target.getXfer())) {
-                cdcm::status_set(st, CDCM_ERR_NO_CONTEXT,
-                                 std::string("cannot convert ") + path + " from " + original.getXferName() + " to " +
-                                     target.getXferName() + " accepted by " + as->peer);
-                return -1;
-            }
-        }
-        T_DIMSE_C_StoreRQ req;
-        memset(&req, 0, sizeof(req));
-        req.MessageID = as->next_message_id();
-        copy_string(req.AffectedSOPClassUID, sizeof(req.AffectedSOPClassUID), sop_class);
-        copy_string(req.AffectedSOPInstanceUID, sizeof(req.AffectedSOPInstanceUID), sop_instance);
-        req.DataSetType = DIMSE_DATASET_PRESENT;
-        req.Priority = static_cast<T_DIMSE_Priority>(priority);
-        if (move_originator_ae != nullptr && *move_originator_ae != '\0') {
-            copy_string(req.MoveOriginatorApplicationEntityTitle, sizeof(req.MoveOriginatorApplicationEntityTitle),
-                        move_originator_ae);
-            req.MoveOriginatorID = move_originator_msg_id;
-            req.opts = O_STORE_MOVEORIGINATORAETITLE | O_STORE_MOVEORIGINATORID;
-        }
-        T_DIMSE_C_StoreRSP rsp;
-        memset(&rsp, 0, sizeof(rsp));
-        DcmDataset *detail = nullptr;
-        cond = DIMSE_storeUser(as->assoc, pcid, &req, nullptr, data, nullptr, nullptr, DIMSE_NONBLOCKING,
-                               as->dimse_timeout, &rsp, &detail);
-        if (cond.bad()) {
-            delete detail;
-            cdcm::status_from_dimse(st, as, cond, "C-STORE");
-            return -1;
-        }
-        st->has_dimse_status = 1;
-        st->dimse_status = rsp.DimseStatus;
-        copy_error_comment(st, detail);
-        delete detail;
-        return 0;
+        return cdcm::send_file(as->assoc, as->peer, path, as->next_message_id(), static_cast<T_DIMSE_Priority>(priority),
+                               move_originator_ae, move_originator_msg_id, as->dimse_timeout, st);
     } catch (...) {
         cdcm::status_from_exception(st, "cdcm_assoc_store_file");
         return -1;
