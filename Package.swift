@@ -38,6 +38,7 @@ let package = Package(
             name: "GatewayConfig",
             dependencies: ["DicomCore", .product(name: "Yams", package: "Yams")]
         ),
+        .target(name: "GatewayRouting", dependencies: ["DicomCore", "GatewayConfig"]),
         .target(
             name: "GatewayStore",
             dependencies: [
@@ -58,13 +59,14 @@ let package = Package(
         .executableTarget(
             name: "dicom-gateway",
             dependencies: [
-                "GatewayApp", "DicomCore", "DicomNetwork", "GatewayConfig",
+                "GatewayApp", "DicomCore", "DicomNetwork", "GatewayConfig", "GatewayRouting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "DicomCoreTests", dependencies: ["DicomCore"]),
         .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig"]),
+        .testTarget(name: "GatewayRoutingTests", dependencies: ["GatewayRouting", "GatewayConfig", "DicomCore"]),
         .testTarget(name: "GatewayStoreTests", dependencies: ["GatewayStore", "DicomCore"]),
         .testTarget(
             name: "GatewayIntegrationTests",

@@ -27,6 +27,15 @@ extern "C" cdcm_dataset *cdcm_dataset_load(const char *path, int stop_before_pix
         OFCondition cond = ds->file.loadFile(path, EXS_Unknown, EGL_noChange,
                                              stop_before_pixel_data ? 4096 : DCM_MaxReadLength, ERM_autoDetect);
         if (cond.good() && !stop_before_pixel_data) ds->file.loadAllDataIntoMemory();
+        if (cond.good() && stop_before_pixel_data) {
+            // For reading attributes: text in any Specific Character Set comes out as UTF-8.
+            // Best effort: a value that cannot be converted is left as it was.
+            const char *charset = nullptr;
+            if (ds->dataset()->findAndGetString(DCM_SpecificCharacterSet, charset).good() && charset != nullptr &&
+                *charset != '\0' && strcmp(charset, "ISO_IR 192") != 0) {
+                ds->dataset()->convertToUTF8();
+            }
+        }
         if (cond.bad()) {
             cdcm::status_from_condition(st, cond, std::string("cannot read DICOM file ") + path);
             st->kind = CDCM_ERR_FILE;

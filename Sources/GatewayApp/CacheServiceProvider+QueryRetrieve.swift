@@ -35,7 +35,9 @@ extension CacheServiceProvider {
         }
         var count = 0
         var state = ResponderState.proceed
-        for match in matches {
+        for var match in matches {
+            // The index holds UTF-8: say so when an answer carries anything beyond ASCII.
+            if match.contains(where: { !$0.value.utf8.allSatisfy { $0 < 0x80 } }) { match[.specificCharacterSet] = "ISO_IR 192" }
             state = responder.send(match)
             count += 1
             if state != .proceed { break }

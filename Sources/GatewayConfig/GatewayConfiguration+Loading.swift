@@ -5,7 +5,7 @@ extension GatewayConfiguration {
     /// The top-level sections. To add one: add a case, a `static let keys` on its model, and a
     /// line in `read(_:baseDirectory:)`. Any other top-level key is reported as unknown.
     enum Section: String, CaseIterable {
-        case gateway, storage, logging, nodes
+        case gateway, storage, logging, nodes, priorities, routes
     }
 
     /// Reads and validates the file at `url`. Relative paths in it resolve against the
@@ -71,6 +71,11 @@ extension GatewayConfiguration {
         if let s = section(.gateway, keys: GatewaySettings.keys) { gateway = .read(s) }
         if let s = section(.storage, keys: StorageSettings.keys) { storage = .read(s, baseDirectory: baseDirectory) }
         if let s = section(.logging, keys: LoggingSettings.keys) { logging = .read(s) }
-        if let s = section(.nodes, keys: nil) { nodes = NodesSection.read(s, gatewayAETitle: gateway.aeTitle) }
+        let nodesSection = section(.nodes, keys: nil)
+        if let s = nodesSection { nodes = NodesSection.read(s, gatewayAETitle: gateway.aeTitle) }
+        let declared = nodesSection?.entries.map(\.key) ?? []
+        let context = RoutingSection.Context(nodes: nodes, declaredNodeNames: Set(declared))
+        if let s = top[Section.priorities.rawValue] { priorities = RoutingSection.readPriorities(s, context: context) }
+        if let s = top[Section.routes.rawValue] { routes = RoutingSection.readRoutes(s, context: context) }
     }
 }

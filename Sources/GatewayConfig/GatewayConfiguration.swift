@@ -19,6 +19,10 @@ public struct GatewayConfiguration: Sendable, Hashable {
     public var logging = LoggingSettings()
     /// `nodes:` the peers the gateway knows, in file order; names and AE titles are unique.
     public var nodes: [NodeConfig] = []
+    /// `priorities:` the rules that classify instances, in file order (first match wins).
+    public var priorities: [PriorityRuleConfig] = []
+    /// `routes:` where instances go, in file order (every matching route applies).
+    public var routes: [RouteConfig] = []
 
     /// The defaults, with relative paths resolved against `baseDirectory`.
     public init(baseDirectory: URL) {
