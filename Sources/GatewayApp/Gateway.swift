@@ -51,6 +51,9 @@ public final class Gateway: Sendable {
             "ae_title": "\(configuration.gateway.aeTitle)", "port": "\(dicomServer.port)",
             "storage": "\(configuration.storage.path.path)",
         ])
+        if !configuration.routes.isEmpty || !configuration.priorities.isEmpty {
+            logger.warning("routes and priorities are checked and can be tried with 'dicom-gateway route test', but this version does not forward yet: nothing is sent to destinations", metadata: ["routes": "\(configuration.routes.count)"])
+        }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: dicomServer)]
         if configuration.storage.retention.isEnabled { services.append(.init(service: retention)) }
         let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
