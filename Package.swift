@@ -51,7 +51,7 @@ let package = Package(
         .target(
             name: "GatewayApp",
             dependencies: [
-                "DicomCore", "DicomNetwork", "GatewayConfig", "GatewayStore",
+                "DicomCore", "DicomNetwork", "GatewayConfig", "GatewayStore", "GatewayRouting",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -59,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "dicom-gateway",
             dependencies: [
-                "GatewayApp", "DicomCore", "DicomNetwork", "GatewayConfig", "GatewayRouting",
+                "GatewayApp", "DicomCore", "DicomNetwork", "GatewayConfig", "GatewayStore", "GatewayRouting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -2,6 +2,7 @@ import DicomCore
 import DicomNetwork
 import Foundation
 import GatewayConfig
+import GatewayRouting
 import GatewayStore
 import Logging
 
@@ -95,14 +96,17 @@ public final class CacheServiceProvider: DicomServiceProvider {
         guard attributes.string(.studyInstanceUID) != nil, attributes.string(.seriesInstanceUID) != nil else {
             return DIMSEResult(status: .dataSetDoesNotMatchSOPClass, errorComment: "Study or Series Instance UID missing")
         }
+        let configuration = self.configuration
         let origin = InstanceMetadata.Origin(
             callingAE: association.callingAE, peerHost: association.peerHost,
             node: configuration.node(forCallingAE: association.callingAE)?.name)
+        let deliveries = routedDeliveries(attributes, request: request, origin: origin, association: association)
         do {
             let outcome = try ingestor.ingest(
                 temporaryPath: request.filePath, attributes: attributes, sopClassUID: request.sopClassUID.trimmingDicomPadding(),
                 transferSyntax: request.transferSyntaxUID, origin: origin,
-                duplicatePolicy: InstanceIngestor.DuplicatePolicy(rawValue: configuration.storage.duplicates.rawValue) ?? .keep)
+                duplicatePolicy: InstanceIngestor.DuplicatePolicy(rawValue: configuration.storage.duplicates.rawValue) ?? .keep,
+                deliveries: deliveries)
             switch outcome {
             case .stored, .identicalDuplicate, .keptExisting, .replaced:
                 return DIMSEResult(status: .success)
@@ -113,6 +117,38 @@ public final class CacheServiceProvider: DicomServiceProvider {
             logger.error("C-STORE failed: cannot file the instance", metadata: meta(association, ["error": "\(error)"]))
             return DIMSEResult(status: .outOfResources, errorComment: "cannot write to the cache")
         }
+    }
+
+    /// The deliveries the routes ask for, queued durably with the instance (dropped or quarantined
+    /// instances are cached and audited, and queue nothing).
+    func routedDeliveries(_ attributes: DicomAttributes, request: StoreRequest, origin: InstanceMetadata.Origin,
+                          association: AssociationInfo) -> [PendingDelivery] {
+        let now = Calendar(identifier: .gregorian).dateComponents(in: TimeZone.current, from: Date())
+        let decision = holder.router.route(RoutedInstance(
+            attributes: attributes, sopClassUID: request.sopClassUID.trimmingDicomPadding(), sendingNode: origin.node,
+            callingAE: association.callingAE, dimsePriority: request.priority,
+            timeOfDay: TimeOfDay(hour: now.hour ?? 0, minute: now.minute ?? 0)))
+        switch decision.disposition {
+        case .forward:
+            return decision.deliveries.map { d in
+                PendingDelivery(destination: d.destination, route: d.route, priorityRank: d.priority.rank, editsJSON: Self.json(d.edits))
+            }
+        case .drop(let reason, let route), .quarantine(let reason, let route):
+            index.audit(AuditRecord(event: "route", actor: association.callingAE, peer: association.peerHost,
+                                    studyUID: attributes.string(.studyInstanceUID), outcome: "not forwarded",
+                                    detail: "route \(route): \(reason)"))
+            return []
+        }
+    }
+
+    static func json(_ edits: AttributeEdits) -> String {
+        var object: [String: Any] = [:]
+        for (tag, value) in edits {
+            let key = String(format: "%04X,%04X", tag.group, tag.element)
+            object[key] = value ?? NSNull()
+        }
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
     }
 
     func meta(_ a: AssociationInfo, _ extra: Logger.Metadata = [:]) -> Logger.Metadata {

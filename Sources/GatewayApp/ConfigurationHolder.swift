@@ -1,5 +1,6 @@
 import Foundation
 import GatewayConfig
+import GatewayRouting
 import Logging
 
 /// The running configuration, replaceable on SIGHUP. Readers take a snapshot per association or
@@ -8,11 +9,20 @@ public final class ConfigurationHolder: @unchecked Sendable {
     // Safe: `value` is only read and written under `lock`.
     private let lock = NSLock()
     private var value: GatewayConfiguration
+    private var routerValue: Router
     public let sourcePath: String?
 
     public init(_ configuration: GatewayConfiguration, sourcePath: String?) {
         value = configuration
+        routerValue = Router(plan: RoutingPlan(configuration: configuration))
         self.sourcePath = sourcePath
+    }
+
+    /// The router built from the current configuration (rebuilt on reload, not per instance).
+    public var router: Router {
+        lock.lock()
+        defer { lock.unlock() }
+        return routerValue
     }
 
     public var current: GatewayConfiguration {
@@ -51,6 +61,7 @@ public final class ConfigurationHolder: @unchecked Sendable {
         next.storage.indexPath = old.storage.indexPath
         next.logging = old.logging
         value = next
+        routerValue = Router(plan: RoutingPlan(configuration: next))
         lock.unlock()
         logger.notice("configuration reloaded", metadata: [
             "file": "\(sourcePath)", "nodes": "\(next.nodes.count)",

@@ -34,7 +34,9 @@ public final class Gateway: Sendable {
         let limits = RetentionRunner.Limits(
             maxBytes: configuration.storage.retention.maxSize?.bytes, maxAgeDays: configuration.storage.retention.maxAgeDays)
         retention = RetentionService(
-            runner: RetentionRunner(index: index, paths: paths, limits: limits, logger: logger), interval: .seconds(60), logger: logger)
+            runner: RetentionRunner(index: index, paths: paths, limits: limits, logger: logger,
+                                    isBusy: { [index] in index.hasUndeliveredWork(studyUID: $0) }),
+            interval: .seconds(60), logger: logger)
         let g = configuration.gateway
         dicomServer = try DicomServer(
             configuration: .init(
@@ -52,7 +54,7 @@ public final class Gateway: Sendable {
             "storage": "\(configuration.storage.path.path)",
         ])
         if !configuration.routes.isEmpty || !configuration.priorities.isEmpty {
-            logger.warning("routes and priorities are checked and can be tried with 'dicom-gateway route test', but this version does not forward yet: nothing is sent to destinations", metadata: ["routes": "\(configuration.routes.count)"])
+            logger.warning("routed deliveries are queued durably ('dicom-gateway queue'), but this version has no delivery workers yet: nothing is sent to destinations", metadata: ["routes": "\(configuration.routes.count)"])
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: dicomServer)]
         if configuration.storage.retention.isEnabled { services.append(.init(service: retention)) }

@@ -100,6 +100,7 @@ extension CacheIndex {
             sha256: m.sha256, receivedAt: m.receivedAt, callingAE: m.origin.callingAE, peerHost: m.origin.peerHost,
             originNode: m.origin.node)
         try instance.insert(db)
+        try insertDeliveries(m.deliveries, instanceRef: instance.id!, now: m.receivedAt, db)
         try db.execute(sql: "UPDATE series SET instanceCount = instanceCount + 1 WHERE id = ?", arguments: [series!.id!])
         study.instanceCount += 1
         study.sizeBytes += m.sizeBytes

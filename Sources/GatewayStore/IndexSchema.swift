@@ -87,6 +87,26 @@ enum IndexSchema {
             }
             try db.create(index: "audit_time", on: "audit", columns: ["time"])
         }
+        m.registerMigration("v2-delivery") { db in
+            // The delivery queue: one row per (instance, destination), written in the transaction
+            // that acknowledges the C-STORE. Workers take the highest priority rank first.
+            try db.create(table: "delivery") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("instanceRef", .integer).notNull().references("instance", onDelete: .cascade)
+                t.column("destination", .text).notNull()
+                t.column("route", .text).notNull().defaults(to: "")
+                t.column("priority", .integer).notNull()          // 3 stat, 2 urgent, 1 routine, 0 bulk
+                t.column("state", .text).notNull().defaults(to: "queued")  // queued, inflight, done, failed, dead
+                t.column("attempts", .integer).notNull().defaults(to: 0)
+                t.column("nextAttemptAt", .double).notNull()
+                t.column("lastError", .text).notNull().defaults(to: "")
+                t.column("edits", .text).notNull().defaults(to: "{}")  // coercion, JSON {"gggg,eeee": value|null}
+                t.column("createdAt", .double).notNull()
+                t.column("updatedAt", .double).notNull()
+                t.uniqueKey(["instanceRef", "destination"])
+            }
+            try db.create(index: "delivery_work", on: "delivery", columns: ["destination", "state", "priority", "nextAttemptAt"])
+        }
         return m
     }
 }

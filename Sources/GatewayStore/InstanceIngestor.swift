@@ -27,7 +27,7 @@ public final class InstanceIngestor: Sendable {
     /// `attributes` are the file's parsed top-level attributes; their UIDs must be present.
     public func ingest(
         temporaryPath: String, attributes: DicomAttributes, sopClassUID: String, transferSyntax: String,
-        origin: InstanceMetadata.Origin, duplicatePolicy: DuplicatePolicy = .keep
+        origin: InstanceMetadata.Origin, duplicatePolicy: DuplicatePolicy = .keep, deliveries: [PendingDelivery] = []
     ) throws(StoreError) -> IngestResult {
         let sop = attributes.string(.sopInstanceUID) ?? ""
         let study = attributes.string(.studyInstanceUID) ?? ""
@@ -46,9 +46,10 @@ public final class InstanceIngestor: Sendable {
                                  studyUID: study, origin: origin, policy: duplicatePolicy)
         }
         let relative = paths.relativePath(study: study, series: series, sopInstance: sop)
-        let metadata = InstanceMetadata(
+        var metadata = InstanceMetadata(
             attributes: attributes, sopClassUID: sopClassUID, transferSyntax: transferSyntax, path: relative, sizeBytes: size,
             sha256: digest, origin: origin)
+        metadata.deliveries = deliveries
         // The index commit and the file's fsync/rename/directory fsync run at the same time: both
         // must be durable before the sender hears "success", and recovery repairs either orphan
         // (a row without a file, or a file without a row) if we die in between.

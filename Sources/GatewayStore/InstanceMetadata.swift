@@ -12,6 +12,8 @@ public struct InstanceMetadata: Sendable {
     public var sha256: String
     public var origin: Origin
     public var receivedAt: Date
+    /// Deliveries queued in the same transaction as the instance rows.
+    public var deliveries: [PendingDelivery] = []
 
     /// Where an instance came from.
     public struct Origin: Sendable, Equatable {

@@ -1,0 +1,63 @@
+import Foundation
+import GRDB
+
+/// A delivery to queue with an instance: where it goes, by which route, how urgently, and the
+/// coercion to apply to the copy sent (JSON object of "gggg,eeee" to value, null removes).
+public struct PendingDelivery: Sendable, Equatable {
+    public var destination: String
+    public var route: String
+    /// 3 stat, 2 urgent, 1 routine, 0 bulk.
+    public var priorityRank: Int
+    public var editsJSON: String
+
+    public init(destination: String, route: String, priorityRank: Int, editsJSON: String = "{}") {
+        self.destination = destination
+        self.route = route
+        self.priorityRank = priorityRank
+        self.editsJSON = editsJSON
+    }
+}
+
+/// Depth and age of the queue for one destination and priority.
+public struct QueueDepth: Sendable, Equatable {
+    public var destination: String
+    public var priorityRank: Int
+    public var state: String
+    public var count: Int
+    public var oldest: Date
+}
+
+extension CacheIndex {
+    static func insertDeliveries(_ deliveries: [PendingDelivery], instanceRef: Int64, now: Date, _ db: Database) throws {
+        for d in deliveries {
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO delivery(instanceRef, destination, route, priority, state, nextAttemptAt, edits, createdAt, updatedAt)
+                VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)
+                """, arguments: [instanceRef, d.destination, d.route, d.priorityRank, now, d.editsJSON, now, now])
+        }
+    }
+
+    /// Whether any instance of the study still has a delivery that is not done (retention keeps it).
+    public func hasUndeliveredWork(studyUID: String) -> Bool {
+        (try? read { db in
+            try Bool.fetchOne(db, sql: """
+                SELECT EXISTS (SELECT 1 FROM delivery d JOIN instance i ON i.id = d.instanceRef
+                JOIN series se ON se.id = i.seriesRef JOIN study s ON s.id = se.studyRef
+                WHERE s.studyUID = ? AND d.state <> 'done')
+                """, arguments: [studyUID])
+        }) ?? true
+    }
+
+    /// Depth and oldest entry per destination, priority and state (done deliveries excluded).
+    public func queueDepths() throws -> [QueueDepth] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT destination, priority, state, COUNT(*) AS n, MIN(createdAt) AS oldest FROM delivery
+                WHERE state <> 'done' GROUP BY destination, priority, state ORDER BY destination, priority DESC, state
+                """).map {
+                QueueDepth(destination: $0["destination"], priorityRank: $0["priority"], state: $0["state"], count: $0["n"],
+                           oldest: $0["oldest"])
+            }
+        }
+    }
+}
