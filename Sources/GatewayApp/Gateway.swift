@@ -15,6 +15,7 @@ public final class Gateway: Sendable {
     public let index: CacheIndex
     let recovery: CacheRecovery
     let retention: RetentionService
+    let delivery: DeliveryService
     let logger: Logger
 
     /// Prepares storage and binds the DICOM port (errors surface here, before `run`).
@@ -37,6 +38,7 @@ public final class Gateway: Sendable {
             runner: RetentionRunner(index: index, paths: paths, limits: limits, logger: logger,
                                     isBusy: { [index] in index.hasUndeliveredWork(studyUID: $0) }),
             interval: .seconds(60), logger: logger)
+        delivery = DeliveryService(holder: holder, index: index, paths: paths, logger: logger)
         let g = configuration.gateway
         dicomServer = try DicomServer(
             configuration: .init(
@@ -53,11 +55,12 @@ public final class Gateway: Sendable {
             "ae_title": "\(configuration.gateway.aeTitle)", "port": "\(dicomServer.port)",
             "storage": "\(configuration.storage.path.path)",
         ])
-        if !configuration.routes.isEmpty || !configuration.priorities.isEmpty {
-            logger.warning("routed deliveries are queued durably ('dicom-gateway queue'), but this version has no delivery workers yet: nothing is sent to destinations", metadata: ["routes": "\(configuration.routes.count)"])
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: dicomServer), .init(service: delivery, successTerminationBehavior: .ignore),
+        ]
+        if configuration.storage.retention.isEnabled {
+            services.append(.init(service: retention, successTerminationBehavior: .ignore))
         }
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: dicomServer)]
-        if configuration.storage.retention.isEnabled { services.append(.init(service: retention)) }
         let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
         signal(SIGHUP, SIG_IGN)
         hangup.setEventHandler { [holder, logger] in holder.reload(logger: logger) }

@@ -51,8 +51,13 @@ import Testing
         gateway.kill9()
         // Acknowledged means queued: the rows are there after a crash, without a restart of the gateway.
         let depths = try Self.depths(gateway)
-        #expect(depths.contains(Depth(destination: "HUB", class: "stat", state: "queued", count: 3)), "\(depths)")
-        #expect(depths.contains(Depth(destination: "HUB", class: "routine", state: "queued", count: 4)), "\(depths)")
+        // HUB is down in this test: each row is queued, or failed and waiting for its retry.
+        func count(_ cls: String) -> Int {
+            depths.filter { $0.destination == "HUB" && $0.class == cls && ["queued", "failed", "inflight"].contains($0.state) }
+                .reduce(0) { $0 + $1.count }
+        }
+        #expect(count("stat") == 3, "\(depths)")
+        #expect(count("routine") == 4, "\(depths)")
         #expect(depths.reduce(0) { $0 + $1.count } == 7, "\(depths)")
     }
 }

@@ -12,8 +12,8 @@ final class NSLockShim: @unchecked Sendable {
 }
 
 /// Runs blocking DCMTK calls on a thread of their own, never on Swift's cooperative pool.
-enum BlockingThread {
-    static func run<T: Sendable>(name: String = "dicom-scu", _ body: @escaping @Sendable () throws -> T) async throws -> T {
+public enum BlockingThread {
+    public static func run<T: Sendable>(name: String = "dicom-scu", _ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
             let thread = Thread {
                 continuation.resume(with: Result { try body() })
