@@ -5,8 +5,6 @@ import GatewayConfig
 import GatewayStore
 import Logging
 
-extension RetrieveReply: Error {}
-
 extension CacheServiceProvider {
     /// At most this many matches per C-FIND (a reporter narrows the query beyond that).
     static let maximumFindMatches = 10_000
@@ -150,7 +148,13 @@ extension CacheServiceProvider {
         return reply
     }
 
-    private func selection(_ identifier: DicomAttributes) -> Result<[InstanceRecord], RetrieveReply> {
+    /// The instances a C-MOVE/C-GET identifier selects, or the reply refusing it.
+    private enum Selection {
+        case failure(RetrieveReply)
+        case success([InstanceRecord])
+    }
+
+    private func selection(_ identifier: DicomAttributes) -> Selection {
         guard let levelText = identifier.string(.queryRetrieveLevel), let level = QueryLevel(rawValue: levelText.uppercased()) else {
             return .failure(RetrieveReply(status: .identifierDoesNotMatchSOPClass, errorComment: "QueryRetrieveLevel missing or invalid"))
         }
