@@ -1,38 +1,12 @@
 import DicomCore
 import GatewayConfig
 
-/// The tag edits a route applies to what it forwards. Applied in a fixed order: `map`,
-/// `prefix`, `set`, `issuerFromNode`, `remove`; so a prefix goes in front of a mapped value and
-/// a removal always wins.
-public struct Coercion: Sendable, Hashable {
-    /// Per attribute, whole old value (without padding) -> new value.
-    public var map: [DicomTag: [String: String]]
-    /// Text put in front of a present value, unless the value already starts with it.
-    public var prefix: [DicomTag: String]
-    /// Values written whatever was there.
-    public var set: [DicomTag: String]
-    /// Set IssuerOfPatientID to the sending node's issuer (nothing when it has none).
-    public var issuerFromNode: Bool
-    /// Attributes removed.
-    public var remove: [DicomTag]
+/// The tag edits a route applies to what it forwards: the validated `coerce:` section itself,
+/// with the behaviour here. Applied in a fixed order: `map`, `prefix`, `set`, `issuerFromNode`,
+/// `remove`; so a prefix goes in front of a mapped value and a removal always wins.
+public typealias Coercion = CoercionConfig
 
-    public init(map: [DicomTag: [String: String]] = [:], prefix: [DicomTag: String] = [:],
-                set: [DicomTag: String] = [:], issuerFromNode: Bool = false, remove: [DicomTag] = []) {
-        self.map = map
-        self.prefix = prefix
-        self.set = set
-        self.issuerFromNode = issuerFromNode
-        self.remove = remove
-    }
-
-    public init(_ config: CoercionConfig) {
-        self.init(map: config.map, prefix: config.prefix, set: config.set,
-                  issuerFromNode: config.issuerFromNode, remove: config.remove)
-    }
-
-    /// True when the coercion changes nothing.
-    public var isEmpty: Bool { map.isEmpty && prefix.isEmpty && set.isEmpty && !issuerFromNode && remove.isEmpty }
-
+extension CoercionConfig {
     /// The edits that turn `attributes` into the coerced instance; tags whose value would not
     /// change are left out.
     ///

@@ -24,6 +24,6 @@ public struct Route: Sendable {
 
     public init(_ config: RouteConfig) {
         self.init(name: config.name, condition: Condition(config.condition), action: config.action,
-                  coercion: Coercion(config.coercion), priority: config.priority)
+                  coercion: config.coercion, priority: config.priority)
     }
 }
