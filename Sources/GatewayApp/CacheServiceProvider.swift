@@ -13,13 +13,15 @@ public final class CacheServiceProvider: DicomServiceProvider {
     let index: CacheIndex
     let ingestor: InstanceIngestor
     let logger: Logger
+    let deliverySignal: DeliverySignal
     let tally = AssociationTally()
 
     /// The configuration for a new piece of work (a snapshot: a reload does not change it half-way).
     var configuration: GatewayConfiguration { holder.current }
 
-    public init(configuration holder: ConfigurationHolder, index: CacheIndex, logger: Logger) {
+    init(configuration holder: ConfigurationHolder, index: CacheIndex, deliverySignal: DeliverySignal = DeliverySignal(), logger: Logger) {
         self.holder = holder
+        self.deliverySignal = deliverySignal
         let configuration = holder.current
         self.index = index
         self.logger = logger
@@ -109,6 +111,7 @@ public final class CacheServiceProvider: DicomServiceProvider {
                 deliveries: deliveries)
             switch outcome {
             case .stored, .identicalDuplicate, .keptExisting, .replaced:
+                for d in deliveries { deliverySignal.notify(d.destination) }
                 return DIMSEResult(status: .success)
             case .rejectedDuplicate:
                 return DIMSEResult(status: .duplicateSOPInstance, errorComment: "a different instance with this SOP Instance UID is cached")
@@ -127,7 +130,8 @@ public final class CacheServiceProvider: DicomServiceProvider {
         let decision = holder.router.route(RoutedInstance(
             attributes: attributes, sopClassUID: request.sopClassUID.trimmingDicomPadding(), sendingNode: origin.node,
             callingAE: association.callingAE, dimsePriority: request.priority,
-            timeOfDay: TimeOfDay(hour: now.hour ?? 0, minute: now.minute ?? 0)))
+            timeOfDay: TimeOfDay(hour: now.hour ?? 0, minute: now.minute ?? 0),
+            studyOriginNode: attributes.string(.studyInstanceUID).flatMap { index.studyOriginNode(studyUID: $0) }))
         switch decision.disposition {
         case .forward:
             return decision.deliveries.map { d in

@@ -38,14 +38,15 @@ public final class Gateway: Sendable {
             runner: RetentionRunner(index: index, paths: paths, limits: limits, logger: logger,
                                     isBusy: { [index] in index.hasUndeliveredWork(studyUID: $0) }),
             interval: .seconds(60), logger: logger)
-        delivery = DeliveryService(holder: holder, index: index, paths: paths, logger: logger)
+        let signal = DeliverySignal()
+        delivery = DeliveryService(holder: holder, index: index, paths: paths, signal: signal, logger: logger)
         let g = configuration.gateway
         dicomServer = try DicomServer(
             configuration: .init(
                 port: g.port, bindAddress: g.bind, maxAssociations: g.maxAssociations, maxPDU: UInt32(g.maxPDU),
                 acseTimeout: Int(g.acseTimeout.components.seconds), dimseTimeout: Int(g.dimseTimeout.components.seconds),
                 temporaryDirectory: paths.incomingDirectory),
-            provider: CacheServiceProvider(configuration: holder, index: index, logger: logger),
+            provider: CacheServiceProvider(configuration: holder, index: index, deliverySignal: signal, logger: logger),
             logger: logger)
     }
 

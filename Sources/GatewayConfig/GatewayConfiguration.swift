@@ -15,6 +15,8 @@ public struct GatewayConfiguration: Sendable, Hashable {
     public var gateway = GatewaySettings()
     /// `storage:` cache directory, index and disk policies.
     public var storage: StorageSettings
+    /// `delivery:` batches, retries, aging and giving up on queued deliveries.
+    public var delivery = DeliverySettings()
     /// `logging:` levels, format and patient data in logs.
     public var logging = LoggingSettings()
     /// `nodes:` the peers the gateway knows, in file order; names and AE titles are unique.

@@ -21,10 +21,15 @@ public struct RoutedInstance: Sendable {
     public var dimsePriority: DIMSEPriority
     /// When it arrived, in the gateway's local time.
     public var timeOfDay: TimeOfDay
+    /// The node the study came from (the origin of its first cached instance), when the study
+    /// was already cached; `origin` in a route means this node, else the sending node.
+    public var studyOriginNode: String?
 
     /// `sopClassUID` defaults to the SOPClassUID attribute.
     public init(attributes: DicomAttributes, sopClassUID: String? = nil, sendingNode: String? = nil,
-                callingAE: String? = nil, dimsePriority: DIMSEPriority = .medium, timeOfDay: TimeOfDay) {
+                callingAE: String? = nil, dimsePriority: DIMSEPriority = .medium, timeOfDay: TimeOfDay,
+                studyOriginNode: String? = nil) {
+        self.studyOriginNode = studyOriginNode
         self.attributes = attributes
         self.sopClassUID = sopClassUID ?? attributes.string(.sopClassUID) ?? ""
         self.sendingNode = sendingNode

@@ -63,6 +63,7 @@ public struct Router: Sendable {
 
     private func resolve(_ name: String, instance: RoutedInstance, route: String, notes: inout [String]) -> String? {
         guard name == RouteConfig.origin else { return name }
+        if let studyOrigin = instance.studyOriginNode { return studyOrigin }
         guard let sender = instance.sendingNode else {
             notes.append("route '\(route)': the sender is not a configured node, so 'origin' is unknown; not sent back")
             return nil

@@ -12,33 +12,81 @@ public struct DeliveryWork: Sendable, Equatable {
     public var sopClassUID: String
     public var transferSyntax: String
     public var sopUID: String
+    public var seriesRef: Int64
+    public var queuedAt: Date
 }
 
 extension CacheIndex {
-    /// Takes up to `limit` due deliveries for a destination, highest priority first, then series
-    /// and instance order, and marks them in flight. Re-selected per batch, so newly queued stat
-    /// work overtakes a routine backlog at the next batch.
-    public func leaseDeliveries(destination: String, limit: Int, now: Date = Date()) throws -> [DeliveryWork] {
+    /// Which deliveries a worker may take.
+    public struct LeaseRequest: Sendable {
+        public var destination: String
+        public var limit: Int
+        /// Only work of at least this class (2 for the lane kept for stat/urgent).
+        public var minimumRank = 0
+        /// Work queued before this moves up one class in the order (aging); nil: no aging.
+        public var agedBefore: Date?
+        /// The series the worker sent last: it continues first within its class.
+        public var continuingSeries: Int64?
+        public var now = Date()
+
+        public init(destination: String, limit: Int, minimumRank: Int = 0, agedBefore: Date? = nil,
+                    continuingSeries: Int64? = nil, now: Date = Date()) {
+            self.destination = destination
+            self.limit = limit
+            self.minimumRank = minimumRank
+            self.agedBefore = agedBefore
+            self.continuingSeries = continuingSeries
+            self.now = now
+        }
+    }
+
+    /// Takes up to `limit` due deliveries for a destination and marks them in flight: the highest
+    /// class first (after aging), then the series the worker was sending, then series and instance
+    /// order. A series another worker has in flight is left to it, so a series travels over one
+    /// association in instance order. Re-selected per batch, so newly queued stat work overtakes a
+    /// routine backlog at the next batch.
+    public func leaseDeliveries(_ request: LeaseRequest) throws -> [DeliveryWork] {
         var work: [DeliveryWork] = []
+        // Aging lifts waiting work one class in the order, never to stat.
+        let aged = request.agedBefore ?? Date.distantPast
         try write { db in
             let rows = try Row.fetchAll(db, sql: """
-                SELECT d.id, d.priority, d.attempts, d.edits, i.path, i.sopClassUID, i.transferSyntax, i.sopUID
+                SELECT d.id, d.priority, d.attempts, d.edits, d.createdAt, i.path, i.sopClassUID, i.transferSyntax, i.sopUID,
+                       i.seriesRef,
+                       CASE WHEN d.createdAt <= :aged AND d.priority < 2 THEN d.priority + 1 ELSE d.priority END AS effective
                 FROM delivery d JOIN instance i ON i.id = d.instanceRef
-                WHERE d.destination = ? AND d.state IN ('queued', 'failed') AND d.nextAttemptAt <= ?
-                ORDER BY d.priority DESC, i.seriesRef, CAST(i.instanceNumber AS INTEGER), d.id
-                LIMIT ?
-                """, arguments: [destination, now, limit])
-            work = rows.map {
-                DeliveryWork(id: $0["id"], priorityRank: $0["priority"], attempts: $0["attempts"], editsJSON: $0["edits"],
-                             path: $0["path"], sopClassUID: $0["sopClassUID"], transferSyntax: $0["transferSyntax"], sopUID: $0["sopUID"])
-            }
+                WHERE d.destination = :destination AND d.state IN ('queued', 'failed') AND d.nextAttemptAt <= :now
+                  AND d.priority >= :minimumRank
+                  AND i.seriesRef NOT IN (SELECT i2.seriesRef FROM delivery d2 JOIN instance i2 ON i2.id = d2.instanceRef
+                                          WHERE d2.destination = :destination AND d2.state = 'inflight')
+                ORDER BY effective DESC, CASE WHEN i.seriesRef = :series THEN 0 ELSE 1 END, i.seriesRef,
+                         CAST(i.instanceNumber AS INTEGER), d.id
+                LIMIT :limit
+                """, arguments: ["destination": request.destination, "now": request.now, "minimumRank": request.minimumRank,
+                                 "aged": aged, "series": request.continuingSeries ?? -1, "limit": request.limit])
             // The batch goes out together only within one class: stop at the first lower class.
-            if let top = work.first?.priorityRank { work = work.filter { $0.priorityRank == top } }
+            let top: Int? = rows.first?["effective"]
+            work = rows.filter { $0["effective"] == top }.map {
+                DeliveryWork(id: $0["id"], priorityRank: $0["priority"], attempts: $0["attempts"], editsJSON: $0["edits"],
+                             path: $0["path"], sopClassUID: $0["sopClassUID"], transferSyntax: $0["transferSyntax"], sopUID: $0["sopUID"],
+                             seriesRef: $0["seriesRef"], queuedAt: $0["createdAt"])
+            }
             for w in work {
-                try db.execute(sql: "UPDATE delivery SET state = 'inflight', updatedAt = ? WHERE id = ?", arguments: [now, w.id])
+                try db.execute(sql: "UPDATE delivery SET state = 'inflight', updatedAt = ? WHERE id = ?", arguments: [request.now, w.id])
             }
         }
         return work
+    }
+
+    /// Whether due work of at least `rank` waits for `destination` (a worker sending lower-class
+    /// work ends its batch early when it does).
+    public func hasDueDeliveries(destination: String, atLeast rank: Int, now: Date = Date()) -> Bool {
+        (try? read { db in
+            try Bool.fetchOne(db, sql: """
+                SELECT EXISTS (SELECT 1 FROM delivery WHERE destination = ? AND state IN ('queued', 'failed')
+                               AND priority >= ? AND nextAttemptAt <= ?)
+                """, arguments: [destination, rank, now])
+        }) ?? false
     }
 
     /// Records the outcome of one delivery. A failure is retried after `retryAt`, or is `dead`.
@@ -58,13 +106,24 @@ extension CacheIndex {
         }
     }
 
-    /// Puts leased deliveries back (a batch that could not start), due at `retryAt`.
+    /// Puts leased deliveries back (a batch that could not start), due at `retryAt`; no attempt is spent.
     public func releaseDeliveries(ids: [Int64], error: String, retryAt: Date) {
         guard !ids.isEmpty else { return }
         committer.enqueue { db in
             for id in ids {
                 try db.execute(sql: "UPDATE delivery SET state = 'failed', lastError = ?, nextAttemptAt = ?, updatedAt = ? WHERE id = ?",
                                arguments: [error, retryAt, Date(), id])
+            }
+        }
+    }
+
+    /// Puts leased deliveries back untouched and due now (a batch cut short for more urgent work).
+    public func unleaseDeliveries(ids: [Int64]) {
+        guard !ids.isEmpty else { return }
+        committer.enqueue { db in
+            for id in ids {
+                try db.execute(sql: "UPDATE delivery SET state = 'queued', updatedAt = ? WHERE id = ? AND state = 'inflight'",
+                               arguments: [Date(), id])
             }
         }
     }

@@ -43,21 +43,33 @@ extension CacheIndex {
             try Bool.fetchOne(db, sql: """
                 SELECT EXISTS (SELECT 1 FROM delivery d JOIN instance i ON i.id = d.instanceRef
                 JOIN series se ON se.id = i.seriesRef JOIN study s ON s.id = se.studyRef
-                WHERE s.studyUID = ? AND d.state <> 'done')
+                WHERE s.studyUID = ? AND d.state NOT IN ('done', 'cancelled'))
                 """, arguments: [studyUID])
         }) ?? true
     }
 
-    /// Depth and oldest entry per destination, priority and state (done deliveries excluded).
+    /// Depth and oldest entry per destination, priority and state (done and cancelled deliveries excluded).
     public func queueDepths() throws -> [QueueDepth] {
         try read { db in
             try Row.fetchAll(db, sql: """
                 SELECT destination, priority, state, COUNT(*) AS n, MIN(createdAt) AS oldest FROM delivery
-                WHERE state <> 'done' GROUP BY destination, priority, state ORDER BY destination, priority DESC, state
+                WHERE state NOT IN ('done', 'cancelled') GROUP BY destination, priority, state ORDER BY destination, priority DESC, state
                 """).map {
                 QueueDepth(destination: $0["destination"], priorityRank: $0["priority"], state: $0["state"], count: $0["n"],
                            oldest: $0["oldest"])
             }
+        }
+    }
+}
+
+extension CacheIndex {
+    /// The node the study came from: the origin node of its earliest cached instance that has one.
+    public func studyOriginNode(studyUID: String) -> String? {
+        try? read { db in
+            try String.fetchOne(db, sql: """
+                SELECT i.originNode FROM instance i JOIN series se ON se.id = i.seriesRef JOIN study s ON s.id = se.studyRef
+                WHERE s.studyUID = ? AND i.originNode IS NOT NULL ORDER BY i.receivedAt LIMIT 1
+                """, arguments: [studyUID])
         }
     }
 }

@@ -5,12 +5,19 @@ import GatewayStore
 
 struct Queue: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show the delivery queue: depth and oldest age per destination, priority class and state.")
+        abstract: "The delivery queue: depth per destination and class, dead deliveries, replay and cancel.",
+        discussion: """
+            Reads and changes the index directly; a running gateway picks replayed work up within a second.
+            """,
+        subcommands: [QueueShow.self, QueueList.self, QueueReplay.self, QueueCancel.self],
+        defaultSubcommand: QueueShow.self)
+}
 
+/// `--config`, shared by the queue subcommands: which index to open.
+struct IndexOptions: ParsableArguments {
     @Option(help: "The YAML configuration file (its storage.index is read).") var config: String?
-    @Flag(help: "Print as JSON.") var json = false
 
-    func run() throws {
+    func openIndex() throws -> CacheIndex {
         let configuration: GatewayConfiguration
         do {
             configuration = try config.map { try GatewayConfiguration.load(contentsOf: URL(fileURLWithPath: $0)) } ?? .embeddedDefault
@@ -20,10 +27,24 @@ struct Queue: ParsableCommand {
         }
         let path = configuration.storage.indexPath.path
         guard FileManager.default.fileExists(atPath: path) else { throw CommandFailure("no index at \(path)") }
-        let index = try CacheIndex(path: path)
+        return try CacheIndex(path: path)
+    }
+}
+
+let priorityClassNames = [3: "stat", 2: "urgent", 1: "routine", 0: "bulk"]
+
+struct QueueShow: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "Depth and oldest age per destination, priority class and state (the default).")
+
+    @OptionGroup var options: IndexOptions
+    @Flag(help: "Print as JSON.") var json = false
+
+    func run() throws {
+        let index = try options.openIndex()
         defer { index.close() }
         let depths = try index.queueDepths()
-        let classes = [3: "stat", 2: "urgent", 1: "routine", 0: "bulk"]
+        let classes = priorityClassNames
         let now = Date()
         if json {
             let rows = depths.map {

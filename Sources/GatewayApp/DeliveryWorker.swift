@@ -1,0 +1,219 @@
+import DicomCore
+import DicomNetwork
+import Foundation
+import GatewayConfig
+import GatewayStore
+import Logging
+
+/// One outbound association's worth of delivery work for one destination, on a thread of its own.
+///
+/// It leases a batch (highest class first, the series it was sending next), sends it over an
+/// association it keeps open while work keeps coming, and chooses again. A batch of lower-class
+/// work is cut short as soon as higher-class work is queued, so a stat study waits for at most
+/// one instance on a busy link. The `priorityLane` worker only takes stat and urgent work: it is
+/// the association kept free for them on destinations allowed more than one.
+struct DeliveryWorker {
+    enum Lane: String, Sendable {
+        case any, priorityLane = "priority"
+    }
+
+    let destination: String
+    let lane: Lane
+    let holder: ConfigurationHolder
+    let index: CacheIndex
+    let paths: InstancePath
+    let signal: DeliverySignal
+    let logger: Logger
+
+    private var association: DicomAssociation?
+    private var idleSince: Date?
+    private var lastSeries: Int64?
+
+    init(destination: String, lane: Lane, holder: ConfigurationHolder, index: CacheIndex, paths: InstancePath,
+         signal: DeliverySignal, logger: Logger) {
+        self.destination = destination
+        self.lane = lane
+        self.holder = holder
+        self.index = index
+        self.paths = paths
+        self.signal = signal
+        var logger = logger
+        logger[metadataKey: "destination"] = "\(destination)"
+        logger[metadataKey: "lane"] = "\(lane.rawValue)"
+        self.logger = logger
+    }
+
+    /// Works until the signal stops or the destination leaves the configuration.
+    mutating func run() {
+        var outage = 0  // consecutive batches the destination could not be reached
+        defer { association?.release() }
+        while !signal.isStopped {
+            let configuration = holder.current
+            guard let node = configuration.node(named: destination), let address = node.address else {
+                logger.notice("destination no longer configured; its worker stops")
+                return
+            }
+            let settings = configuration.delivery
+            let seen = signal.generation(destination)
+            let batch: [DeliveryWork]
+            do {
+                batch = try index.leaseDeliveries(CacheIndex.LeaseRequest(
+                    destination: destination, limit: settings.batchSize, minimumRank: lane == .priorityLane ? 2 : 0,
+                    agedBefore: Date().addingTimeInterval(-settings.aging.seconds), continuingSeries: lastSeries))
+            } catch {
+                logger.error("delivery queue read failed", metadata: ["error": "\(error)"])
+                signal.wait(destination, since: seen, timeout: 2)
+                continue
+            }
+            if batch.isEmpty {
+                closeWhenIdle()
+                signal.wait(destination, since: seen, timeout: 1)
+                continue
+            }
+            idleSince = nil
+            if send(batch, to: address, callingAE: configuration.gateway.aeTitle, settings: settings, seen: seen) {
+                outage = 0
+            } else {
+                // Back off on the destination, not on its instances: an outage of hours kills nothing.
+                outage += 1
+                let pause = min(60.0, pow(2.0, Double(min(outage, 6))) - 1)
+                let deadline = Date().addingTimeInterval(pause)
+                while !signal.isStopped && Date() < deadline { Thread.sleep(forTimeInterval: min(0.25, pause)) }
+            }
+        }
+    }
+
+    /// Releases the association after two idle seconds.
+    private mutating func closeWhenIdle() {
+        guard association != nil else { return }
+        let now = Date()
+        if let idleSince, now.timeIntervalSince(idleSince) >= 2 {
+            association?.release()
+            association = nil
+            self.idleSince = nil
+        } else if idleSince == nil {
+            idleSince = now
+        }
+    }
+
+    /// An association that accepts every SOP class of the batch: the open one, or a new one.
+    private mutating func link(for batch: [DeliveryWork], to address: DicomNode, callingAE: AETitle) throws(DicomNetworkError) -> DicomAssociation {
+        if let association, batch.allSatisfy({ association.accepted($0.sopClassUID) }) { return association }
+        association?.release()
+        association = nil
+        let contexts = PresentationContextProposal.forStorage(of: batch.map {
+            DicomFileInfo(sopClassUID: $0.sopClassUID, sopInstanceUID: $0.sopUID, transferSyntaxUID: $0.transferSyntax)
+        })
+        let opened = try DicomAssociation.open(to: address, callingAE: callingAE, contexts: Array(contexts.prefix(128)))
+        association = opened
+        return opened
+    }
+
+    /// Sends one batch; returns false when the destination could not be reached or the link broke.
+    private mutating func send(_ batch: [DeliveryWork], to address: DicomNode, callingAE: AETitle,
+                               settings: DeliverySettings, seen: UInt64) -> Bool {
+        let link: DicomAssociation
+        do {
+            link = try self.link(for: batch, to: address, callingAE: callingAE)
+        } catch {
+            index.releaseDeliveries(ids: batch.map(\.id), error: "\(error)", retryAt: Date())
+            logger.warning("destination unreachable; deliveries will be retried",
+                           metadata: ["error": "\(error)", "queued": "\(batch.count)"])
+            return false
+        }
+        let batchRank = batch.map(\.priorityRank).max() ?? 0
+        for (position, work) in batch.enumerated() {
+            if position > 0, batchRank < 3, signal.generation(destination) != seen,
+               index.hasDueDeliveries(destination: destination, atLeast: batchRank + 1) {
+                // Higher-class work arrived: it goes first; the rest of this batch waits its turn.
+                index.unleaseDeliveries(ids: batch[position...].map(\.id))
+                logger.debug("batch cut short for higher-class work", metadata: ["sent": "\(position)", "class_rank": "\(batchRank)"])
+                return true
+            }
+            lastSeries = work.seriesRef
+            do {
+                let result = try link.store(file: try outgoingFile(work), priority: Self.dimsePriority(work.priorityRank))
+                cleanUpOutgoing(work)
+                switch result.status.category {
+                case .success, .warning:
+                    index.finishDelivery(id: work.id, succeeded: true)
+                default:
+                    fail(work, "\(result.status) \(result.errorComment)", permanent: Self.isPermanent(result.status), settings: settings)
+                }
+            } catch {
+                cleanUpOutgoing(work)
+                if error.code == .file || error.code == .noPresentationContext {
+                    fail(work, "\(error)", permanent: false, settings: settings)
+                    continue
+                }
+                // The association broke: this one and the rest go back to the queue.
+                index.releaseDeliveries(ids: batch[position...].map(\.id), error: "\(error)",
+                                        retryAt: Date().addingTimeInterval(settings.retryInitial.seconds))
+                link.abort()
+                association = nil
+                logger.warning("association broke during delivery; the rest of the batch is requeued",
+                               metadata: ["error": "\(error)", "requeued": "\(batch.count - position)"])
+                return false
+            }
+        }
+        return true
+    }
+
+    private func fail(_ work: DeliveryWork, _ error: String, permanent: Bool, settings: DeliverySettings) {
+        let expired = Date().timeIntervalSince(work.queuedAt) > settings.maxAge.seconds
+        let dead = permanent || expired || work.attempts + 1 >= settings.maxAttempts
+        index.finishDelivery(id: work.id, succeeded: false, error: error,
+                             retryAt: dead ? nil : Date().addingTimeInterval(Self.backoff(work.attempts, settings)))
+        if dead {
+            let why = permanent ? "permanent refusal" : expired ? "older than max_age" : "retry budget spent"
+            logger.error("delivery is dead (\(why)); replay it with 'dicom-gateway queue replay'",
+                         metadata: ["delivery": "\(work.id)", "sop_instance_uid": "\(work.sopUID)", "error": "\(error)"])
+        } else {
+            logger.warning("delivery refused; will retry", metadata: ["delivery": "\(work.id)", "error": "\(error)",
+                                                                       "attempt": "\(work.attempts + 1)"])
+        }
+    }
+
+    /// The file to send: the cached one, or a coerced copy when the route asks for edits.
+    private func outgoingFile(_ work: DeliveryWork) throws(DicomNetworkError) -> String {
+        let cached = paths.absolutePath(relative: work.path)
+        let edits = Self.edits(fromJSON: work.editsJSON)
+        if edits.isEmpty { return cached }
+        let directory = paths.root + "/outgoing"
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let copy = directory + "/delivery-\(work.id).dcm"
+        try DicomFile.write(from: cached, to: copy, setting: edits)
+        return copy
+    }
+
+    private func cleanUpOutgoing(_ work: DeliveryWork) {
+        if work.editsJSON != "{}" { try? FileManager.default.removeItem(atPath: paths.root + "/outgoing/delivery-\(work.id).dcm") }
+    }
+
+    static func edits(fromJSON json: String) -> [DicomTag: String?] {
+        guard json != "{}", let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else { return [:] }
+        var edits: [DicomTag: String?] = [:]
+        for (key, value) in object {
+            guard let tag = DicomTag(parsing: key) else { continue }
+            edits[tag] = value is NSNull ? nil : "\(value)"
+        }
+        return edits
+    }
+
+    /// HIGH for stat and urgent, LOW for bulk.
+    static func dimsePriority(_ rank: Int) -> DIMSEPriority {
+        rank >= 2 ? .high : (rank == 0 ? .low : .medium)
+    }
+
+    /// Refusals that a retry cannot fix: data set does not match SOP class, SOP class not supported,
+    /// cannot understand.
+    static func isPermanent(_ status: DIMSEStatus) -> Bool {
+        (0xA900...0xA9FF).contains(status.code) || status.code == 0x0122 || (0xC000...0xCFFF).contains(status.code)
+    }
+
+    /// `retry_initial` doubling per attempt, capped at `retry_max`, with up to 20% jitter.
+    static func backoff(_ attempts: Int, _ settings: DeliverySettings) -> TimeInterval {
+        let base = min(settings.retryMax.seconds, settings.retryInitial.seconds * pow(2.0, Double(min(attempts, 20))))
+        return base * Double.random(in: 0.8...1.0)
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import GRDB
+
+/// One delivery as operators see it (`dicom-gateway queue --dead`, the HTTP API).
+public struct DeliveryListing: Sendable, Equatable {
+    public var id: Int64
+    public var destination: String
+    public var route: String
+    public var priorityRank: Int
+    public var state: String
+    public var attempts: Int
+    public var lastError: String
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var studyUID: String
+    public var seriesUID: String
+    public var sopUID: String
+}
+
+/// Which deliveries an operator acts on: by id, or by state and optionally destination/study.
+public struct DeliverySelection: Sendable, Equatable {
+    public var ids: [Int64] = []
+    public var states: [String] = ["dead"]
+    public var destination: String?
+    public var studyUID: String?
+
+    public init(ids: [Int64] = [], states: [String] = ["dead"], destination: String? = nil, studyUID: String? = nil) {
+        self.ids = ids
+        self.states = states
+        self.destination = destination
+        self.studyUID = studyUID
+    }
+
+    /// SQL condition over `d` (delivery) and `s` (study) with its arguments.
+    fileprivate var condition: (String, StatementArguments) {
+        var clauses: [String] = []
+        var arguments: StatementArguments = []
+        if !ids.isEmpty {
+            clauses.append("d.id IN (\(ids.map { _ in "?" }.joined(separator: ",")))")
+            arguments += StatementArguments(ids)
+        }
+        if !states.isEmpty {
+            clauses.append("d.state IN (\(states.map { _ in "?" }.joined(separator: ",")))")
+            arguments += StatementArguments(states)
+        }
+        if let destination {
+            clauses.append("d.destination = ?")
+            arguments += [destination]
+        }
+        if let studyUID {
+            clauses.append("s.studyUID = ?")
+            arguments += [studyUID]
+        }
+        return (clauses.isEmpty ? "1" : clauses.joined(separator: " AND "), arguments)
+    }
+}
+
+extension CacheIndex {
+    private static let selectionJoin = """
+        FROM delivery d JOIN instance i ON i.id = d.instanceRef JOIN series se ON se.id = i.seriesRef
+        JOIN study s ON s.id = se.studyRef
+        """
+
+    /// Deliveries matching `selection`, oldest first.
+    public func deliveries(_ selection: DeliverySelection, limit: Int = 1000) throws -> [DeliveryListing] {
+        let (condition, arguments) = selection.condition
+        return try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT d.id, d.destination, d.route, d.priority, d.state, d.attempts, d.lastError, d.createdAt, d.updatedAt,
+                       s.studyUID, se.seriesUID, i.sopUID
+                \(Self.selectionJoin) WHERE \(condition) ORDER BY d.createdAt, d.id LIMIT \(max(1, limit))
+                """, arguments: arguments).map {
+                DeliveryListing(id: $0["id"], destination: $0["destination"], route: $0["route"], priorityRank: $0["priority"],
+                                state: $0["state"], attempts: $0["attempts"], lastError: $0["lastError"],
+                                createdAt: $0["createdAt"], updatedAt: $0["updatedAt"], studyUID: $0["studyUID"],
+                                seriesUID: $0["seriesUID"], sopUID: $0["sopUID"])
+            }
+        }
+    }
+
+    /// Queues the selected deliveries again, due now, with a fresh retry budget; returns how many.
+    /// In-flight and done deliveries are never touched. Audited with `actor`.
+    @discardableResult
+    public func replayDeliveries(_ selection: DeliverySelection, actor: String, now: Date = Date()) throws -> Int {
+        try change(selection, actor: actor, event: "replay", now: now,
+                   set: "state = 'queued', attempts = 0, lastError = '', nextAttemptAt = :now, updatedAt = :now, createdAt = :now")
+    }
+
+    /// Cancels the selected deliveries (they are never sent; retention no longer waits for them);
+    /// returns how many. Audited with `actor`.
+    @discardableResult
+    public func cancelDeliveries(_ selection: DeliverySelection, actor: String, now: Date = Date()) throws -> Int {
+        try change(selection, actor: actor, event: "cancel", now: now, set: "state = 'cancelled', updatedAt = :now")
+    }
+
+    private func change(_ selection: DeliverySelection, actor: String, event: String, now: Date, set: String) throws -> Int {
+        var selection = selection
+        selection.states = selection.states.filter { $0 != "inflight" && $0 != "done" }
+        if selection.states.isEmpty { selection.states = ["queued", "failed", "dead"] }
+        let (condition, arguments) = selection.condition
+        var changed = 0
+        try write { db in
+            let ids = try Int64.fetchAll(db, sql: "SELECT d.id \(Self.selectionJoin) WHERE \(condition)", arguments: arguments)
+            for chunk in stride(from: 0, to: ids.count, by: 500) {
+                let part = Array(ids[chunk..<min(ids.count, chunk + 500)])
+                var args: StatementArguments = ["now": now]
+                var names: [String] = []
+                for (n, id) in part.enumerated() {
+                    names.append(":id\(n)")
+                    args += ["id\(n)": id]
+                }
+                try db.execute(sql: "UPDATE delivery SET \(set) WHERE id IN (\(names.joined(separator: ",")))", arguments: args)
+            }
+            changed = ids.count
+            var record = AuditRecord(event: "delivery", actor: actor, studyUID: selection.studyUID, outcome: event,
+                                     detail: "\(event) \(ids.count) deliveries"
+                                         + (selection.destination.map { " to \($0)" } ?? "")
+                                         + (selection.ids.isEmpty ? "" : " (ids \(selection.ids.map(String.init).joined(separator: ",")))"),
+                                     time: now)
+            try record.insert(db)
+        }
+        return changed
+    }
+}
