@@ -75,10 +75,14 @@ struct DeliveryWorker {
                 outage = 0
             } else {
                 // Back off on the destination, not on its instances: an outage of hours kills nothing.
+                // Newly queued work cuts the pause short (at most one attempt a second), so a stat
+                // study reaches a destination that has just come back without waiting out the backoff.
                 outage += 1
+                let started = Date()
                 let pause = min(60.0, pow(2.0, Double(min(outage, 6))) - 1)
-                let deadline = Date().addingTimeInterval(pause)
-                while !signal.isStopped && Date() < deadline { Thread.sleep(forTimeInterval: min(0.25, pause)) }
+                signal.wait(destination, since: signal.generation(destination), timeout: pause)
+                let waited = Date().timeIntervalSince(started)
+                if waited < 1 && !signal.isStopped { Thread.sleep(forTimeInterval: 1 - waited) }
             }
         }
     }
