@@ -82,7 +82,7 @@ public final class CacheServiceProvider: DicomServiceProvider {
     }
 
     private func ingest(_ request: StoreRequest, association: AssociationInfo) -> DIMSEResult {
-        let attributes: DicomAttributes
+        var attributes: DicomAttributes
         do {
             attributes = try DicomFile.readAttributes(request.filePath)
         } catch {
@@ -99,10 +99,17 @@ public final class CacheServiceProvider: DicomServiceProvider {
             return DIMSEResult(status: .dataSetDoesNotMatchSOPClass, errorComment: "Study or Series Instance UID missing")
         }
         let configuration = self.configuration
-        let origin = InstanceMetadata.Origin(
-            callingAE: association.callingAE, peerHost: association.peerHost,
-            node: configuration.node(forCallingAE: association.callingAE)?.name)
-        let deliveries = routedDeliveries(attributes, request: request, origin: origin, association: association)
+        let sender = configuration.node(forCallingAE: association.callingAE)
+        let origin = InstanceMetadata.Origin(callingAE: association.callingAE, peerHost: association.peerHost, node: sender?.name)
+        // Identity: an instance without IssuerOfPatientID gains its sending node's issuer, in the
+        // index and in every copy sent on, so equal local Patient IDs of two trusts never merge.
+        // The cached file keeps the bytes the trust sent.
+        var gained: AttributeEdits = [:]
+        if (attributes.string(.issuerOfPatientID) ?? "").isEmpty, let issuer = sender?.issuer {
+            attributes[.issuerOfPatientID] = issuer
+            gained[.issuerOfPatientID] = issuer
+        }
+        let deliveries = routedDeliveries(attributes, request: request, origin: origin, association: association, gained: gained)
         do {
             let outcome = try ingestor.ingest(
                 temporaryPath: request.filePath, attributes: attributes, sopClassUID: request.sopClassUID.trimmingDicomPadding(),
@@ -125,7 +132,7 @@ public final class CacheServiceProvider: DicomServiceProvider {
     /// The deliveries the routes ask for, queued durably with the instance (dropped or quarantined
     /// instances are cached and audited, and queue nothing).
     func routedDeliveries(_ attributes: DicomAttributes, request: StoreRequest, origin: InstanceMetadata.Origin,
-                          association: AssociationInfo) -> [PendingDelivery] {
+                          association: AssociationInfo, gained: AttributeEdits = [:]) -> [PendingDelivery] {
         let now = Calendar(identifier: .gregorian).dateComponents(in: TimeZone.current, from: Date())
         let decision = holder.router.route(RoutedInstance(
             attributes: attributes, sopClassUID: request.sopClassUID.trimmingDicomPadding(), sendingNode: origin.node,
@@ -135,7 +142,8 @@ public final class CacheServiceProvider: DicomServiceProvider {
         switch decision.disposition {
         case .forward:
             return decision.deliveries.map { d in
-                PendingDelivery(destination: d.destination, route: d.route, priorityRank: d.priority.rank, editsJSON: Self.json(d.edits))
+                PendingDelivery(destination: d.destination, route: d.route, priorityRank: d.priority.rank,
+                                editsJSON: Self.json(gained.merging(d.edits) { _, route in route }))
             }
         case .drop(let reason, let route), .quarantine(let reason, let route):
             index.audit(AuditRecord(event: "route", actor: association.callingAE, peer: association.peerHost,

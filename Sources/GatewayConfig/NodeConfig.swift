@@ -21,6 +21,11 @@ public struct NodeConfig: Sendable, Hashable {
     public var roles: Set<NodeRole>
     /// Outbound associations opened to the node at once (`max_associations`, default 2).
     public var maxAssociations: Int = 2
+    /// For a source: ask it regularly what it holds and retrieve what is not cached (`pull`).
+    public var pull: PullSettings?
+    /// For a reporter: C-FIND answers also list studies known at the sources but not cached,
+    /// as NEARLINE with the gateway as RetrieveAETitle (`federated_query`, default false).
+    public var federatedQuery = false
 
     public init(name: String, aeTitle: AETitle, host: String? = nil, port: Int? = nil, issuer: String? = nil,
                 roles: Set<NodeRole>, maxAssociations: Int = 2) {
@@ -41,7 +46,7 @@ public struct NodeConfig: Sendable, Hashable {
 
     public func hasRole(_ role: NodeRole) -> Bool { roles.contains(role) }
 
-    static let keys = ["ae_title", "host", "port", "issuer", "roles", "max_associations"]
+    static let keys = ["ae_title", "host", "port", "issuer", "roles", "max_associations", "pull", "federated_query"]
 
     /// True for names made of letters, digits, `_` and `-`.
     static func isValidName(_ name: String) -> Bool {
@@ -67,9 +72,18 @@ public struct NodeConfig: Sendable, Hashable {
         } else if fields.isSet("host") != fields.isSet("port") {
             fields.reportMissing(fields.isSet("host") ? "port" : "host", " (host and port go together)")
         }
+        let pull = fields.optional("pull") { $0.mapping(keys: PullSettings.keys) }.map(PullSettings.read)
+        let federatedQuery = fields.read("federated_query", default: false) { $0.bool() }
+        if pull != nil, let roles {
+            if !roles.contains(.source) { fields["roles"]?.error(.invalidValue, "a node with 'pull' needs the role source") }
+            for key in ["host", "port"] where !fields.isSet(key) { fields.reportMissing(key, " (the gateway connects to sources it pulls from)") }
+        }
         guard let aeTitle, let roles else { return nil }
-        return NodeConfig(name: name, aeTitle: aeTitle, host: host, port: port, issuer: issuer,
-                          roles: roles, maxAssociations: maxAssociations)
+        var node = NodeConfig(name: name, aeTitle: aeTitle, host: host, port: port, issuer: issuer,
+                              roles: roles, maxAssociations: maxAssociations)
+        node.pull = pull
+        node.federatedQuery = federatedQuery
+        return node
     }
 }
 

@@ -42,8 +42,10 @@ public final class InstanceIngestor: Sendable {
         let existing: InstanceRecord?
         do { existing = try index.instance(sopUID: sop) } catch { throw StoreError("index read failed: \(error)") }
         if let existing {
-            return try duplicate(existing, temporaryPath: temporaryPath, digest: digest, size: size, transferSyntax: transferSyntax,
-                                 studyUID: study, origin: origin, policy: duplicatePolicy)
+            let result = try duplicate(existing, temporaryPath: temporaryPath, digest: digest, size: size, transferSyntax: transferSyntax,
+                                       studyUID: study, origin: origin, policy: duplicatePolicy)
+            try ensureDeliveries(deliveries, of: existing, requeue: result == .replaced)
+            return result
         }
         let relative = paths.relativePath(study: study, series: series, sopInstance: sop)
         var metadata = InstanceMetadata(
@@ -87,6 +89,28 @@ public final class InstanceIngestor: Sendable {
             throw fileError
         }
         return .stored
+    }
+
+    /// A copy already cached still gets every delivery its routes ask for (durably, before the
+    /// acknowledgement): one that was never queued (e.g. its file was re-indexed by recovery after
+    /// a crash) is queued now; one already queued or done is left alone, unless the content was
+    /// replaced, when the new content goes out again.
+    private func ensureDeliveries(_ deliveries: [PendingDelivery], of existing: InstanceRecord, requeue: Bool) throws(StoreError) {
+        guard !deliveries.isEmpty, let id = existing.id else { return }
+        do {
+            try index.write { db in
+                let now = Date()
+                if requeue {
+                    try db.execute(sql: """
+                        UPDATE delivery SET state = 'queued', attempts = 0, nextAttemptAt = ?, updatedAt = ?
+                        WHERE instanceRef = ? AND state <> 'inflight'
+                        """, arguments: [now, now, id])
+                }
+                try CacheIndex.insertDeliveries(deliveries, instanceRef: id, now: now, db)
+            }
+        } catch {
+            throw StoreError("cannot queue the deliveries of \(existing.sopUID): \(error)")
+        }
     }
 
     private func duplicate(

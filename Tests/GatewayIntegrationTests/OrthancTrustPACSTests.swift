@@ -231,9 +231,8 @@ import Testing
     }
 
     /// The usual case: the trusts' files carry no IssuerOfPatientID, only the gateway's node
-    /// configuration knows that A's IDs are RTH's and B's are RGT's. Today the cache keys patients
-    /// by the files' (empty) issuer and Patient ID, so Jane and John become one patient, named
-    /// after whoever arrived last; recorded as a known issue until ingest applies the node's issuer.
+    /// configuration knows that A's IDs are RTH's and B's are RGT's. The gateway gives such
+    /// instances their sending node's issuer, so Jane and John stay two patients.
     @Test func samePatientIDFromTwoTrustsWithoutIssuerInTheFilesMustNotMergeThePatients() async throws {
         let t = try await Trusts.start(withGateway: true, issuersInFiles: false)
         try await Self.pullBoth(t)
@@ -254,14 +253,14 @@ import Testing
         let nameByStudy = Dictionary(uniqueKeysWithValues: matches.map { ($0.string(.studyInstanceUID) ?? "", $0.string(.patientName) ?? "") })
         let patients = try t.cachedPatients()
 
-        withKnownIssue("ingest ignores the source node's configured issuer: same-ID patients of two trusts merge") {
-            #expect(patients.map { "\($0.issuer)|\($0.patientID)|\($0.patientName)" } == ["RGT|12345|Smith^John", "RTH|12345|Doe^Jane"])
-            #expect(byUID[t.jane.studyUID]?.originIssuer == "RTH")
-            #expect(byUID[t.john.studyUID]?.originIssuer == "RGT")
-            // Each study still answers with its own patient's name.
-            #expect(nameByStudy[t.jane.studyUID] == "Doe^Jane", "\(nameByStudy)")
-            #expect(nameByStudy[t.john.studyUID] == "Smith^John", "\(nameByStudy)")
-        }
+        #expect(patients.map { "\($0.issuer)|\($0.patientID)|\($0.patientName)" } == ["RGT|12345|Smith^John", "RTH|12345|Doe^Jane"])
+        #expect(byUID[t.jane.studyUID]?.originIssuer == "RTH")
+        #expect(byUID[t.john.studyUID]?.originIssuer == "RGT")
+        // Each study still answers with its own patient's name and issuer.
+        #expect(nameByStudy[t.jane.studyUID] == "Doe^Jane", "\(nameByStudy)")
+        #expect(nameByStudy[t.john.studyUID] == "Smith^John", "\(nameByStudy)")
+        let issuerByStudy = Dictionary(uniqueKeysWithValues: matches.map { ($0.string(.studyInstanceUID) ?? "", $0.string(.issuerOfPatientID) ?? "") })
+        #expect(issuerByStudy == [t.jane.studyUID: "RTH", t.john.studyUID: "RGT"])
         await t.stop()
     }
 }

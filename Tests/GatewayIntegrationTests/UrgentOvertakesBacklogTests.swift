@@ -30,7 +30,9 @@ import Testing
 
         // The destination comes up with 2,000 routine instances queued for it; the stat study follows at once.
         let received = dir.sub("hub")
-        let hub = PeerProcess("storescp", ["-aet", "HUB_READ", "-od", received, "\(hubPort)"], logDirectory: dir.path)
+        // A destination allowed two associations must accept two at once: storescp --fork does.
+        let hub = PeerProcess("storescp", (associations > 1 ? ["--fork"] : []) + ["-aet", "HUB_READ", "-od", received, "\(hubPort)"],
+                              logDirectory: dir.path)
         try hub.start()
         defer { hub.stop() }
         let stat = try TestData.study(in: dir.sub("stat1"), count: 50, description: "CT head stroke pathway", rows: 256, columns: 256)
