@@ -107,6 +107,60 @@ enum IndexSchema {
             }
             try db.create(index: "delivery_work", on: "delivery", columns: ["destination", "state", "priority", "nextAttemptAt"])
         }
+        m.registerMigration("v3-federation") { db in
+            // What each source (trust PACS) holds, learned by scheduled C-FIND; drives pulls,
+            // pull-through retrieves and federated queries.
+            try db.create(table: "source_study") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("source", .text).notNull()
+                t.column("studyUID", .text).notNull()
+                t.column("patientID", .text).notNull().defaults(to: "")
+                t.column("issuer", .text).notNull().defaults(to: "")
+                t.column("patientName", .text).notNull().defaults(to: "")
+                t.column("patientBirthDate", .text).notNull().defaults(to: "")
+                t.column("patientSex", .text).notNull().defaults(to: "")
+                t.column("studyDate", .text).notNull().defaults(to: "")
+                t.column("studyTime", .text).notNull().defaults(to: "")
+                t.column("accessionNumber", .text).notNull().defaults(to: "")
+                t.column("studyDescription", .text).notNull().defaults(to: "")
+                t.column("modalities", .text).notNull().defaults(to: "")
+                t.column("numberOfInstances", .integer)          // as the source reports it; nil when not given
+                t.column("firstSeenAt", .double).notNull()
+                t.column("lastSeenAt", .double).notNull()
+                t.column("state", .text).notNull().defaults(to: "known")  // known, queued, fetching, complete, failed
+                t.column("priority", .integer).notNull().defaults(to: 1)
+                t.column("attempts", .integer).notNull().defaults(to: 0)
+                t.column("lastError", .text).notNull().defaults(to: "")
+                t.column("fetchedAt", .double)
+                t.uniqueKey(["source", "studyUID"])
+            }
+            try db.create(index: "source_study_uid", on: "source_study", columns: ["studyUID"])
+            try db.create(index: "source_study_patient", on: "source_study", columns: ["patientID"])
+
+            // The network Patient ID given to each (issuer, local Patient ID), so it can be
+            // reversed when a report goes home.
+            try db.create(table: "patient_identity") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("issuer", .text).notNull()
+                t.column("localPatientID", .text).notNull()
+                t.column("networkPatientID", .text).notNull()
+                t.column("createdAt", .double).notNull()
+                t.uniqueKey(["issuer", "localPatientID"])
+            }
+            try db.create(index: "patient_identity_network", on: "patient_identity", columns: ["networkPatientID"])
+
+            // A study's way through the network: received, delivered for reporting, reported,
+            // report returned (and pulls), with times, for `dicom-gateway study UID` and turnaround.
+            try db.create(table: "study_event") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("studyUID", .text).notNull()
+                t.column("event", .text).notNull()
+                t.column("node", .text).notNull().defaults(to: "")
+                t.column("time", .double).notNull()
+                t.column("detail", .text).notNull().defaults(to: "")
+            }
+            try db.create(index: "study_event_study", on: "study_event", columns: ["studyUID", "time"])
+        }
         return m
     }
 }
