@@ -49,9 +49,17 @@ let package = Package(
             ]
         ),
         .target(
+            name: "GatewayRetrieval",
+            dependencies: [
+                "DicomCore", "GatewayConfig", "GatewayStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "GatewayApp",
             dependencies: [
-                "DicomCore", "DicomNetwork", "GatewayConfig", "GatewayStore", "GatewayRouting",
+                "DicomCore", "DicomNetwork", "GatewayConfig", "GatewayStore", "GatewayRouting", "GatewayRetrieval",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -68,9 +76,10 @@ let package = Package(
         .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig"]),
         .testTarget(name: "GatewayRoutingTests", dependencies: ["GatewayRouting", "GatewayConfig", "DicomCore"]),
         .testTarget(name: "GatewayStoreTests", dependencies: ["GatewayStore", "DicomCore"]),
+        .testTarget(name: "GatewayRetrievalTests", dependencies: ["GatewayRetrieval", "GatewayStore", "GatewayConfig", "DicomCore"]),
         .testTarget(
             name: "GatewayIntegrationTests",
-            dependencies: ["DicomCore", "DicomNetwork", "GatewayConfig", "GatewayStore", "GatewayApp"]
+            dependencies: ["DicomCore", "DicomNetwork", "GatewayConfig", "GatewayStore", "GatewayApp", "GatewayRetrieval"]
         ),
     ],
     cxxLanguageStandard: .cxx17

@@ -1,0 +1,224 @@
+import DicomCore
+import Foundation
+import GRDB
+
+/// A study a source (trust PACS) holds, as its C-FIND answered.
+public struct SourceStudy: Sendable, Equatable {
+    public var source: String
+    public var studyUID: String
+    public var patientID = ""
+    public var issuer = ""
+    public var patientName = ""
+    public var patientBirthDate = ""
+    public var patientSex = ""
+    public var studyDate = ""
+    public var studyTime = ""
+    public var accessionNumber = ""
+    public var studyDescription = ""
+    public var modalities = ""
+    /// NumberOfStudyRelatedInstances as the source reported it.
+    public var numberOfInstances: Int?
+    /// known, queued, fetching, complete, failed.
+    public var state = "known"
+    public var priorityRank = 1
+    public var attempts = 0
+    public var lastError = ""
+
+    public init(source: String, studyUID: String) {
+        self.source = source
+        self.studyUID = studyUID
+    }
+
+    /// From a study-level C-FIND match.
+    public init?(source: String, match: DicomAttributes) {
+        guard let uid = match.string(.studyInstanceUID), !uid.isEmpty else { return nil }
+        self.init(source: source, studyUID: uid)
+        patientID = match.string(.patientID) ?? ""
+        issuer = match.string(.issuerOfPatientID) ?? ""
+        patientName = match.string(.patientName) ?? ""
+        patientBirthDate = match.string(.patientBirthDate) ?? ""
+        patientSex = match.string(.patientSex) ?? ""
+        studyDate = match.string(.studyDate) ?? ""
+        studyTime = match.string(.studyTime) ?? ""
+        accessionNumber = match.string(.accessionNumber) ?? ""
+        studyDescription = match.string(.studyDescription) ?? ""
+        modalities = match.string(.modalitiesInStudy) ?? ""
+        numberOfInstances = match.string(.numberOfStudyRelatedInstances).flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+    }
+
+    /// The study as study-level attributes (for priority rules and federated C-FIND answers).
+    public var attributes: DicomAttributes {
+        var a = DicomAttributes()
+        a[.studyInstanceUID] = studyUID
+        a[.patientID] = patientID
+        if !issuer.isEmpty { a[.issuerOfPatientID] = issuer }
+        a[.patientName] = patientName
+        a[.patientBirthDate] = patientBirthDate
+        a[.patientSex] = patientSex
+        a[.studyDate] = studyDate
+        a[.studyTime] = studyTime
+        a[.accessionNumber] = accessionNumber
+        a[.studyDescription] = studyDescription
+        a[.modalitiesInStudy] = modalities
+        if let numberOfInstances { a[.numberOfStudyRelatedInstances] = "\(numberOfInstances)" }
+        // Priority rules match on Modality: a study counts as each modality it contains; the first is used.
+        if let first = modalities.split(separator: "\\").first { a[.modality] = String(first) }
+        return a
+    }
+
+    init(row: Row) {
+        self.init(source: row["source"], studyUID: row["studyUID"])
+        patientID = row["patientID"]
+        issuer = row["issuer"]
+        patientName = row["patientName"]
+        patientBirthDate = row["patientBirthDate"]
+        patientSex = row["patientSex"]
+        studyDate = row["studyDate"]
+        studyTime = row["studyTime"]
+        accessionNumber = row["accessionNumber"]
+        studyDescription = row["studyDescription"]
+        modalities = row["modalities"]
+        numberOfInstances = row["numberOfInstances"]
+        state = row["state"]
+        priorityRank = row["priority"]
+        attempts = row["attempts"]
+        lastError = row["lastError"]
+    }
+}
+
+extension CacheIndex {
+    /// Records what a source answered; a study already known keeps its fetch state unless the
+    /// source now reports more instances than were fetched (a growing study is pulled again).
+    public func recordSourceStudies(_ studies: [SourceStudy], now: Date = Date()) throws {
+        guard !studies.isEmpty else { return }
+        try write { db in
+            for s in studies {
+                try db.execute(sql: """
+                    INSERT INTO source_study(source, studyUID, patientID, issuer, patientName, patientBirthDate, patientSex, studyDate,
+                        studyTime, accessionNumber, studyDescription, modalities, numberOfInstances, firstSeenAt, lastSeenAt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(source, studyUID) DO UPDATE SET
+                        patientID = excluded.patientID, issuer = excluded.issuer, patientName = excluded.patientName,
+                        patientBirthDate = excluded.patientBirthDate, patientSex = excluded.patientSex, studyDate = excluded.studyDate,
+                        studyTime = excluded.studyTime, accessionNumber = excluded.accessionNumber,
+                        studyDescription = excluded.studyDescription, modalities = excluded.modalities,
+                        state = CASE WHEN state = 'complete' AND IFNULL(excluded.numberOfInstances, 0) > IFNULL(numberOfInstances, 0)
+                                     THEN 'known' ELSE state END,
+                        numberOfInstances = excluded.numberOfInstances, lastSeenAt = excluded.lastSeenAt
+                    """, arguments: [s.source, s.studyUID, s.patientID, s.issuer, s.patientName, s.patientBirthDate, s.patientSex,
+                                     s.studyDate, s.studyTime, s.accessionNumber, s.studyDescription, s.modalities,
+                                     s.numberOfInstances, now, now])
+            }
+        }
+    }
+
+    /// Instances of the study in the cache.
+    public func cachedInstanceCount(studyUID: String) -> Int {
+        (try? read { db in
+            try Int.fetchOne(db, sql: """
+                SELECT COUNT(*) FROM instance i JOIN series se ON se.id = i.seriesRef JOIN study s ON s.id = se.studyRef
+                WHERE s.studyUID = ?
+                """, arguments: [studyUID])
+        } ?? 0) ?? 0
+    }
+
+    /// The catalog entry of a study at a source.
+    public func sourceStudy(source: String, studyUID: String) -> SourceStudy? {
+        try? read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM source_study WHERE source = ? AND studyUID = ?", arguments: [source, studyUID])
+                .map(SourceStudy.init(row:))
+        }
+    }
+
+    /// Every source known to hold the study, most recently seen first.
+    public func sourcesHolding(studyUID: String) -> [SourceStudy] {
+        (try? read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM source_study WHERE studyUID = ? ORDER BY lastSeenAt DESC", arguments: [studyUID])
+                .map(SourceStudy.init(row:))
+        }) ?? []
+    }
+
+    /// Studies a source holds that are not (completely) cached and not being fetched.
+    public func studiesToPull(source: String) throws -> [SourceStudy] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT ss.*, (SELECT COUNT(*) FROM instance i JOIN series se ON se.id = i.seriesRef JOIN study s ON s.id = se.studyRef
+                              WHERE s.studyUID = ss.studyUID) AS cached
+                FROM source_study ss WHERE ss.source = ? AND ss.state NOT IN ('queued', 'fetching')
+                ORDER BY ss.studyDate DESC, ss.studyTime DESC
+                """, arguments: [source]).compactMap { row -> SourceStudy? in
+                let cached: Int = row["cached"]
+                let study = SourceStudy(row: row)
+                let expected = study.numberOfInstances ?? 1
+                return cached < expected ? study : nil
+            }
+        }
+    }
+
+    /// Moves a catalog entry to `state` (queued, fetching, complete, failed), with the error and
+    /// priority of the fetch.
+    public func markSourceStudy(source: String, studyUID: String, state: String, priorityRank: Int? = nil, error: String = "",
+                                now: Date = Date()) {
+        committer.enqueue { db in
+            try db.execute(sql: """
+                UPDATE source_study SET state = ?, lastError = ?, priority = IFNULL(?, priority),
+                    attempts = attempts + (CASE WHEN ? = 'fetching' THEN 1 ELSE 0 END),
+                    fetchedAt = CASE WHEN ? = 'complete' THEN ? ELSE fetchedAt END
+                WHERE source = ? AND studyUID = ?
+                """, arguments: [state, error, priorityRank, state, state, now, source, studyUID])
+        }
+    }
+
+    /// Studies at any source matching a study-level C-FIND identifier on the keys the catalog
+    /// holds (for federated queries): exact or wildcard Patient ID, Patient Name, Accession
+    /// Number, Study Instance UID, Study Date (single or range), Modalities.
+    public func sourceStudies(matching identifier: DicomAttributes, limit: Int = 1000) -> [SourceStudy] {
+        var clauses: [String] = []
+        var arguments: StatementArguments = []
+        func wildcard(_ tag: DicomTag, _ column: String) {
+            guard let raw = identifier.string(tag), !raw.isEmpty, raw != "*" else { return }
+            if raw.contains("*") || raw.contains("?") {
+                clauses.append("\(column) LIKE ? ESCAPE '\\'")
+                let escaped = raw.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                    .replacingOccurrences(of: "_", with: "\\_")
+                arguments += [escaped.replacingOccurrences(of: "*", with: "%").replacingOccurrences(of: "?", with: "_")]
+            } else {
+                clauses.append("\(column) = ?")
+                arguments += [raw]
+            }
+        }
+        wildcard(.patientID, "patientID")
+        wildcard(.patientName, "patientName")
+        wildcard(.accessionNumber, "accessionNumber")
+        wildcard(.studyDescription, "studyDescription")
+        if let uids = identifier.string(.studyInstanceUID), !uids.isEmpty {
+            let list = uids.split(separator: "\\").map(String.init)
+            clauses.append("studyUID IN (\(list.map { _ in "?" }.joined(separator: ",")))")
+            arguments += StatementArguments(list)
+        }
+        if let issuer = identifier.string(.issuerOfPatientID), !issuer.isEmpty {
+            clauses.append("issuer = ?")
+            arguments += [issuer]
+        }
+        if let date = identifier.string(.studyDate), !date.isEmpty {
+            if let dash = date.firstIndex(of: "-") {
+                let from = String(date[..<dash]), to = String(date[date.index(after: dash)...])
+                if !from.isEmpty { clauses.append("studyDate >= ?"); arguments += [from] }
+                if !to.isEmpty { clauses.append("studyDate <= ?"); arguments += [to] }
+            } else {
+                clauses.append("studyDate = ?")
+                arguments += [date]
+            }
+        }
+        if let modality = identifier.string(.modalitiesInStudy), !modality.isEmpty, modality != "*" {
+            let wanted = modality.split(separator: "\\").map(String.init)
+            clauses.append("(" + wanted.map { _ in "('\\' || modalities || '\\') LIKE ?" }.joined(separator: " OR ") + ")")
+            arguments += StatementArguments(wanted.map { "%\\\($0)\\%" })
+        }
+        let condition = clauses.isEmpty ? "1" : clauses.joined(separator: " AND ")
+        return (try? read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM source_study WHERE \(condition) ORDER BY studyDate DESC LIMIT \(limit)",
+                             arguments: arguments).map(SourceStudy.init(row:))
+        }) ?? []
+    }
+}
