@@ -65,8 +65,8 @@ class Peer:
         self.log.close()
 
 
-def storescp(workdir, nagle=False):
-    port = free_port()
+def storescp(workdir, nagle=False, port=None):
+    port = port or free_port()
     out = os.path.join(workdir, "storescp-out")
     os.makedirs(out, exist_ok=True)
     p = Peer(["/usr/bin/storescp", "-aet", "STORESCP", "-od", out, str(port)],
@@ -184,20 +184,26 @@ class ArrivalWatcher(threading.Thread):
         self._lock = threading.Lock()
 
     def snapshot(self):
+        """The counts of the latest poll."""
         with self._lock:
             return dict(self.counts)
+
+    def scan(self):
+        """Counts the files of each study now."""
+        counts = {label: 0 for label in self.expected}
+        with os.scandir(self.directory) as it:
+            for entry in it:
+                uid = entry.name.partition(".")[2]
+                for label, (prefix, _) in self.expected.items():
+                    if uid.startswith(prefix):
+                        counts[label] += 1
+                        break
+        return counts
 
     def run(self):
         while not self._stop_event.is_set():
             now = time.monotonic()
-            counts = {label: 0 for label in self.expected}
-            with os.scandir(self.directory) as it:
-                for entry in it:
-                    uid = entry.name.partition(".")[2]
-                    for label, (prefix, _) in self.expected.items():
-                        if uid.startswith(prefix):
-                            counts[label] += 1
-                            break
+            counts = self.scan()
             with self._lock:
                 self.counts = counts
                 for label, (_, n) in self.expected.items():
