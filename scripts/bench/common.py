@@ -180,6 +180,7 @@ class ArrivalWatcher(threading.Thread):
         self.expected = {label: (uid + ".1.", n) for label, (uid, n) in expected.items()}
         self.counts = {label: 0 for label in expected}
         self.first, self.done = {}, {}
+        self.counts_at_done = {}  # label -> the counts of every study when that one was complete
         self._stop_event = threading.Event()
         self._lock = threading.Lock()
 
@@ -211,6 +212,7 @@ class ArrivalWatcher(threading.Thread):
                         self.first[label] = now
                     if counts[label] >= n and label not in self.done:
                         self.done[label] = now
+                        self.counts_at_done[label] = dict(counts)
             if len(self.done) == len(self.expected):
                 return
             time.sleep(self.interval)
