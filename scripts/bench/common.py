@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -64,8 +65,8 @@ class Peer:
         self.log.close()
 
 
-def storescp(workdir, nagle=False):
-    port = free_port()
+def storescp(workdir, nagle=False, port=None):
+    port = port or free_port()
     out = os.path.join(workdir, "storescp-out")
     os.makedirs(out, exist_ok=True)
     p = Peer(["/usr/bin/storescp", "-aet", "STORESCP", "-od", out, str(port)],
@@ -74,7 +75,8 @@ def storescp(workdir, nagle=False):
     return p, "STORESCP", port
 
 
-def orthanc(workdir):
+def orthanc(workdir, extra_config=None):
+    """Orthanc 1.10 on loopback with its own storage; extra_config is merged into its JSON configuration."""
     port, http = free_port(), free_port()
     base = os.path.join(workdir, "orthanc")
     os.makedirs(base, exist_ok=True)
@@ -84,6 +86,7 @@ def orthanc(workdir):
         "AuthenticationEnabled": False, "Plugins": [], "TcpNoDelay": True, "DicomCheckCalledAet": False,
         "StorageCompression": False, "ConcurrentJobs": 2,
     }
+    cfg.update(extra_config or {})
     path = os.path.join(base, "orthanc.json")
     with open(path, "w") as f:
         json.dump(cfg, f)
@@ -105,8 +108,9 @@ def gateway(workdir, extra_yaml=""):
     return p, "NETGW", port
 
 
-def make_instances(directory, count, rows, columns, study_uid, prefix):
-    """count instances of one series: one template by dump2dcm, copies by dcmodify-free byte patching via pydicom."""
+def make_instances(directory, count, rows, columns, study_uid, prefix, extra=None):
+    """count CT instances of one series, written by pydicom; SOP Instance UIDs are study_uid.1.N.
+    extra: more attributes by keyword, e.g. {"StudyDescription": "CT head stroke"}."""
     import pydicom
     from pydicom.dataset import FileDataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian
@@ -132,6 +136,8 @@ def make_instances(directory, count, rows, columns, study_uid, prefix):
         ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
         ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
         ds.PixelData = pixels
+        for keyword, value in (extra or {}).items():
+            setattr(ds, keyword, value)
         path = os.path.join(directory, f"{prefix}-{i:05d}.dcm")
         ds.save_as(path, enforce_file_format=True)
         paths.append(path)
@@ -159,3 +165,66 @@ def send_parallel(ae, port, groups, nagle=False):
         if p.returncode != 0:
             raise RuntimeError(f"storescu to {ae} failed: {out[-2000:]}")
     return time.monotonic() - start
+
+
+class ArrivalWatcher(threading.Thread):
+    """Polls a storescp output directory and records when each study's expected instance count
+    has arrived. storescp names files <modality>.<SOPInstanceUID>; make_instances gives SOP
+    Instance UIDs study_uid.1.N, so the study of a file is read from its name without parsing it.
+    Times are time.monotonic() values; first[label] is when the first file of the study appeared."""
+
+    def __init__(self, directory, expected, interval=0.01):
+        """expected: {label: (study_uid, count)}"""
+        super().__init__(daemon=True)
+        self.directory, self.interval = directory, interval
+        self.expected = {label: (uid + ".1.", n) for label, (uid, n) in expected.items()}
+        self.counts = {label: 0 for label in expected}
+        self.first, self.done = {}, {}
+        self.counts_at_done = {}  # label -> the counts of every study when that one was complete
+        self._stop_event = threading.Event()
+        self._lock = threading.Lock()
+
+    def snapshot(self):
+        """The counts of the latest poll."""
+        with self._lock:
+            return dict(self.counts)
+
+    def scan(self):
+        """Counts the files of each study now."""
+        counts = {label: 0 for label in self.expected}
+        with os.scandir(self.directory) as it:
+            for entry in it:
+                uid = entry.name.partition(".")[2]
+                for label, (prefix, _) in self.expected.items():
+                    if uid.startswith(prefix):
+                        counts[label] += 1
+                        break
+        return counts
+
+    def run(self):
+        while not self._stop_event.is_set():
+            now = time.monotonic()
+            counts = self.scan()
+            with self._lock:
+                self.counts = counts
+                for label, (_, n) in self.expected.items():
+                    if counts[label] and label not in self.first:
+                        self.first[label] = now
+                    if counts[label] >= n and label not in self.done:
+                        self.done[label] = now
+                        self.counts_at_done[label] = dict(counts)
+            if len(self.done) == len(self.expected):
+                return
+            time.sleep(self.interval)
+
+    def wait(self, timeout):
+        """Waits until every study is complete; raises with the counts seen if not within timeout."""
+        self.join(timeout)
+        if self.is_alive():
+            self._stop_event.set()
+            self.join()
+            raise RuntimeError(f"not every instance arrived within {timeout} s: {self.snapshot()} of "
+                               f"{ {label: n for label, (_, n) in self.expected.items()} }")
+
+    def stop(self):
+        self._stop_event.set()
