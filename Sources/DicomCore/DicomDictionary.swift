@@ -88,6 +88,7 @@ extension DicomTag {
     public static let accessionNumber = DicomTag(0x0008, 0x0050)
     public static let queryRetrieveLevel = DicomTag(0x0008, 0x0052)
     public static let retrieveAETitle = DicomTag(0x0008, 0x0054)
+    public static let instanceAvailability = DicomTag(0x0008, 0x0056)
     public static let modality = DicomTag(0x0008, 0x0060)
     public static let modalitiesInStudy = DicomTag(0x0008, 0x0061)
     public static let studyDescription = DicomTag(0x0008, 0x1030)

@@ -31,6 +31,12 @@ extension CacheServiceProvider {
             logger.error("C-FIND failed", metadata: meta(association, ["error": "\(error)"]))
             return DIMSEResult(status: .unableToProcess, errorComment: "query failed")
         }
+        if level == .study, let federation, configuration.node(forCallingAE: association.callingAE)?.federatedQuery == true {
+            // The whole network in one answer: studies known at the sources, not cached, as NEARLINE.
+            let cached = Set(matches.compactMap { $0.string(.studyInstanceUID) })
+            matches = matches.map { var m = $0; m[.instanceAvailability] = "ONLINE"; return m }
+            matches += federation.federatedMatches(identifier, excluding: cached).prefix(Self.maximumFindMatches - matches.count)
+        }
         var count = 0
         var state = ResponderState.proceed
         for var match in matches {
@@ -61,13 +67,17 @@ extension CacheServiceProvider {
                                     detail: "C-MOVE to unknown destination \(request.moveDestination ?? "")"))
             return RetrieveReply(status: .moveDestinationUnknown, errorComment: "move destination is not a configured node")
         }
+        let fetchProblem = pullThrough(identifier, association: association, responder: responder)
         let instances: [InstanceRecord]
         switch selection(identifier) {
         case .failure(let reply): return reply
         case .success(let found): instances = found
         }
         var counts = SubOperationCounts(remaining: instances.count)
-        if instances.isEmpty { return RetrieveReply(status: .success, counts: counts) }
+        if instances.isEmpty {
+            if let fetchProblem { return RetrieveReply(status: .outOfResourcesSubOperations, counts: counts, errorComment: fetchProblem) }
+            return RetrieveReply(status: .success, counts: counts)
+        }
         let files = instances.map { paths.absolutePath(relative: $0.path) }
         let contexts = PresentationContextProposal.forStorage(of: instances.map {
             DicomFileInfo(sopClassUID: $0.sopClassUID, sopInstanceUID: $0.sopUID, transferSyntaxUID: $0.transferSyntax,
@@ -118,10 +128,14 @@ extension CacheServiceProvider {
     public func get(_ request: QueryRequest, identifier: DicomAttributes, association: AssociationInfo, responder: RetrieveResponder)
         -> RetrieveReply
     {
+        let fetchProblem = pullThrough(identifier, association: association, responder: responder)
         let instances: [InstanceRecord]
         switch selection(identifier) {
         case .failure(let reply): return reply
         case .success(let found): instances = found
+        }
+        if instances.isEmpty, let fetchProblem {
+            return RetrieveReply(status: .outOfResourcesSubOperations, errorComment: fetchProblem)
         }
         var counts = SubOperationCounts(remaining: instances.count)
         for instance in instances {
@@ -146,6 +160,22 @@ extension CacheServiceProvider {
         index.audit(AuditRecord(event: "retrieve", actor: association.callingAE, peer: association.peerHost,
                                 studyUID: identifier.string(.studyInstanceUID), outcome: reply.status.hex, detail: "C-GET: \(counts)"))
         return reply
+    }
+
+    /// Pull-through: a study-level (or lower) retrieve of a study that is not (completely) cached
+    /// fetches it from the source that holds it first, at stat priority, while the requester
+    /// hears pending responses. Returns why the fetch failed, if it did (what is cached is still served).
+    private func pullThrough(_ identifier: DicomAttributes, association: AssociationInfo, responder: RetrieveResponder) -> String? {
+        guard let federation, let levelText = identifier.string(.queryRetrieveLevel), levelText.uppercased() != "PATIENT",
+              let studyUID = identifier.string(.studyInstanceUID), !studyUID.isEmpty, !studyUID.contains("\\"),
+              !studyUID.contains("*"), !studyUID.contains("?")
+        else { return nil }
+        let problem = federation.ensureCached(studyUID: studyUID) { responder.pending(SubOperationCounts()) == .proceed }
+        if let problem {
+            logger.warning("pull-through failed; serving what is cached", metadata: meta(association, [
+                "study_instance_uid": "\(studyUID)", "error": "\(problem)"]))
+        }
+        return problem
     }
 
     /// The instances a C-MOVE/C-GET identifier selects, or the reply refusing it.

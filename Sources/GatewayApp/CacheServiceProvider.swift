@@ -14,13 +14,17 @@ public final class CacheServiceProvider: DicomServiceProvider {
     let ingestor: InstanceIngestor
     let logger: Logger
     let deliverySignal: DeliverySignal
+    /// Pull-through and federated queries; nil when no source can be reached.
+    let federation: Federation?
     let tally = AssociationTally()
 
     /// The configuration for a new piece of work (a snapshot: a reload does not change it half-way).
     var configuration: GatewayConfiguration { holder.current }
 
-    init(configuration holder: ConfigurationHolder, index: CacheIndex, deliverySignal: DeliverySignal = DeliverySignal(), logger: Logger) {
+    init(configuration holder: ConfigurationHolder, index: CacheIndex, deliverySignal: DeliverySignal = DeliverySignal(),
+         federation: Federation? = nil, logger: Logger) {
         self.holder = holder
+        self.federation = federation
         self.deliverySignal = deliverySignal
         let configuration = holder.current
         self.index = index

@@ -2,6 +2,8 @@ import DicomCore
 import DicomNetwork
 import Foundation
 import GatewayConfig
+import GatewayRetrieval
+import GatewayRouting
 import GatewayStore
 import Logging
 import ServiceLifecycle
@@ -16,6 +18,7 @@ public final class Gateway: Sendable {
     let recovery: CacheRecovery
     let retention: RetentionService
     let delivery: DeliveryService
+    let pulls: PullScheduler
     let logger: Logger
 
     /// Prepares storage and binds the DICOM port (errors surface here, before `run`).
@@ -40,13 +43,19 @@ public final class Gateway: Sendable {
             interval: .seconds(60), logger: logger)
         let signal = DeliverySignal()
         delivery = DeliveryService(holder: holder, index: index, paths: paths, signal: signal, logger: logger)
+        let access = DicomSourceAccess(holder: holder)
+        let fetcher = StudyFetcher(configuration: { [holder] in holder.current }, index: index, retriever: access, logger: logger)
+        pulls = PullScheduler(configuration: { [holder] in holder.current }, index: index, querier: access, fetcher: fetcher,
+                              classify: { [holder] attributes in Self.classify(attributes, holder) }, logger: logger)
+        let federation = Federation(holder: holder, index: index, querier: access, fetcher: fetcher, logger: logger)
         let g = configuration.gateway
         dicomServer = try DicomServer(
             configuration: .init(
                 port: g.port, bindAddress: g.bind, maxAssociations: g.maxAssociations, maxPDU: UInt32(g.maxPDU),
                 acseTimeout: Int(g.acseTimeout.components.seconds), dimseTimeout: Int(g.dimseTimeout.components.seconds),
                 temporaryDirectory: paths.incomingDirectory),
-            provider: CacheServiceProvider(configuration: holder, index: index, deliverySignal: signal, logger: logger),
+            provider: CacheServiceProvider(configuration: holder, index: index, deliverySignal: signal, federation: federation,
+                                           logger: logger),
             logger: logger)
     }
 
@@ -58,6 +67,7 @@ public final class Gateway: Sendable {
         ])
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: dicomServer), .init(service: delivery, successTerminationBehavior: .ignore),
+            .init(service: pulls, successTerminationBehavior: .ignore),
         ]
         if configuration.storage.retention.isEnabled {
             services.append(.init(service: retention, successTerminationBehavior: .ignore))
@@ -79,6 +89,12 @@ public final class Gateway: Sendable {
         index.close()
         recovery.markCleanShutdown()
         logger.info("dicom-gateway stopped cleanly")
+    }
+
+    /// The class the `priorities` rules give a study (pulled studies have no DIMSE priority).
+    static func classify(_ attributes: DicomAttributes, _ holder: ConfigurationHolder) -> PriorityClass {
+        let now = Calendar(identifier: .gregorian).dateComponents(in: TimeZone.current, from: Date())
+        return holder.router.classify(RoutedInstance(attributes: attributes, timeOfDay: TimeOfDay(hour: now.hour ?? 0, minute: now.minute ?? 0))).priority
     }
 
     /// Partial files from a previous run were never acknowledged: remove them.

@@ -1,0 +1,111 @@
+import DicomCore
+import DicomNetwork
+import Foundation
+import GatewayConfig
+import GatewayRetrieval
+import GatewayStore
+import Logging
+
+/// What the Q/R services need from the network of sources: fetch a study that is not cached
+/// before a reporter's C-MOVE/C-GET is served (pull-through), and list studies known at the
+/// sources for reporters with `federated_query`.
+final class Federation: Sendable {
+    let holder: ConfigurationHolder
+    let index: CacheIndex
+    let querier: SourceQuerier
+    let fetcher: StudyFetcher
+    let logger: Logger
+
+    init(holder: ConfigurationHolder, index: CacheIndex, querier: SourceQuerier, fetcher: StudyFetcher, logger: Logger) {
+        self.holder = holder
+        self.index = index
+        self.querier = querier
+        self.fetcher = fetcher
+        self.logger = logger
+    }
+
+    /// Sources that can be asked (configured with an address).
+    private var sources: [NodeConfig] {
+        holder.current.nodes.filter { $0.hasRole(.source) && $0.address != nil }
+    }
+
+    /// Makes sure the study is cached before it is served: when it is missing, or the source
+    /// that holds it reported more instances than are cached, it is fetched at `stat` priority
+    /// (one fetch however many reporters ask). `heartbeat` runs every ~2 s while waiting; return
+    /// false to stop waiting. Returns a description of a fetch that failed, nil otherwise.
+    func ensureCached(studyUID: String, heartbeat: () -> Bool) -> String? {
+        let cached = index.cachedInstanceCount(studyUID: studyUID)
+        let configured = Set(sources.map(\.name))
+        var holders = index.sourcesHolding(studyUID: studyUID).filter { configured.contains($0.source) }
+        if holders.isEmpty && cached == 0 { holders = locate(studyUID: studyUID) }
+        guard let holder = holders.first else { return nil }  // nowhere else to look: serve what is cached
+        if cached > 0 && cached >= (holder.numberOfInstances ?? 0) { return nil }
+        logger.info("pull-through: study not (completely) cached; fetching it from its source at stat priority",
+                    metadata: ["study_instance_uid": "\(studyUID)", "source": "\(holder.source)", "cached": "\(cached)"])
+        switch fetcher.fetch(studyUID: studyUID, from: holder.source, priority: .stat, heartbeat: heartbeat) {
+        case .complete?, nil: return nil
+        case .incomplete(let have, let expected, let detail)?:
+            return "only \(have) of \(expected) instances could be fetched from \(holder.source): \(detail)"
+        case .failed(let why)?:
+            return "cannot fetch from \(holder.source): \(why)"
+        }
+    }
+
+    /// Asks every source for the study (in parallel) and records who holds it.
+    func locate(studyUID: String) -> [SourceStudy] {
+        var keys = SourceQueryKeys.study()
+        keys[.studyInstanceUID] = studyUID
+        let found = fanOut(keys)
+        try? index.recordSourceStudies(found)
+        return found
+    }
+
+    /// Study-level matches at the sources that are not cached, as C-FIND answers: marked
+    /// NEARLINE, retrievable from the gateway. Sources are asked live (in parallel, each bounded
+    /// by the DIMSE timeout); what they answer is remembered in the catalog.
+    func federatedMatches(_ identifier: DicomAttributes, excluding cachedStudies: Set<String>) -> [DicomAttributes] {
+        var keys = SourceQueryKeys.study()
+        for (tag, value) in identifier where !value.isEmpty && tag != .queryRetrieveLevel { keys[tag] = value }
+        let found = fanOut(keys)
+        try? index.recordSourceStudies(found)
+        var seen = cachedStudies
+        var answers: [DicomAttributes] = []
+        for study in found where seen.insert(study.studyUID).inserted {
+            var answer = DicomAttributes()
+            let known = study.attributes
+            for (tag, _) in identifier { answer[tag] = known[tag] ?? "" }
+            answer[.queryRetrieveLevel] = "STUDY"
+            answer[.studyInstanceUID] = study.studyUID
+            answer[.retrieveAETitle] = holder.current.gateway.aeTitle.value
+            answer[.instanceAvailability] = "NEARLINE"
+            answers.append(answer)
+        }
+        return answers
+    }
+
+    /// Runs the same study-level C-FIND at every source at once.
+    private func fanOut(_ keys: DicomAttributes) -> [SourceStudy] {
+        let nodes = sources
+        let results = ResultBox(count: nodes.count)
+        DispatchQueue.concurrentPerform(iterations: nodes.count) { i in
+            let node = nodes[i]
+            do {
+                let matches = try querier.findStudies(at: node, keys: keys)
+                results.set(i, matches.compactMap { SourceStudy(source: node.name, match: $0) })
+            } catch {
+                logger.warning("source did not answer a federated C-FIND", metadata: ["source": "\(node.name)", "error": "\(error)"])
+            }
+        }
+        return results.all
+    }
+}
+
+/// Per-source answers of a fan-out, written from several threads.
+private final class ResultBox: @unchecked Sendable {
+    // Safe: `slots` is only touched under `lock`.
+    private let lock = NSLock()
+    private var slots: [[SourceStudy]]
+    init(count: Int) { slots = Array(repeating: [], count: count) }
+    func set(_ i: Int, _ value: [SourceStudy]) { lock.withLock { slots[i] = value } }
+    var all: [SourceStudy] { lock.withLock { slots.flatMap { $0 } } }
+}

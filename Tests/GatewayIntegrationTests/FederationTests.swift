@@ -1,0 +1,177 @@
+import DicomCore
+import DicomNetwork
+import Foundation
+import GatewayStore
+import GRDB
+import Testing
+
+/// The network: two real Orthanc trust PACS, the gateway (real binary) pulling from them on a
+/// schedule, retrieving on demand for a reporter, and answering federated queries.
+@Suite(.serialized) struct FederationTests {
+    static var today: String {
+        let f = DateFormatter()
+        f.dateFormat = "yyyyMMdd"
+        f.locale = Locale(identifier: "en_US_POSIX")
+        return f.string(from: Date())
+    }
+
+    /// Counts cached instances per study by reading the gateway's index (read-only).
+    static func cachedCounts(_ gateway: GatewayProcess) -> [String: Int] {
+        var configuration = Configuration()
+        configuration.readonly = true
+        guard let queue = try? DatabaseQueue(path: gateway.storageRoot + "/index.sqlite", configuration: configuration) else { return [:] }
+        let rows = (try? queue.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT s.studyUID AS uid, COUNT(i.id) AS n FROM study s JOIN series se ON se.studyRef = s.id
+                JOIN instance i ON i.seriesRef = se.id GROUP BY s.studyUID
+                """)
+        }) ?? []
+        return Dictionary(uniqueKeysWithValues: rows.map { ($0["uid"] as String, $0["n"] as Int) })
+    }
+
+    static func patients(_ gateway: GatewayProcess, id: String) -> [String] {
+        var configuration = Configuration()
+        configuration.readonly = true
+        guard let queue = try? DatabaseQueue(path: gateway.storageRoot + "/index.sqlite", configuration: configuration) else { return [] }
+        return (try? queue.read { db in
+            try String.fetchAll(db, sql: "SELECT issuer || '|' || patientID FROM patient WHERE patientID = ? ORDER BY issuer",
+                                arguments: [id])
+        }) ?? []
+    }
+
+    static func auditCount(_ gateway: GatewayProcess, event: String, studyUID: String) -> Int {
+        var configuration = Configuration()
+        configuration.readonly = true
+        guard let queue = try? DatabaseQueue(path: gateway.storageRoot + "/index.sqlite", configuration: configuration) else { return -1 }
+        return (try? queue.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit WHERE event = ? AND studyUID = ?", arguments: [event, studyUID])
+        } ?? -1) ?? -1
+    }
+
+    static func waitFor(_ seconds: Double, _ condition: () -> Bool) async -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+        return condition()
+    }
+
+    @Test func scheduledPullFetchesNewStudiesFromBothTrustsIncludingADownOneAndAGrowingStudy() async throws {
+        let dir = TestDirectory("pull")
+        let (portA, portB) = (Net.freePort(), Net.freePort())
+        let gateway = try GatewayProcess(directory: dir, extraYAML: """
+            nodes:
+              TRUST_A: { ae_title: TRUSTA_PACS, host: 127.0.0.1, port: \(portA), issuer: RTH, roles: [source],
+                         pull: { interval: 2s, lookback: 1d } }
+              TRUST_B: { ae_title: TRUSTB_PACS, host: 127.0.0.1, port: \(portB), issuer: RGT, roles: [source],
+                         pull: { interval: 2s, lookback: 1d, filters: { ModalitiesInStudy: CT } } }
+            """)
+        let modalities = ["gateway": OrthancPeer.Modality(aeTitle: "NETGW", port: gateway.port)]
+        let a = try await OrthancPeer.launch(aeTitle: "TRUSTA_PACS", in: dir, modalities: modalities, dicomPort: portA)
+        let today = Self.today
+        let jane = TrustStudy(patientID: "12345", patientName: "Doe^Jane", issuer: nil, studyDate: today, instances: 3)
+        let richard = TrustStudy(patientID: "67890", patientName: "Roe^Richard", issuer: nil, modality: "MR", studyDate: today,
+                                 studyDescription: "MR knee", bodyPart: "KNEE", instances: 1)
+        let old = TrustStudy(patientID: "12345", patientName: "Doe^Jane", issuer: nil, studyDate: "20200101", instances: 1)
+        try await a.load([jane, richard, old], writingIn: dir.sub("a-files"))
+        _ = try await OffPool.run { try gateway.start() }
+
+        // Trust B is down at first: its polls fail and are retried with back-off on their own.
+        let pulledA = await Self.waitFor(60) {
+            let c = Self.cachedCounts(gateway)
+            return c[jane.studyUID] == 3 && c[richard.studyUID] == 1
+        }
+        #expect(pulledA, "trust A's studies of today were not pulled: \(Self.cachedCounts(gateway))\n\(gateway.peer?.output.suffix(3000) ?? "")")
+        #expect(Self.cachedCounts(gateway)[old.studyUID] == nil, "a study outside the look-back window was pulled")
+
+        let b = try await OrthancPeer.launch(aeTitle: "TRUSTB_PACS", in: dir, modalities: modalities, dicomPort: portB)
+        let john = TrustStudy(patientID: "12345", patientName: "Smith^John", issuer: nil, studyDate: today, studyDescription: "CT chest",
+                              bodyPart: "CHEST", instances: 2)
+        let johnMR = TrustStudy(patientID: "12345", patientName: "Smith^John", issuer: nil, modality: "MR", studyDate: today, instances: 1)
+        try await b.load([john, johnMR], writingIn: dir.sub("b-files"))
+        let pulledB = await Self.waitFor(60) { Self.cachedCounts(gateway)[john.studyUID] == 2 }
+        #expect(pulledB, "trust B was not pulled after it came back: \(Self.cachedCounts(gateway))\n\(gateway.peer?.output.suffix(3000) ?? "")")
+        #expect(Self.cachedCounts(gateway)[johnMR.studyUID] == nil, "B's filter ModalitiesInStudy=CT was not applied")
+
+        // A study still growing at the source is pulled again until complete.
+        var grown = jane
+        grown.instances = 5
+        let files = try grown.write(in: dir.sub("a-more"))
+        try await a.upload(files: Array(files.suffix(2)))
+        let regrown = await Self.waitFor(60) { Self.cachedCounts(gateway)[jane.studyUID] == 5 }
+        #expect(regrown, "the grown study was not completed: \(Self.cachedCounts(gateway))")
+
+        // Same local Patient ID at two trusts: two patients in the cache, told apart by issuer.
+        #expect(Self.patients(gateway, id: "12345") == ["RGT|12345", "RTH|12345"])
+        let exitStatus = try await OffPool.run { gateway.terminate() }
+        #expect(exitStatus == 0)
+        await OrthancPeer.stopAll([a, b])
+    }
+
+    @Test func reporterRetrievesUncachedStudyFetchedOnceAndSeesTheWholeNetworkInItsQuery() async throws {
+        let dir = TestDirectory("pullthrough")
+        let (portA, portB, hubPort) = (Net.freePort(), Net.freePort(), Net.freePort())
+        let gateway = try GatewayProcess(directory: dir, extraYAML: """
+            nodes:
+              TRUST_A: { ae_title: TRUSTA_PACS, host: 127.0.0.1, port: \(portA), issuer: RTH, roles: [source] }
+              TRUST_B: { ae_title: TRUSTB_PACS, host: 127.0.0.1, port: \(portB), issuer: RGT, roles: [source] }
+              HUB: { ae_title: HUB_READ, host: 127.0.0.1, port: \(hubPort), roles: [reporter], federated_query: true }
+            """)
+        let modalities = ["gateway": OrthancPeer.Modality(aeTitle: "NETGW", port: gateway.port)]
+        let a = try await OrthancPeer.launch(aeTitle: "TRUSTA_PACS", in: dir, modalities: modalities, dicomPort: portA)
+        let b = try await OrthancPeer.launch(aeTitle: "TRUSTB_PACS", in: dir, modalities: modalities, dicomPort: portB)
+        let jane = TrustStudy(patientID: "12345", patientName: "Doe^Jane", issuer: "RTH", instances: 6)
+        let john = TrustStudy(patientID: "12345", patientName: "Smith^John", issuer: "RGT", studyDescription: "CT chest", instances: 2)
+        try await a.load([jane], writingIn: dir.sub("a-files"))
+        try await b.load([john], writingIn: dir.sub("b-files"))
+        _ = try await OffPool.run { try gateway.start() }
+        let received = dir.sub("hub")
+        let hub = PeerProcess("storescp", ["--fork", "+uf", "-aet", "HUB_READ", "-od", received, "\(hubPort)"], logDirectory: dir.path)
+        try hub.start()
+        defer { hub.stop() }
+
+        // Two reporters' C-MOVEs for a study only trust A holds, at the same time.
+        let moves = (0..<2).map { _ in
+            PeerProcess("movescu", ["-v", "-S", "-aet", "HUB_READ", "-aec", "NETGW", "-aem", "HUB_READ",
+                                    "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=\(jane.studyUID)",
+                                    "127.0.0.1", "\(gateway.port)"], logDirectory: dir.path)
+        }
+        for m in moves { try m.start() }
+        for m in moves {
+            #expect(m.wait(timeout: 120) == 0, "movescu failed:\n\(m.output.suffix(2000))")
+            #expect(m.output.contains("Received Final Move Response (Success)"), "\(m.output.suffix(1500))")
+        }
+        let delivered = (try? FileManager.default.contentsOfDirectory(atPath: received)) ?? []
+        #expect(delivered.count == 12, "both reporters' moves deliver all 6 instances: \(delivered.count)")
+        #expect(Self.cachedCounts(gateway)[jane.studyUID] == 6)
+        #expect(Self.auditCount(gateway, event: "pull", studyUID: jane.studyUID) == 1,
+                "the study was fetched from the source more than once (or never)\n\(gateway.peer?.output.suffix(3000) ?? "")")
+
+        // Federated query: the cached study is ONLINE; trust B's study, not cached, is NEARLINE via the gateway.
+        var keys = DicomAttributes()
+        keys[.queryRetrieveLevel] = "STUDY"
+        keys[.patientID] = "12345"
+        keys[.patientName] = ""
+        keys[.studyInstanceUID] = ""
+        keys[.retrieveAETitle] = ""
+        keys[.instanceAvailability] = ""
+        let reporter = DicomClient(callingAE: "HUB_READ")
+        let (matches, result) = try await reporter.find(gateway.node, model: .studyRoot, keys: keys)
+        #expect(result.status.isSuccess)
+        let byStudy = Dictionary(uniqueKeysWithValues: matches.map { ($0.string(.studyInstanceUID) ?? "", $0) })
+        #expect(Set(byStudy.keys) == [jane.studyUID, john.studyUID], "\(matches)")
+        #expect(byStudy[jane.studyUID]?.string(.instanceAvailability) == "ONLINE")
+        #expect(byStudy[john.studyUID]?.string(.instanceAvailability) == "NEARLINE")
+        #expect(byStudy[john.studyUID]?.string(.retrieveAETitle) == "NETGW")
+        #expect(byStudy[john.studyUID]?.string(.patientName) == "Smith^John")
+
+        // A caller without federated_query sees only the cache.
+        let plain = DicomClient(callingAE: "OTHER_WS")
+        let (cachedOnly, _) = try await plain.find(gateway.node, model: .studyRoot, keys: keys)
+        #expect(cachedOnly.compactMap { $0.string(.studyInstanceUID) } == [jane.studyUID])
+        let exitStatus = try await OffPool.run { gateway.terminate() }
+        #expect(exitStatus == 0)
+        await OrthancPeer.stopAll([a, b])
+    }
+}
