@@ -1,3 +1,4 @@
+import DicomNetwork
 import Foundation
 
 /// Runs blocking work (DCMTK calls, waiting for a child process) on a thread of its own, so a
@@ -5,11 +6,7 @@ import Foundation
 /// needs one to start, and suites run in parallel.
 enum OffPool {
     static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
-            let thread = Thread { continuation.resume(with: Result { try body() }) }
-            thread.stackSize = 1 << 20
-            thread.start()
-        }
+        try await BlockingThread.run(name: "test-off-pool", body)
     }
 
     /// Polls `condition` every 50 ms until it holds or `timeout` seconds pass; returns its last value.
