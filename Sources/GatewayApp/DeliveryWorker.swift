@@ -25,6 +25,13 @@ struct DeliveryWorker {
     let signal: DeliverySignal
     let logger: Logger
 
+    /// Stat/urgent work waits this long for the lane before the other workers help.
+    static let laneOverflow: TimeInterval = 2
+    /// Whether this worker shares the destination with a stat/urgent lane worker.
+    var besideLane: Bool {
+        lane == .any && (holder.current.node(named: destination)?.maxAssociations ?? 1) >= 2
+    }
+
     private var association: DicomAssociation?
     private var idleSince: Date?
     private var lastSeries: Int64?
@@ -59,7 +66,8 @@ struct DeliveryWorker {
             do {
                 batch = try index.leaseDeliveries(CacheIndex.LeaseRequest(
                     destination: destination, limit: settings.batchSize, minimumRank: lane == .priorityLane ? 2 : 0,
-                    agedBefore: Date().addingTimeInterval(-settings.aging.seconds), continuingSeries: lastSeries))
+                    agedBefore: Date().addingTimeInterval(-settings.aging.seconds), continuingSeries: lastSeries,
+                    priorityOverflowBefore: besideLane ? Date().addingTimeInterval(-Self.laneOverflow) : nil))
             } catch {
                 logger.error("delivery queue read failed", metadata: ["error": "\(error)"])
                 signal.wait(destination, since: seen, timeout: 2)
@@ -67,7 +75,7 @@ struct DeliveryWorker {
             }
             if batch.isEmpty {
                 closeWhenIdle()
-                signal.wait(destination, since: seen, timeout: 1)
+                signal.wait(destination, since: seen, timeout: association == nil ? 1 : 0.3)
                 continue
             }
             idleSince = nil
@@ -87,11 +95,27 @@ struct DeliveryWorker {
         }
     }
 
-    /// Releases the association after two idle seconds.
+    /// The lane is (about to be) sending higher-class work to this destination: release our
+    /// association (a destination may take only one at a time) and wait until that work is sent.
+    /// After `laneOverflow` seconds with such work still waiting, we return and help with it.
+    private mutating func yieldLink(above rank: Int) {
+        association?.release()
+        association = nil
+        let deadline = Date().addingTimeInterval(Self.laneOverflow)
+        while !signal.isStopped && Date() < deadline {
+            let higher = index.higherClassWork(destination: destination, above: rank)
+            if !higher.due && !higher.inFlight { return }
+            signal.wait(destination, since: signal.generation(destination), timeout: 0.1)
+        }
+    }
+
+    /// Releases the association after two idle seconds (0.3 s beside a lane, which may need the
+    /// destination's only association).
     private mutating func closeWhenIdle() {
         guard association != nil else { return }
         let now = Date()
-        if let idleSince, now.timeIntervalSince(idleSince) >= 2 {
+        let linger: TimeInterval = besideLane ? 0.3 : 2
+        if let idleSince, now.timeIntervalSince(idleSince) >= linger {
             association?.release()
             association = nil
             self.idleSince = nil
@@ -125,14 +149,20 @@ struct DeliveryWorker {
                            metadata: ["error": "\(error)", "queued": "\(batch.count)"])
             return false
         }
-        let batchRank = batch.map(\.priorityRank).max() ?? 0
+        let batchRank = batch.map(\.effectiveRank).max() ?? 0
+        var checked = seen
         for (position, work) in batch.enumerated() {
-            if position > 0, batchRank < 3, signal.generation(destination) != seen,
-               index.hasDueDeliveries(destination: destination, atLeast: batchRank + 1) {
-                // Higher-class work arrived: it goes first; the rest of this batch waits its turn.
-                index.unleaseDeliveries(ids: batch[position...].map(\.id))
-                logger.debug("batch cut short for higher-class work", metadata: ["sent": "\(position)", "class_rank": "\(batchRank)"])
-                return true
+            // Higher-class work queued since the last look goes first; the rest of this batch waits its turn.
+            if batchRank < 3, position == 0 || signal.generation(destination) != checked {
+                checked = signal.generation(destination)
+                let higher = index.higherClassWork(destination: destination, above: batchRank)
+                // Beside a lane, higher-class work is the lane's: give it the link. Alone, take it next.
+                if besideLane ? (higher.due || higher.inFlight) : higher.due {
+                    index.unleaseDeliveries(ids: batch[position...].map(\.id))
+                    logger.debug("batch cut short for higher-class work", metadata: ["sent": "\(position)", "class_rank": "\(batchRank)"])
+                    if besideLane { yieldLink(above: batchRank) }
+                    return true
+                }
             }
             lastSeries = work.seriesRef
             do {

@@ -14,6 +14,8 @@ public struct DeliveryWork: Sendable, Equatable {
     public var sopUID: String
     public var seriesRef: Int64
     public var queuedAt: Date
+    /// The class it was taken at: its own, or one higher after waiting longer than `aging`.
+    public var effectiveRank: Int
 }
 
 extension CacheIndex {
@@ -27,10 +29,14 @@ extension CacheIndex {
         public var agedBefore: Date?
         /// The series the worker sent last: it continues first within its class.
         public var continuingSeries: Int64?
+        /// For workers beside a stat/urgent lane: stat and urgent work only once it has waited
+        /// since before this (the lane's overflow); nil: any.
+        public var priorityOverflowBefore: Date?
         public var now = Date()
 
         public init(destination: String, limit: Int, minimumRank: Int = 0, agedBefore: Date? = nil,
-                    continuingSeries: Int64? = nil, now: Date = Date()) {
+                    continuingSeries: Int64? = nil, priorityOverflowBefore: Date? = nil, now: Date = Date()) {
+            self.priorityOverflowBefore = priorityOverflowBefore
             self.destination = destination
             self.limit = limit
             self.minimumRank = minimumRank
@@ -56,20 +62,21 @@ extension CacheIndex {
                        CASE WHEN d.createdAt <= :aged AND d.priority < 2 THEN d.priority + 1 ELSE d.priority END AS effective
                 FROM delivery d JOIN instance i ON i.id = d.instanceRef
                 WHERE d.destination = :destination AND d.state IN ('queued', 'failed') AND d.nextAttemptAt <= :now
-                  AND d.priority >= :minimumRank
+                  AND d.priority >= :minimumRank AND (d.priority < 2 OR d.createdAt <= :overflow)
                   AND i.seriesRef NOT IN (SELECT i2.seriesRef FROM delivery d2 JOIN instance i2 ON i2.id = d2.instanceRef
                                           WHERE d2.destination = :destination AND d2.state = 'inflight')
                 ORDER BY effective DESC, CASE WHEN i.seriesRef = :series THEN 0 ELSE 1 END, i.seriesRef,
                          CAST(i.instanceNumber AS INTEGER), d.id
                 LIMIT :limit
                 """, arguments: ["destination": request.destination, "now": request.now, "minimumRank": request.minimumRank,
-                                 "aged": aged, "series": request.continuingSeries ?? -1, "limit": request.limit])
+                                 "aged": aged, "series": request.continuingSeries ?? -1, "limit": request.limit,
+                                 "overflow": request.priorityOverflowBefore ?? Date.distantFuture])
             // The batch goes out together only within one class: stop at the first lower class.
             let top: Int? = rows.first?["effective"]
             work = rows.filter { $0["effective"] == top }.map {
                 DeliveryWork(id: $0["id"], priorityRank: $0["priority"], attempts: $0["attempts"], editsJSON: $0["edits"],
                              path: $0["path"], sopClassUID: $0["sopClassUID"], transferSyntax: $0["transferSyntax"], sopUID: $0["sopUID"],
-                             seriesRef: $0["seriesRef"], queuedAt: $0["createdAt"])
+                             seriesRef: $0["seriesRef"], queuedAt: $0["createdAt"], effectiveRank: $0["effective"])
             }
             for w in work {
                 try db.execute(sql: "UPDATE delivery SET state = 'inflight', updatedAt = ? WHERE id = ?", arguments: [request.now, w.id])
@@ -78,15 +85,20 @@ extension CacheIndex {
         return work
     }
 
-    /// Whether due work of at least `rank` waits for `destination` (a worker sending lower-class
-    /// work ends its batch early when it does).
-    public func hasDueDeliveries(destination: String, atLeast rank: Int, now: Date = Date()) -> Bool {
-        (try? read { db in
-            try Bool.fetchOne(db, sql: """
-                SELECT EXISTS (SELECT 1 FROM delivery WHERE destination = ? AND state IN ('queued', 'failed')
-                               AND priority >= ? AND nextAttemptAt <= ?)
-                """, arguments: [destination, rank, now])
-        }) ?? false
+    /// Work of a class above `rank` for `destination`: whether some is due (queued, or failed and
+    /// due for retry) and whether some is being sent by another worker. A worker sending
+    /// lower-class work stops for either: due work it takes next itself; work in flight elsewhere
+    /// gets the link to itself (a destination that accepts one association at a time needs that).
+    public func higherClassWork(destination: String, above rank: Int, now: Date = Date()) -> (due: Bool, inFlight: Bool) {
+        let row = try? read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT EXISTS (SELECT 1 FROM delivery WHERE destination = :d AND priority > :r AND state IN ('queued', 'failed')
+                               AND nextAttemptAt <= :now) AS due,
+                       EXISTS (SELECT 1 FROM delivery WHERE destination = :d AND priority > :r AND state = 'inflight') AS inFlight
+                """, arguments: ["d": destination, "r": rank, "now": now])
+        }
+        guard let row = row ?? nil else { return (false, false) }
+        return (row["due"], row["inFlight"])
     }
 
     /// Records the outcome of one delivery. A failure is retried after `retryAt`, or is `dead`.

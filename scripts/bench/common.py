@@ -65,9 +65,9 @@ class Peer:
         self.log.close()
 
 
-def storescp(workdir, nagle=False, port=None):
+def storescp(workdir, nagle=False, port=None, out=None):
     port = port or free_port()
-    out = os.path.join(workdir, "storescp-out")
+    out = out or os.path.join(workdir, "storescp-out")
     os.makedirs(out, exist_ok=True)
     p = Peer(["/usr/bin/storescp", "-aet", "STORESCP", "-od", out, str(port)],
              os.path.join(workdir, "storescp.log"), nagle=nagle)
