@@ -84,9 +84,14 @@ extension CacheIndex {
     /// After a delivery is done (inside the same transaction): `delivered` once the study's
     /// instances from its origin are all done for that destination; `report_returned` when an
     /// instance another node sent (a report) reached the study's origin.
+    ///
+    /// This runs on the committer for every delivery, so it must stay O(1) while a study is
+    /// being sent: the finished instance's own series is checked first, newest instance first
+    /// (workers send in series and instance order, so its unsent instances are at the end);
+    /// only a finished series leads to a look at the study's other series.
     static func recordDeliveryMilestones(deliveryID: Int64, now: Date, _ db: Database) throws {
         guard let row = try Row.fetchOne(db, sql: """
-            SELECT d.destination, s.id AS studyRef, s.studyUID, i.originNode AS instanceOrigin,
+            SELECT d.destination, s.id AS studyRef, s.studyUID, i.seriesRef, i.originNode AS instanceOrigin,
                    COALESCE(s.originNode, (SELECT i2.originNode FROM instance i2 JOIN series se2 ON se2.id = i2.seriesRef
                                            WHERE se2.studyRef = s.id AND i2.originNode IS NOT NULL ORDER BY i2.receivedAt LIMIT 1))
                        AS studyOrigin
@@ -96,6 +101,7 @@ extension CacheIndex {
         let destination: String = row["destination"]
         let studyUID: String = row["studyUID"]
         let studyRef: Int64 = row["studyRef"]
+        let seriesRef: Int64 = row["seriesRef"]
         let instanceOrigin: String? = row["instanceOrigin"]
         let studyOrigin: String? = row["studyOrigin"]
         if instanceOrigin == studyOrigin, destination != studyOrigin {
@@ -103,14 +109,17 @@ extension CacheIndex {
                 SELECT EXISTS (SELECT 1 FROM study_event WHERE studyUID = ? AND event = ? AND node = ?)
                 """, arguments: [studyUID, StudyEvent.delivered, destination]) ?? false
             if already { return }
-            let remaining = try Bool.fetchOne(db, sql: """
-                SELECT EXISTS (SELECT 1 FROM series se JOIN instance i ON i.seriesRef = se.id
-                               JOIN delivery d ON d.instanceRef = i.id AND d.destination = ?
-                               WHERE se.studyRef = ? AND i.originNode IS ? AND d.state NOT IN ('done', 'cancelled'))
-                """, arguments: [destination, studyRef, studyOrigin]) ?? true
-            if !remaining {
-                try recordEvent(StudyEvent.delivered, studyUID: studyUID, node: destination, time: now, once: false, db)
+            func unsent(inSeries series: Int64) throws -> Bool {
+                try Row.fetchOne(db, sql: """
+                    SELECT 1 FROM instance i JOIN delivery d ON d.instanceRef = i.id AND d.destination = ?
+                    WHERE i.seriesRef = ? AND i.originNode IS ? AND d.state NOT IN ('done', 'cancelled')
+                    ORDER BY i.id DESC LIMIT 1
+                    """, arguments: [destination, series, studyOrigin]) != nil
             }
+            if try unsent(inSeries: seriesRef) { return }
+            let others = try Int64.fetchAll(db, sql: "SELECT id FROM series WHERE studyRef = ? AND id <> ?", arguments: [studyRef, seriesRef])
+            for series in others where try unsent(inSeries: series) { return }
+            try recordEvent(StudyEvent.delivered, studyUID: studyUID, node: destination, time: now, once: false, db)
         } else if let studyOrigin, destination == studyOrigin, instanceOrigin != studyOrigin {
             try recordEvent(StudyEvent.reportReturned, studyUID: studyUID, node: destination, time: now,
                             detail: "from \(instanceOrigin ?? "an unknown sender")", once: true, db)

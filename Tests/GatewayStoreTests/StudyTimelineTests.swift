@@ -95,6 +95,24 @@ import Testing
         #expect(try events(f, "2.9") == ["received@TRUST_A"])
     }
 
+    @Test func deliveredWaitsForEverySeriesInAnyOrder() throws {
+        let f = try CacheFixture("timeline-series")
+        let toHub = [PendingDelivery(destination: "HUB", route: "r", priorityRank: 1)]
+        let sops = ["6.9.1.1", "6.9.1.2", "6.9.2.1", "6.9.2.2"]
+        for sop in sops {
+            let series = String(sop.dropLast(2))
+            let m = metadata(study: "6.9", sop: sop, series: series, node: "TRUST_A", deliveries: toHub, at: Date())
+            try f.index.write { db in try CacheIndex.insert(m, into: db) }
+        }
+        // The second series completes first, newest instance first; then the first series, oldest first.
+        for sop in ["6.9.2.2", "6.9.2.1", "6.9.1.1"] {
+            f.index.finishDelivery(id: try deliveryID(f, sop: sop, to: "HUB"), succeeded: true)
+            #expect(try events(f, "6.9") == ["received@TRUST_A"], "after \(sop)")
+        }
+        f.index.finishDelivery(id: try deliveryID(f, sop: "6.9.1.2", to: "HUB"), succeeded: true)
+        #expect(try events(f, "6.9") == ["received@TRUST_A", "delivered@HUB"])
+    }
+
     @Test func theMappingIsRecordedWithTheInstanceAndTheFirstOneStays() throws {
         let f = try CacheFixture("identity")
         let first = metadata(study: "3.9", sop: "3.9.1.1", node: "TRUST_A", extras: IngestExtras(
