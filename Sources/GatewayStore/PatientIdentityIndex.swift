@@ -21,7 +21,7 @@ public struct PatientIdentityMapping: Sendable, Equatable {
 /// and the identifiers restored when the report goes home.
 public struct StudyIdentity: Sendable, Equatable {
     public var studyUID: String
-    /// The node of its first instance (nil for an unknown sender).
+    /// The node of its first instance (else of its earliest instance from a known node; nil when none).
     public var originNode: String?
     /// The patient row the study is filed under.
     public var issuer: String
@@ -59,14 +59,16 @@ extension CacheIndex {
     /// The patient and origin of a cached study; nil when the study is not cached.
     public func studyIdentity(studyUID: String) -> StudyIdentity? {
         try? read { db -> StudyIdentity? in
+            // The study row's origin is its first instance's; only when that sender was unknown are
+            // the instances searched (an O(instances) query the hot path otherwise avoids).
             guard let row = try Row.fetchOne(db, sql: """
-                SELECT s.id, p.issuer, p.patientID FROM study s JOIN patient p ON p.id = s.patientRef WHERE s.studyUID = ?
+                SELECT p.issuer, p.patientID,
+                       COALESCE(s.originNode, (SELECT i.originNode FROM instance i JOIN series se ON se.id = i.seriesRef
+                                               WHERE se.studyRef = s.id AND i.originNode IS NOT NULL ORDER BY i.receivedAt LIMIT 1))
+                           AS origin
+                FROM study s JOIN patient p ON p.id = s.patientRef WHERE s.studyUID = ?
                 """, arguments: [studyUID]) else { return nil }
-            let origin = try String.fetchOne(db, sql: """
-                SELECT i.originNode FROM instance i JOIN series se ON se.id = i.seriesRef
-                WHERE se.studyRef = ? AND i.originNode IS NOT NULL ORDER BY i.receivedAt LIMIT 1
-                """, arguments: [row["id"] as Int64])
-            return StudyIdentity(studyUID: studyUID, originNode: origin, issuer: row["issuer"], patientID: row["patientID"])
+            return StudyIdentity(studyUID: studyUID, originNode: row["origin"], issuer: row["issuer"], patientID: row["patientID"])
         }
     }
 }
