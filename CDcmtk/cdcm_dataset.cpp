@@ -1,4 +1,5 @@
-/* The dataset handle: load, read and write top-level string attributes, save, probe files. */
+/* The dataset handle: load, read and write top-level string attributes (and strings in items of
+   top-level sequences), save, probe files. */
 #include "cdcm_internal.h"
 
 #include <cstring>
@@ -117,6 +118,39 @@ extern "C" long cdcm_dataset_element_at(const cdcm_dataset *ds, size_t index, ui
         if (elem == nullptr) return -1;
         if (tag) *tag = (static_cast<uint32_t>(elem->getGTag()) << 16) | elem->getETag();
         if (vr) copy_string(vr, 3, DcmVR(elem->ident()).getVRName());
+        return cdcm::element_string(elem, buf, buf_len);
+    } catch (...) {
+        return -1;
+    }
+}
+
+static DcmSequenceOfItems *top_level_sequence(const cdcm_dataset *ds, uint32_t seq_tag) {
+    DcmSequenceOfItems *seq = nullptr;
+    DcmTagKey key(static_cast<Uint16>(seq_tag >> 16), static_cast<Uint16>(seq_tag & 0xFFFF));
+    if (const_cast<cdcm_dataset *>(ds)->dataset()->findAndGetSequence(key, seq, OFFalse).bad()) return nullptr;
+    return seq;
+}
+
+extern "C" size_t cdcm_dataset_item_count(const cdcm_dataset *ds, uint32_t seq_tag) {
+    if (ds == nullptr) return 0;
+    try {
+        DcmSequenceOfItems *seq = top_level_sequence(ds, seq_tag);
+        return seq == nullptr ? 0 : static_cast<size_t>(seq->card());
+    } catch (...) {
+        return 0;
+    }
+}
+
+extern "C" long cdcm_dataset_item_get_string(const cdcm_dataset *ds, uint32_t seq_tag, size_t item, uint32_t tag,
+                                             char *buf, size_t buf_len) {
+    if (ds == nullptr) return -1;
+    try {
+        DcmSequenceOfItems *seq = top_level_sequence(ds, seq_tag);
+        if (seq == nullptr || item >= seq->card()) return -1;
+        DcmItem *entry = seq->getItem(static_cast<unsigned long>(item));
+        DcmElement *elem = nullptr;
+        DcmTagKey key(static_cast<Uint16>(tag >> 16), static_cast<Uint16>(tag & 0xFFFF));
+        if (entry == nullptr || entry->findAndGetElement(key, elem, OFFalse).bad()) return -1;
         return cdcm::element_string(elem, buf, buf_len);
     } catch (...) {
         return -1;

@@ -87,6 +87,14 @@ size_t cdcm_dataset_count(const cdcm_dataset *ds);
 long cdcm_dataset_element_at(const cdcm_dataset *ds, size_t index, uint32_t *tag, char vr[3],
                              char *buf, size_t buf_len);
 
+/** Number of items of the top-level sequence seq_tag (0 when absent or not a sequence). */
+size_t cdcm_dataset_item_count(const cdcm_dataset *ds, uint32_t seq_tag);
+
+/** The value of element tag in item `item` of the top-level sequence seq_tag, as in get_string
+ *  (-1 when the item or element is absent, -2 for a sequence or binary element). */
+long cdcm_dataset_item_get_string(const cdcm_dataset *ds, uint32_t seq_tag, size_t item, uint32_t tag,
+                                  char *buf, size_t buf_len);
+
 /** Write the dataset as a Part 10 file in the given transfer syntax (NULL = as loaded, or Explicit VR LE). */
 int cdcm_dataset_save(cdcm_dataset *ds, const char *path, const char *transfer_syntax, cdcm_status *st);
 

@@ -97,6 +97,8 @@ extension DicomTag {
     public static let patientID = DicomTag(0x0010, 0x0020)
     public static let issuerOfPatientID = DicomTag(0x0010, 0x0021)
     public static let patientBirthDate = DicomTag(0x0010, 0x0030)
+    /// A sequence: items of PatientID + IssuerOfPatientID (+ TypeOfPatientID), e.g. the NHS Number.
+    public static let otherPatientIDsSequence = DicomTag(0x0010, 0x1002)
     public static let patientSex = DicomTag(0x0010, 0x0040)
     public static let bodyPartExamined = DicomTag(0x0018, 0x0015)
     public static let studyInstanceUID = DicomTag(0x0020, 0x000D)

@@ -44,6 +44,24 @@ public enum DicomFile {
         return attributes
     }
 
+    /// The top-level string attributes, as `readAttributes(_:)`, plus the `keys` of each item of
+    /// one top-level sequence, from a single read of the file.
+    ///
+    /// ```swift
+    /// let (attributes, others) = try DicomFile.readAttributes(path, itemsOf: .otherPatientIDsSequence,
+    ///                                                         keys: [.patientID, .issuerOfPatientID])
+    /// ```
+    public static func readAttributes(_ path: String, itemsOf sequence: DicomTag, keys: [DicomTag])
+        throws(DicomNetworkError) -> (attributes: DicomAttributes, items: [DicomAttributes])
+    {
+        var st = cdcm_status.empty()
+        guard let pointer = cdcm_dataset_load(path, 1, &st) else { throw DicomNetworkError(status: st) }
+        let handle = DatasetHandle(owning: pointer)
+        var attributes = handle.attributes()
+        if let ts = handle.string(.transferSyntaxUID) { attributes[.transferSyntaxUID] = ts }
+        return (attributes, handle.items(of: sequence, keys: keys))
+    }
+
     /// Whether a SOP class UID is a storage SOP class DCMTK knows.
     public static func isStorageSOPClass(_ uid: String) -> Bool { cdcm_is_storage_sop_class(uid) != 0 }
 

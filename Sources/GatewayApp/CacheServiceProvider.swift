@@ -86,9 +86,18 @@ public final class CacheServiceProvider: DicomServiceProvider {
     }
 
     private func ingest(_ request: StoreRequest, association: AssociationInfo) -> DIMSEResult {
-        var attributes: DicomAttributes
+        let configuration = self.configuration
+        let attributes: DicomAttributes
+        var otherPatientIDs: [DicomAttributes] = []
         do {
-            attributes = try DicomFile.readAttributes(request.filePath)
+            if configuration.identity.patientID == .nhsNumber {
+                let read = try DicomFile.readAttributes(
+                    request.filePath, itemsOf: .otherPatientIDsSequence, keys: [.patientID, .issuerOfPatientID])
+                attributes = read.attributes
+                otherPatientIDs = read.items
+            } else {
+                attributes = try DicomFile.readAttributes(request.filePath)
+            }
         } catch {
             logger.warning("C-STORE refused: data set cannot be parsed", metadata: meta(association, ["error": "\(error)"]))
             return DIMSEResult(status: .cannotUnderstand, errorComment: "data set cannot be parsed")
@@ -102,24 +111,27 @@ public final class CacheServiceProvider: DicomServiceProvider {
         guard attributes.string(.studyInstanceUID) != nil, attributes.string(.seriesInstanceUID) != nil else {
             return DIMSEResult(status: .dataSetDoesNotMatchSOPClass, errorComment: "Study or Series Instance UID missing")
         }
-        let configuration = self.configuration
         let sender = configuration.node(forCallingAE: association.callingAE)
         let origin = InstanceMetadata.Origin(callingAE: association.callingAE, peerHost: association.peerHost, node: sender?.name)
         // Identity: an instance without IssuerOfPatientID gains its sending node's issuer, in the
-        // index and in every copy sent on, so equal local Patient IDs of two trusts never merge.
-        // The cached file keeps the bytes the trust sent.
-        var gained: AttributeEdits = [:]
-        if (attributes.string(.issuerOfPatientID) ?? "").isEmpty, let issuer = sender?.issuer {
-            attributes[.issuerOfPatientID] = issuer
-            gained[.issuerOfPatientID] = issuer
+        // index and in every copy sent on, so equal local Patient IDs of two trusts never merge; a
+        // report carrying the network Patient ID is filed under the study's patient. Copies carry
+        // the network Patient ID, or the trust's own at the study's origin. The cached file keeps
+        // the bytes as sent (see CacheServiceProvider+Identity).
+        let sopClassUID = request.sopClassUID.trimmingDicomPadding()
+        let resolution = resolveIdentity(attributes, otherPatientIDs: otherPatientIDs, sender: sender, sopClassUID: sopClassUID,
+                                         settings: configuration.identity)
+        let deliveries = routedDeliveries(resolution.indexed, request: request, origin: origin, association: association,
+                                          studyOriginNode: resolution.studyKnown ? resolution.originNode : nil) { destination in
+            resolution.edits(for: destination, received: attributes)
         }
-        let deliveries = routedDeliveries(attributes, request: request, origin: origin, association: association, gained: gained)
+        let extras = IngestExtras(identity: resolution.mapping, isReport: resolution.isReturningReport, sendingNode: sender?.name)
         do {
             let outcome = try ingestor.ingest(
-                temporaryPath: request.filePath, attributes: attributes, sopClassUID: request.sopClassUID.trimmingDicomPadding(),
+                temporaryPath: request.filePath, attributes: resolution.indexed, sopClassUID: sopClassUID,
                 transferSyntax: request.transferSyntaxUID, origin: origin,
                 duplicatePolicy: InstanceIngestor.DuplicatePolicy(rawValue: configuration.storage.duplicates.rawValue) ?? .keep,
-                deliveries: deliveries)
+                deliveries: deliveries, extras: extras)
             switch outcome {
             case .stored, .identicalDuplicate, .keptExisting, .replaced:
                 for d in deliveries { deliverySignal.notify(d.destination) }
@@ -134,20 +146,22 @@ public final class CacheServiceProvider: DicomServiceProvider {
     }
 
     /// The deliveries the routes ask for, queued durably with the instance (dropped or quarantined
-    /// instances are cached and audited, and queue nothing).
+    /// instances are cached and audited, and queue nothing). Each carries `identityEdits(destination)`,
+    /// overridden tag by tag by its route's coercion.
     func routedDeliveries(_ attributes: DicomAttributes, request: StoreRequest, origin: InstanceMetadata.Origin,
-                          association: AssociationInfo, gained: AttributeEdits = [:]) -> [PendingDelivery] {
+                          association: AssociationInfo, studyOriginNode: String?,
+                          identityEdits: (String) -> AttributeEdits = { _ in [:] }) -> [PendingDelivery] {
         let now = Calendar(identifier: .gregorian).dateComponents(in: TimeZone.current, from: Date())
         let decision = holder.router.route(RoutedInstance(
             attributes: attributes, sopClassUID: request.sopClassUID.trimmingDicomPadding(), sendingNode: origin.node,
             callingAE: association.callingAE, dimsePriority: request.priority,
             timeOfDay: TimeOfDay(hour: now.hour ?? 0, minute: now.minute ?? 0),
-            studyOriginNode: attributes.string(.studyInstanceUID).flatMap { index.studyOriginNode(studyUID: $0) }))
+            studyOriginNode: studyOriginNode))
         switch decision.disposition {
         case .forward:
             return decision.deliveries.map { d in
                 PendingDelivery(destination: d.destination, route: d.route, priorityRank: d.priority.rank,
-                                editsJSON: Self.json(gained.merging(d.edits) { _, route in route }))
+                                editsJSON: Self.json(identityEdits(d.destination).merging(d.edits) { _, route in route }))
             }
         case .drop(let reason, let route), .quarantine(let reason, let route):
             index.audit(AuditRecord(event: "route", actor: association.callingAE, peer: association.peerHost,

@@ -8,7 +8,8 @@ import GatewayConfig
 /// - Routes: every matching route applies, in file order. A matching `drop` or `quarantine`
 ///   route overrides all forwarding (the first such route gives the reason). `origin` is the
 ///   sending node. When two routes name the same destination, the first route's delivery is
-///   kept. A route's `priority` replaces the instance class for that route's deliveries.
+///   kept. A route's `priority` replaces the instance class for that route's deliveries; without
+///   one, a report going home (to the study's origin node, from another node) is at least `urgent`.
 ///
 /// ```swift
 /// let decision = Router(plan: plan).route(instance)
@@ -53,12 +54,23 @@ public struct Router: Sendable {
                         continue
                     }
                     decision.deliveries.append(Delivery(destination: node, route: route.name,
-                                                        priority: route.priority ?? priority, edits: edits))
+                                                        priority: deliveryClass(route, to: node, instance: instance, priority),
+                                                        edits: edits))
                 }
             }
         }
         if decision.disposition != .forward { decision.deliveries = [] }
         return decision
+    }
+
+    /// The route's class when it sets one; otherwise the instance's, and at least `urgent` for a
+    /// report going home (to the node the study came from, sent by another node).
+    private func deliveryClass(_ route: Route, to node: String, instance: RoutedInstance, _ priority: PriorityClass) -> PriorityClass {
+        if let fixed = route.priority { return fixed }
+        if instance.category == .report, let home = instance.studyOriginNode, node == home, instance.sendingNode != home {
+            return max(priority, .urgent)
+        }
+        return priority
     }
 
     private func resolve(_ name: String, instance: RoutedInstance, route: String, notes: inout [String]) -> String? {

@@ -80,7 +80,8 @@ extension CacheIndex {
     /// Runs inside a group transaction: call `write { try CacheIndex.insert(..., db) }`.
     static func insert(_ m: InstanceMetadata, into db: Database) throws {
         let patient = try upsertPatient(m, db)
-        var study = try upsertStudy(m, patientRef: patient, db)
+        let (filed, studyCreated) = try upsertStudy(m, patientRef: patient, db)
+        var study = filed
         var series = try SeriesRecord.filter(Column("seriesUID") == m.seriesUID).fetchOne(db)
         if series == nil {
             var s = SeriesRecord(
@@ -107,6 +108,7 @@ extension CacheIndex {
         study.updatedAt = m.receivedAt
         study.lastAccessAt = m.receivedAt
         try study.update(db)
+        try recordIngest(m, studyCreated: studyCreated, db)
     }
 
     private static func upsertPatient(_ m: InstanceMetadata, _ db: Database) throws -> Int64 {
@@ -127,8 +129,8 @@ extension CacheIndex {
         return p.id!
     }
 
-    private static func upsertStudy(_ m: InstanceMetadata, patientRef: Int64, _ db: Database) throws -> StudyRecord {
-        if let existing = try StudyRecord.filter(Column("studyUID") == m.studyUID).fetchOne(db) { return existing }
+    private static func upsertStudy(_ m: InstanceMetadata, patientRef: Int64, _ db: Database) throws -> (StudyRecord, created: Bool) {
+        if let existing = try StudyRecord.filter(Column("studyUID") == m.studyUID).fetchOne(db) { return (existing, false) }
         var s = StudyRecord(
             id: nil, studyUID: m.studyUID, patientRef: patientRef, studyDate: m.value(.studyDate), studyTime: m.value(.studyTime),
             accessionNumber: m.value(.accessionNumber), studyID: m.value(.studyID), studyDescription: m.value(.studyDescription),
@@ -137,7 +139,7 @@ extension CacheIndex {
             originPatientID: m.value(.patientID), originIssuer: m.value(.issuerOfPatientID), receivedAt: m.receivedAt,
             updatedAt: m.receivedAt, lastAccessAt: m.receivedAt, protected: false)
         try s.insert(db)
-        return s
+        return (s, true)
     }
 
     /// Records an audit entry with the next group transaction, without waiting for it.

@@ -102,11 +102,13 @@ extension CacheIndex {
     }
 
     /// Records the outcome of one delivery. A failure is retried after `retryAt`, or is `dead`.
+    /// A success may complete a step of the study's timeline (`delivered`, `report_returned`).
     public func finishDelivery(id: Int64, succeeded: Bool, error: String = "", retryAt: Date? = nil, now: Date = Date()) {
         committer.enqueue { db in
             if succeeded {
                 try db.execute(sql: "UPDATE delivery SET state = 'done', attempts = attempts + 1, lastError = '', updatedAt = ? WHERE id = ?",
                                arguments: [now, id])
+                try CacheIndex.recordDeliveryMilestones(deliveryID: id, now: now, db)
             } else if let retryAt {
                 try db.execute(sql: """
                     UPDATE delivery SET state = 'failed', attempts = attempts + 1, lastError = ?, nextAttemptAt = ?, updatedAt = ? WHERE id = ?

@@ -27,7 +27,8 @@ public final class InstanceIngestor: Sendable {
     /// `attributes` are the file's parsed top-level attributes; their UIDs must be present.
     public func ingest(
         temporaryPath: String, attributes: DicomAttributes, sopClassUID: String, transferSyntax: String,
-        origin: InstanceMetadata.Origin, duplicatePolicy: DuplicatePolicy = .keep, deliveries: [PendingDelivery] = []
+        origin: InstanceMetadata.Origin, duplicatePolicy: DuplicatePolicy = .keep, deliveries: [PendingDelivery] = [],
+        extras: IngestExtras = IngestExtras()
     ) throws(StoreError) -> IngestResult {
         let sop = attributes.string(.sopInstanceUID) ?? ""
         let study = attributes.string(.studyInstanceUID) ?? ""
@@ -52,6 +53,7 @@ public final class InstanceIngestor: Sendable {
             attributes: attributes, sopClassUID: sopClassUID, transferSyntax: transferSyntax, path: relative, sizeBytes: size,
             sha256: digest, origin: origin)
         metadata.deliveries = deliveries
+        metadata.extras = extras
         // The index commit and the file's fsync/rename/directory fsync run at the same time: both
         // must be durable before the sender hears "success", and recovery repairs either orphan
         // (a row without a file, or a file without a row) if we die in between.

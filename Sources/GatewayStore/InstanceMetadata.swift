@@ -14,6 +14,8 @@ public struct InstanceMetadata: Sendable {
     public var receivedAt: Date
     /// Deliveries queued in the same transaction as the instance rows.
     public var deliveries: [PendingDelivery] = []
+    /// Identity mapping and timeline rows written in the same transaction.
+    public var extras = IngestExtras()
 
     /// Where an instance came from.
     public struct Origin: Sendable, Equatable {

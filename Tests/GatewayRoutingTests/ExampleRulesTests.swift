@@ -19,10 +19,16 @@ import Testing
         #expect(decision.destinations == ["HUB"])
     }
 
-    @Test func reportGoesBackToItsSenderWithTheSendersIssuer() throws {
-        let decision = try Self.exampleRouter().route(instance(["PatientID": "1"], sopClass: SOPClass.encapsulatedPDF))
+    @Test func reportFromTheHubGoesHomeToTheStudysTrustAtLeastUrgent() throws {
+        var report = instance(["PatientID": "RTH-1", "StudyDescription": "CT HEAD"], sopClass: SOPClass.encapsulatedPDF,
+                              from: "HUB", callingAE: "HUB_READ")
+        report.studyOriginNode = "TRUST_A"
+        let decision = try Self.exampleRouter().route(report)
         #expect(decision.destinations == ["TRUST_A"])
-        #expect(decision.delivery(to: "TRUST_A")?.edits == [.issuerOfPatientID: "RTH"])
+        #expect(decision.delivery(to: "TRUST_A")?.priority == .urgent)
+        #expect(decision.delivery(to: "TRUST_A")?.edits == [.studyDescription: "CT Head"])
+        // A report the trust sends itself is not a report coming home.
+        #expect(try Self.exampleRouter().route(instance(["PatientID": "1"], sopClass: SOPClass.encapsulatedPDF)).destinations.isEmpty)
     }
 
     @Test func testPatientsAreDroppedAndImagesWithoutIDQuarantined() throws {

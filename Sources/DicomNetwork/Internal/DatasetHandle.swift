@@ -69,4 +69,22 @@ final class DatasetHandle {
         }
         return result
     }
+
+    /// The `keys` of each item of the top-level sequence `sequence` (absent keys are left out).
+    func items(of sequence: DicomTag, keys: [DicomTag]) -> [DicomAttributes] {
+        (0..<cdcm_dataset_item_count(pointer, sequence.rawValue)).map { item in
+            var result = DicomAttributes()
+            for key in keys {
+                var buffer = [CChar](repeating: 0, count: 256)
+                var n = cdcm_dataset_item_get_string(pointer, sequence.rawValue, item, key.rawValue, &buffer, buffer.count)
+                if n < 0 { continue }
+                if n >= buffer.count {
+                    buffer = [CChar](repeating: 0, count: n + 1)
+                    n = cdcm_dataset_item_get_string(pointer, sequence.rawValue, item, key.rawValue, &buffer, buffer.count)
+                }
+                result[key] = String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            }
+            return result
+        }
+    }
 }

@@ -1,0 +1,74 @@
+import Foundation
+import GRDB
+
+/// One row of `patient_identity`: the Patient ID the network sees for a trust's patient.
+public struct PatientIdentityMapping: Sendable, Equatable {
+    /// IssuerOfPatientID of the trust ("" when none is known).
+    public var issuer: String
+    /// The trust's own Patient ID.
+    public var localPatientID: String
+    /// The Patient ID copies sent to other nodes carry.
+    public var networkPatientID: String
+
+    public init(issuer: String, localPatientID: String, networkPatientID: String) {
+        self.issuer = issuer
+        self.localPatientID = localPatientID
+        self.networkPatientID = networkPatientID
+    }
+}
+
+/// Who a cached study belongs to and where it came from: what a report for it is indexed under
+/// and the identifiers restored when the report goes home.
+public struct StudyIdentity: Sendable, Equatable {
+    public var studyUID: String
+    /// The node of its first instance (else of its earliest instance from a known node; nil when none).
+    public var originNode: String?
+    /// The patient row the study is filed under.
+    public var issuer: String
+    public var patientID: String
+}
+
+extension CacheIndex {
+    /// Records a mapping (the first one for an (issuer, local ID) stays). Inside a group transaction.
+    static func record(_ mapping: PatientIdentityMapping, at time: Date, _ db: Database) throws {
+        try db.execute(sql: """
+            INSERT OR IGNORE INTO patient_identity(issuer, localPatientID, networkPatientID, createdAt) VALUES (?, ?, ?, ?)
+            """, arguments: [mapping.issuer, mapping.localPatientID, mapping.networkPatientID, time])
+    }
+
+    /// The network Patient ID recorded for a trust's patient, if any.
+    public func networkPatientID(issuer: String, localPatientID: String) -> String? {
+        try? read { db in
+            try String.fetchOne(db, sql: "SELECT networkPatientID FROM patient_identity WHERE issuer = ? AND localPatientID = ?",
+                                arguments: [issuer, localPatientID])
+        }
+    }
+
+    /// The trust's patient behind a network Patient ID, when exactly one mapped (not identical)
+    /// identity has it.
+    public func localIdentity(networkPatientID: String) -> PatientIdentityMapping? {
+        let rows = (try? read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT issuer, localPatientID FROM patient_identity WHERE networkPatientID = ? AND localPatientID <> networkPatientID LIMIT 2
+                """, arguments: [networkPatientID])
+        }) ?? []
+        guard rows.count == 1, let row = rows.first else { return nil }
+        return PatientIdentityMapping(issuer: row["issuer"], localPatientID: row["localPatientID"], networkPatientID: networkPatientID)
+    }
+
+    /// The patient and origin of a cached study; nil when the study is not cached.
+    public func studyIdentity(studyUID: String) -> StudyIdentity? {
+        try? read { db -> StudyIdentity? in
+            // The study row's origin is its first instance's; only when that sender was unknown are
+            // the instances searched (an O(instances) query the hot path otherwise avoids).
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT p.issuer, p.patientID,
+                       COALESCE(s.originNode, (SELECT i.originNode FROM instance i JOIN series se ON se.id = i.seriesRef
+                                               WHERE se.studyRef = s.id AND i.originNode IS NOT NULL ORDER BY i.receivedAt LIMIT 1))
+                           AS origin
+                FROM study s JOIN patient p ON p.id = s.patientRef WHERE s.studyUID = ?
+                """, arguments: [studyUID]) else { return nil }
+            return StudyIdentity(studyUID: studyUID, originNode: row["origin"], issuer: row["issuer"], patientID: row["patientID"])
+        }
+    }
+}
