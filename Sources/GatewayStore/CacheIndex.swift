@@ -44,6 +44,21 @@ public final class CacheIndex: @unchecked Sendable {
         try committer.commit(work)
     }
 
+    /// Commits `work` at once without waiting for the disk (synchronous=NORMAL for this one
+    /// transaction): it survives a crash or kill of the gateway, not a power cut. Only for
+    /// bookkeeping whose loss repeats work rather than losing it (delivery leases and outcomes:
+    /// delivery is at-least-once). Every later durable commit makes it durable too.
+    public func writeRelaxed(_ work: (Database) throws -> Void) throws {
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
+            try db.inTransaction {
+                try work(db)
+                return .commit
+            }
+        }
+    }
+
     public func read<T>(_ body: (Database) throws -> T) throws -> T {
         try pool.read(body)
     }

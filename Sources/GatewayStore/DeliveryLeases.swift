@@ -55,7 +55,15 @@ extension CacheIndex {
         var work: [DeliveryWork] = []
         // Aging lifts waiting work one class in the order, never to stat.
         let aged = request.agedBefore ?? Date.distantPast
-        try write { db in
+        // A reader answers "nothing due" without taking the writer from ingest.
+        let anyDue = try read { db in
+            try Bool.fetchOne(db, sql: """
+                SELECT EXISTS (SELECT 1 FROM delivery WHERE destination = ? AND state IN ('queued', 'failed')
+                               AND nextAttemptAt <= ? AND priority >= ?)
+                """, arguments: [request.destination, request.now, request.minimumRank]) ?? false
+        }
+        guard anyDue else { return [] }
+        try writeRelaxed { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT d.id, d.priority, d.attempts, d.edits, d.createdAt, i.path, i.sopClassUID, i.transferSyntax, i.sopUID,
                        i.seriesRef,
@@ -104,7 +112,7 @@ extension CacheIndex {
     /// Records the outcome of one delivery. A failure is retried after `retryAt`, or is `dead`.
     /// A success may complete a step of the study's timeline (`delivered`, `report_returned`).
     public func finishDelivery(id: Int64, succeeded: Bool, error: String = "", retryAt: Date? = nil, now: Date = Date()) {
-        committer.enqueue { db in
+        relaxed { db in
             if succeeded {
                 try db.execute(sql: "UPDATE delivery SET state = 'done', attempts = attempts + 1, lastError = '', updatedAt = ? WHERE id = ?",
                                arguments: [now, id])
@@ -123,7 +131,7 @@ extension CacheIndex {
     /// Puts leased deliveries back (a batch that could not start), due at `retryAt`; no attempt is spent.
     public func releaseDeliveries(ids: [Int64], error: String, retryAt: Date) {
         guard !ids.isEmpty else { return }
-        committer.enqueue { db in
+        relaxed { db in
             for id in ids {
                 try db.execute(sql: "UPDATE delivery SET state = 'failed', lastError = ?, nextAttemptAt = ?, updatedAt = ? WHERE id = ?",
                                arguments: [error, retryAt, Date(), id])
@@ -134,11 +142,21 @@ extension CacheIndex {
     /// Puts leased deliveries back untouched and due now (a batch cut short for more urgent work).
     public func unleaseDeliveries(ids: [Int64]) {
         guard !ids.isEmpty else { return }
-        committer.enqueue { db in
+        relaxed { db in
             for id in ids {
                 try db.execute(sql: "UPDATE delivery SET state = 'queued', updatedAt = ? WHERE id = ? AND state = 'inflight'",
                                arguments: [Date(), id])
             }
+        }
+    }
+
+    /// A relaxed write; if it fails, the durable group commit takes it instead, so the outcome is
+    /// not dropped.
+    private func relaxed(_ work: @escaping (Database) throws -> Void) {
+        do {
+            try writeRelaxed(work)
+        } catch {
+            committer.enqueue { db in try work(db) }
         }
     }
 
