@@ -176,6 +176,13 @@ struct DeliveryWorker {
                 }
             } catch {
                 cleanUpOutgoing(work)
+                if error.code == .file, Date().timeIntervalSince(work.queuedAt) < 30,
+                   !FileManager.default.fileExists(atPath: paths.absolutePath(relative: work.path)) {
+                    // The index commit and the file's rename run side by side at ingest: a delivery
+                    // can be visible a moment before its file is in place. Try again shortly, no attempt spent.
+                    index.releaseDeliveries(ids: [work.id], error: "file not yet in place", retryAt: Date().addingTimeInterval(0.2))
+                    continue
+                }
                 if error.code == .file || error.code == .noPresentationContext {
                     fail(work, "\(error)", permanent: false, settings: settings)
                     continue
