@@ -135,6 +135,10 @@ public final class CacheServiceProvider: DicomServiceProvider {
             switch outcome {
             case .stored, .identicalDuplicate, .keptExisting, .replaced:
                 for d in deliveries { deliverySignal.notify(d.destination) }
+                if outcome == .stored {
+                    federation?.priors.consider(study: resolution.indexed, originNode: resolution.originNode ?? sender?.name,
+                                                destinations: deliveries.filter { $0.route != Self.priorRoute }.map(\.destination))
+                }
                 return DIMSEResult(status: .success)
             case .rejectedDuplicate:
                 return DIMSEResult(status: .duplicateSOPInstance, errorComment: "a different instance with this SOP Instance UID is cached")
@@ -159,10 +163,20 @@ public final class CacheServiceProvider: DicomServiceProvider {
             studyOriginNode: studyOriginNode))
         switch decision.disposition {
         case .forward:
-            return decision.deliveries.map { d in
+            var deliveries = decision.deliveries.map { d in
                 PendingDelivery(destination: d.destination, route: d.route, priorityRank: d.priority.rank,
                                 editsJSON: Self.json(identityEdits(d.destination).merging(d.edits) { _, route in route }))
             }
+            // A prior fetched for a new study goes where that study goes, at bulk priority.
+            let priorDestinations = attributes.string(.studyInstanceUID).map { index.priorDestinations(studyUID: $0) } ?? []
+            if !priorDestinations.isEmpty {
+                for i in deliveries.indices { deliveries[i].priorityRank = 0 }
+                for destination in priorDestinations where !deliveries.contains(where: { $0.destination == destination }) {
+                    deliveries.append(PendingDelivery(destination: destination, route: Self.priorRoute, priorityRank: 0,
+                                                      editsJSON: Self.json(identityEdits(destination))))
+                }
+            }
+            return deliveries
         case .drop(let reason, let route), .quarantine(let reason, let route):
             index.audit(AuditRecord(event: "route", actor: association.callingAE, peer: association.peerHost,
                                     studyUID: attributes.string(.studyInstanceUID), outcome: "not forwarded",
@@ -170,6 +184,9 @@ public final class CacheServiceProvider: DicomServiceProvider {
             return []
         }
     }
+
+    /// The route name of deliveries queued because a study is a requested prior.
+    static let priorRoute = "prior"
 
     static func json(_ edits: AttributeEdits) -> String {
         var object: [String: Any] = [:]

@@ -14,6 +14,8 @@ final class Federation: Sendable {
     let index: CacheIndex
     let querier: SourceQuerier
     let fetcher: StudyFetcher
+    /// Relevant priors of new studies, fetched at bulk priority.
+    let priors: PriorFinder
     let logger: Logger
 
     init(holder: ConfigurationHolder, index: CacheIndex, querier: SourceQuerier, fetcher: StudyFetcher, logger: Logger) {
@@ -22,6 +24,8 @@ final class Federation: Sendable {
         self.querier = querier
         self.fetcher = fetcher
         self.logger = logger
+        priors = PriorFinder(configuration: { [holder] in holder.current }, index: index, querier: querier, fetcher: fetcher,
+                             logger: logger)
     }
 
     /// Sources that can be asked (configured with an address).

@@ -5,7 +5,7 @@ extension GatewayConfiguration {
     /// The top-level sections. To add one: add a case, a `static let keys` on its model, and a
     /// line in `read(_:baseDirectory:)`. Any other top-level key is reported as unknown.
     enum Section: String, CaseIterable {
-        case gateway, storage, delivery, identity, logging, nodes, priorities, routes
+        case gateway, storage, delivery, identity, priors, logging, nodes, priorities, routes
     }
 
     /// Reads and validates the file at `url`. Relative paths in it resolve against the
@@ -72,6 +72,7 @@ extension GatewayConfiguration {
         if let s = section(.storage, keys: StorageSettings.keys) { storage = .read(s, baseDirectory: baseDirectory) }
         if let s = section(.delivery, keys: DeliverySettings.keys) { delivery = .read(s) }
         if let s = section(.identity, keys: IdentitySettings.keys) { identity = .read(s) }
+        if let s = section(.priors, keys: PriorsSettings.keys) { priors = .read(s) }
         if let s = section(.logging, keys: LoggingSettings.keys) { logging = .read(s) }
         let nodesSection = section(.nodes, keys: nil)
         if let s = nodesSection { nodes = NodesSection.read(s, gatewayAETitle: gateway.aeTitle) }

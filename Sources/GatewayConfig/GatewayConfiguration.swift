@@ -19,6 +19,8 @@ public struct GatewayConfiguration: Sendable, Hashable {
     public var delivery = DeliverySettings()
     /// `identity:` how Patient IDs from different trusts are told apart and shown to the network.
     public var identity = IdentitySettings()
+    /// `priors:` earlier studies fetched for comparison when a new study arrives.
+    public var priors = PriorsSettings()
     /// `logging:` levels, format and patient data in logs.
     public var logging = LoggingSettings()
     /// `nodes:` the peers the gateway knows, in file order; names and AE titles are unique.

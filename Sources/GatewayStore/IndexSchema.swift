@@ -161,6 +161,20 @@ enum IndexSchema {
             }
             try db.create(index: "study_event_study", on: "study_event", columns: ["studyUID", "time"])
         }
+        m.registerMigration("v4-priors") { db in
+            // Prior studies fetched for a new study: where they must go (the new study's
+            // destinations), at bulk priority, whenever their instances arrive.
+            try db.create(table: "prior_request") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("priorStudyUID", .text).notNull()
+                t.column("forStudyUID", .text).notNull()
+                t.column("source", .text).notNull()
+                t.column("destination", .text).notNull()
+                t.column("createdAt", .double).notNull()
+                t.uniqueKey(["priorStudyUID", "forStudyUID", "destination"])
+            }
+            try db.create(index: "prior_request_prior", on: "prior_request", columns: ["priorStudyUID"])
+        }
         return m
     }
 }

@@ -175,3 +175,78 @@ import Testing
         await OrthancPeer.stopAll([a, b])
     }
 }
+
+/// Relevant priors: a new stat CT from trust A makes the gateway fetch the patient's earlier CT
+/// from A at bulk priority and send it to the reporter after the new study.
+@Suite(.serialized) struct PriorFetchTests {
+    @Test func priorOfANewStatStudyFollowsItToTheReporterAtBulkWithoutDelayingIt() async throws {
+        let dir = TestDirectory("priors")
+        let (portA, hubPort) = (Net.freePort(), Net.freePort())
+        let gateway = try GatewayProcess(directory: dir, extraYAML: """
+            nodes:
+              TRUST_A: { ae_title: TRUSTA_PACS, host: 127.0.0.1, port: \(portA), issuer: RTH, roles: [source] }
+              HUB: { ae_title: HUB_READ, host: 127.0.0.1, port: \(hubPort), roles: [destination] }
+            priorities:
+              - { class: stat, when: { Modality: CT, StudyDescription: "~(?i)stroke" } }
+            priors: { count: 2, years: 5, match: [modality] }
+            routes:
+              - { name: a-to-hub, from: [TRUST_A], to: [HUB] }
+            """)
+        let modalities = ["gateway": OrthancPeer.Modality(aeTitle: "NETGW", port: gateway.port)]
+        let a = try await OrthancPeer.launch(aeTitle: "TRUSTA_PACS", in: dir, modalities: modalities, dicomPort: portA)
+        let today = FederationTests.today
+        let year = Int(today.prefix(4))!
+        let priorCT = TrustStudy(patientID: "12345", patientName: "Doe^Jane", issuer: "RTH",
+                                 studyDate: "\(year - 2)0301", studyDescription: "CT head", instances: 3)
+        let priorMR = TrustStudy(patientID: "12345", patientName: "Doe^Jane", issuer: "RTH", modality: "MR",
+                                 studyDate: "\(year - 1)0301", studyDescription: "MR knee", bodyPart: "KNEE", instances: 1)
+        let ancientCT = TrustStudy(patientID: "12345", patientName: "Doe^Jane", issuer: "RTH",
+                                   studyDate: "\(year - 10)0301", studyDescription: "CT head", instances: 1)
+        let otherPatient = TrustStudy(patientID: "99999", patientName: "Roe^Richard", issuer: "RTH",
+                                      studyDate: "\(year - 1)0101", studyDescription: "CT head", instances: 1)
+        try await a.load([priorCT, priorMR, ancientCT, otherPatient], writingIn: dir.sub("a-files"))
+        _ = try await OffPool.run { try gateway.start() }
+        let received = dir.sub("hub")
+        let hub = PeerProcess("storescp", ["-aet", "HUB_READ", "-od", received, "\(hubPort)"], logDirectory: dir.path)
+        try hub.start()
+        defer { hub.stop() }
+
+        // The new study: stat, sent by trust A's modality workflow (storescu as TRUSTA_PACS).
+        let newStudy = TrustStudy(patientID: "12345", patientName: "Doe^Jane", issuer: "RTH", studyDate: today,
+                                  studyDescription: "CT head stroke pathway", instances: 20)
+        let files = try newStudy.write(in: dir.sub("new"))
+        let (status, output) = try await DCMTK.runOffPool("storescu", ["-aet", "TRUSTA_PACS", "-aec", "NETGW", "127.0.0.1",
+                                                                     "\(gateway.port)"] + files, in: dir)
+        #expect(status == 0, "\(output.suffix(1500))")
+
+        // Arrival order at the reporter, as first seen.
+        var order: [String] = []
+        let done = await FederationTests.waitFor(60) {
+            for name in ((try? FileManager.default.contentsOfDirectory(atPath: received)) ?? []).sorted() where !order.contains(name) {
+                order.append(name)
+            }
+            return order.count >= 23
+        }
+        #expect(done, "expected 20 new + 3 prior instances at the reporter, got \(order.count)\n\(gateway.peer?.output.suffix(3000) ?? "")")
+        let newNames = order.filter { $0.contains(newStudy.studyUID) }
+        let priorNames = order.filter { $0.contains(priorCT.studyUID) }
+        #expect(newNames.count == 20)
+        #expect(priorNames.count == 3)
+        #expect(order.filter { $0.contains(priorMR.studyUID) || $0.contains(ancientCT.studyUID) || $0.contains(otherPatient.studyUID) }.isEmpty,
+                "only the relevant prior (same modality, within 5 years, same patient) is sent")
+        if let lastNew = order.lastIndex(where: { $0.contains(newStudy.studyUID) }),
+           let firstPrior = order.firstIndex(where: { $0.contains(priorCT.studyUID) }) {
+            #expect(lastNew < firstPrior, "a prior went out before the stat study was complete: \(order)")
+        }
+        // The prior's deliveries were bulk.
+        let list = try await ProcessRun.run(GatewayProcess.binary, [
+            "queue", "list", "--config", gateway.configPath, "--state", "done", "--study", priorCT.studyUID, "--json"], in: dir)
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]], "\(list.combined)")
+        #expect(rows.count == 3)
+        #expect(rows.allSatisfy { $0["class"] as? String == "bulk" && $0["destination"] as? String == "HUB" }, "\(rows)")
+        #expect(FederationTests.cachedCounts(gateway)[priorMR.studyUID] == nil, "an irrelevant prior was fetched")
+        let exitStatus = try await OffPool.run { gateway.terminate() }
+        #expect(exitStatus == 0)
+        await OrthancPeer.stopAll([a])
+    }
+}

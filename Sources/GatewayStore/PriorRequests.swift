@@ -1,0 +1,31 @@
+import Foundation
+import GRDB
+
+extension CacheIndex {
+    /// Remembers that `priorStudyUID` (at `source`) is a prior of `forStudyUID` and must go to
+    /// `destinations` at bulk priority; instances of it already cached are queued there now.
+    public func requestPrior(_ priorStudyUID: String, for forStudyUID: String, source: String, destinations: [String],
+                             now: Date = Date()) throws {
+        try write { db in
+            for destination in destinations {
+                try db.execute(sql: """
+                    INSERT OR IGNORE INTO prior_request(priorStudyUID, forStudyUID, source, destination, createdAt)
+                    VALUES (?, ?, ?, ?, ?)
+                    """, arguments: [priorStudyUID, forStudyUID, source, destination, now])
+                try db.execute(sql: """
+                    INSERT OR IGNORE INTO delivery(instanceRef, destination, route, priority, state, nextAttemptAt, edits, createdAt, updatedAt)
+                    SELECT i.id, ?, 'prior', 0, 'queued', ?, '{}', ?, ? FROM instance i JOIN series se ON se.id = i.seriesRef
+                    JOIN study s ON s.id = se.studyRef WHERE s.studyUID = ?
+                    """, arguments: [destination, now, now, now, priorStudyUID])
+            }
+        }
+    }
+
+    /// Where instances of a requested prior study must go (empty for any other study).
+    public func priorDestinations(studyUID: String) -> [String] {
+        (try? read { db in
+            try String.fetchAll(db, sql: "SELECT DISTINCT destination FROM prior_request WHERE priorStudyUID = ? ORDER BY destination",
+                                arguments: [studyUID])
+        }) ?? []
+    }
+}
