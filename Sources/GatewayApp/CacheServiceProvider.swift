@@ -136,8 +136,11 @@ public final class CacheServiceProvider: DicomServiceProvider {
             case .stored, .identicalDuplicate, .keptExisting, .replaced:
                 for d in deliveries { deliverySignal.notify(d.destination) }
                 if outcome == .stored {
-                    federation?.priors.consider(study: resolution.indexed, originNode: resolution.originNode ?? sender?.name,
-                                                destinations: deliveries.filter { $0.route != Self.priorRoute }.map(\.destination))
+                    let destinations = deliveries.filter { $0.route != Self.priorRoute }.map(\.destination)
+                    federation?.priors.consider(
+                        study: resolution.indexed, originNode: resolution.originNode ?? sender?.name,
+                        destinations: Dictionary(destinations.map { ($0, Self.json(resolution.edits(for: $0, received: attributes))) },
+                                                 uniquingKeysWith: { first, _ in first }))
                 }
                 return DIMSEResult(status: .success)
             case .rejectedDuplicate:

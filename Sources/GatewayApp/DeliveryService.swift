@@ -18,37 +18,47 @@ struct DeliveryService: Service {
 
     func run() async throws {
         try index.requeueInFlightDeliveries()
+        let running = RunningWorkers()
         await withTaskGroup(of: Void.self) { group in
-            var running: Set<String> = []
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                for (key, destination, lane) in wanted() where !running.contains(key) {
-                    running.insert(key)
+                for (key, destination, slot) in wanted() where running.start(key) {
                     group.addTask {
                         _ = try? await BlockingThread.run(name: "delivery-\(destination)") { [self] in
-                            var worker = DeliveryWorker(destination: destination, lane: lane, holder: holder, index: index,
+                            var worker = DeliveryWorker(destination: destination, slot: slot, holder: holder, index: index,
                                                         paths: paths, signal: signal, logger: logger)
                             worker.run()
                         }
+                        // Stopped (destination removed, slot or lane changed by a reload): may start again.
+                        running.finish(key)
                     }
                 }
                 try? await gracefulSleep(.seconds(3))
-                // A worker whose destination left the configuration has returned: allow a restart
-                // if the node comes back.
-                running = running.intersection(wanted().map(\.0))
             }
             signal.stop()
             await group.waitForAll()
         }
     }
 
-    /// (key, destination, lane) for every worker the current configuration asks for.
-    private func wanted() -> [(String, String, DeliveryWorker.Lane)] {
+    /// (key, destination, slot) for every worker the current configuration asks for; the key
+    /// includes the lane, so a reload that changes it starts a worker of the right kind.
+    private func wanted() -> [(String, String, Int)] {
         holder.current.nodes.filter { $0.address != nil && ($0.hasRole(.destination) || $0.hasRole(.reporter)) }
             .flatMap { node in
                 (0..<node.maxAssociations).map { slot in
-                    let lane: DeliveryWorker.Lane = node.maxAssociations >= 2 && slot == 0 ? .priorityLane : .any
-                    return ("\(node.name)#\(slot)", node.name, lane)
+                    let lane = DeliveryWorker.lane(slot: slot, maxAssociations: node.maxAssociations)
+                    return ("\(node.name)#\(slot)#\(lane.rawValue)", node.name, slot)
                 }
             }
     }
+}
+
+/// Keys of the workers running now; each worker's task removes its own key when it ends.
+private final class RunningWorkers: @unchecked Sendable {
+    // Safe: `keys` is only touched under `lock`.
+    private let lock = NSLock()
+    private var keys = Set<String>()
+
+    /// True when `key` was not running (and is now).
+    func start(_ key: String) -> Bool { lock.withLock { keys.insert(key).inserted } }
+    func finish(_ key: String) { _ = lock.withLock { keys.remove(key) } }
 }

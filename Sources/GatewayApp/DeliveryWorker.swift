@@ -18,6 +18,8 @@ struct DeliveryWorker {
     }
 
     let destination: String
+    /// Which of the destination's `max_associations` this worker is (0 is the lane when there are two or more).
+    let slot: Int
     let lane: Lane
     let holder: ConfigurationHolder
     let index: CacheIndex
@@ -36,10 +38,11 @@ struct DeliveryWorker {
     private var idleSince: Date?
     private var lastSeries: Int64?
 
-    init(destination: String, lane: Lane, holder: ConfigurationHolder, index: CacheIndex, paths: InstancePath,
+    init(destination: String, slot: Int, holder: ConfigurationHolder, index: CacheIndex, paths: InstancePath,
          signal: DeliverySignal, logger: Logger) {
         self.destination = destination
-        self.lane = lane
+        self.slot = slot
+        self.lane = Self.lane(slot: slot, maxAssociations: holder.current.node(named: destination)?.maxAssociations ?? 1)
         self.holder = holder
         self.index = index
         self.paths = paths
@@ -50,14 +53,22 @@ struct DeliveryWorker {
         self.logger = logger
     }
 
-    /// Works until the signal stops or the destination leaves the configuration.
+    /// The lane of a slot: with two or more associations, slot 0 is kept for stat and urgent work.
+    static func lane(slot: Int, maxAssociations: Int) -> Lane {
+        maxAssociations >= 2 && slot == 0 ? .priorityLane : .any
+    }
+
+    /// Works until the signal stops, or the destination leaves the configuration or no longer
+    /// has this slot (a reload changed `max_associations`: the service starts the right workers).
     mutating func run() {
         var outage = 0  // consecutive batches the destination could not be reached
         defer { association?.release() }
         while !signal.isStopped {
             let configuration = holder.current
-            guard let node = configuration.node(named: destination), let address = node.address else {
-                logger.notice("destination no longer configured; its worker stops")
+            guard let node = configuration.node(named: destination), let address = node.address,
+                  slot < node.maxAssociations, lane == Self.lane(slot: slot, maxAssociations: node.maxAssociations)
+            else {
+                logger.notice("destination or its association slot no longer configured; this worker stops")
                 return
             }
             let settings = configuration.delivery
@@ -104,7 +115,7 @@ struct DeliveryWorker {
         let deadline = Date().addingTimeInterval(Self.laneOverflow)
         while !signal.isStopped && Date() < deadline {
             let higher = index.higherClassWork(destination: destination, above: rank)
-            if !higher.due && !higher.inFlight { return }
+            if higher.dueRank < 0 && higher.inFlightRank < 0 { return }
             signal.wait(destination, since: signal.generation(destination), timeout: 0.1)
         }
     }
@@ -156,11 +167,13 @@ struct DeliveryWorker {
             if batchRank < 3, position == 0 || signal.generation(destination) != checked {
                 checked = signal.generation(destination)
                 let higher = index.higherClassWork(destination: destination, above: batchRank)
-                // Beside a lane, higher-class work is the lane's: give it the link. Alone, take it next.
-                if besideLane ? (higher.due || higher.inFlight) : higher.due {
+                // Beside a lane, stat/urgent work is the lane's: give it the link. Other higher-class
+                // work (routine above bulk), or any when alone: take it next.
+                let forLane = besideLane && (higher.dueRank >= 2 || higher.inFlightRank >= 2)
+                if forLane || higher.dueRank > batchRank {
                     index.unleaseDeliveries(ids: batch[position...].map(\.id))
                     logger.debug("batch cut short for higher-class work", metadata: ["sent": "\(position)", "class_rank": "\(batchRank)"])
-                    if besideLane { yieldLink(above: batchRank) }
+                    if forLane { yieldLink(above: max(batchRank, 1)) }
                     return true
                 }
             }
@@ -187,8 +200,10 @@ struct DeliveryWorker {
                     fail(work, "\(error)", permanent: false, settings: settings)
                     continue
                 }
-                // The association broke: this one and the rest go back to the queue.
-                index.releaseDeliveries(ids: batch[position...].map(\.id), error: "\(error)",
+                // The association broke: this instance spends an attempt (one that always breaks the
+                // link must end up dead, not block the destination), the rest go back untouched.
+                fail(work, "association broke: \(error)", permanent: false, settings: settings)
+                index.releaseDeliveries(ids: batch[(position + 1)...].map(\.id), error: "\(error)",
                                         retryAt: Date().addingTimeInterval(settings.retryInitial.seconds))
                 link.abort()
                 association = nil

@@ -91,15 +91,23 @@ final class Federation: Sendable {
     private func fanOut(_ keys: DicomAttributes) -> [SourceStudy] {
         let nodes = sources
         let results = ResultBox(count: nodes.count)
-        DispatchQueue.concurrentPerform(iterations: nodes.count) { i in
-            let node = nodes[i]
-            do {
-                let matches = try querier.findStudies(at: node, keys: keys)
-                results.set(i, matches.compactMap { SourceStudy(source: node.name, match: $0) })
-            } catch {
-                logger.warning("source did not answer a federated C-FIND", metadata: ["source": "\(node.name)", "error": "\(error)"])
+        let group = DispatchGroup()
+        for (i, node) in nodes.enumerated() {
+            // A thread per source: all are asked at once, however many there are.
+            group.enter()
+            let thread = Thread { [querier, logger] in
+                defer { group.leave() }
+                do {
+                    let matches = try querier.findStudies(at: node, keys: keys)
+                    results.set(i, matches.compactMap { SourceStudy(source: node.name, match: $0) })
+                } catch {
+                    logger.warning("source did not answer a federated C-FIND", metadata: ["source": "\(node.name)", "error": "\(error)"])
+                }
             }
+            thread.stackSize = 1 << 20
+            thread.start()
         }
+        group.wait()
         return results.all
     }
 }

@@ -26,7 +26,8 @@ public final class PriorFinder: Sendable {
     }
 
     /// Called for each stored instance; the first one of a study (per run) starts the search.
-    public func consider(study attributes: DicomAttributes, originNode: String?, destinations: [String]) {
+    /// `destinations`: where the new study goes, with each destination's identity edits (JSON).
+    public func consider(study attributes: DicomAttributes, originNode: String?, destinations: [String: String]) {
         let configuration = configuration()
         let settings = configuration.priors
         guard settings.isEnabled, !destinations.isEmpty, let studyUID = attributes.string(.studyInstanceUID),
@@ -44,7 +45,7 @@ public final class PriorFinder: Sendable {
     }
 
     private func search(_ attributes: DicomAttributes, studyUID: String, patientID: String, node: NodeConfig,
-                        destinations: [String], settings: PriorsSettings) {
+                        destinations: [String: String], settings: PriorsSettings) {
         var keys = SourceQueryKeys.study([.patientID: patientID])
         keys[.bodyPartExamined] = ""
         let candidates: [DicomAttributes]

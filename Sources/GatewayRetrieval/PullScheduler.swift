@@ -31,6 +31,11 @@ public struct PullScheduler: Service {
     }
 
     public func run() async throws {
+        do {
+            try index.resetInterruptedFetches()
+        } catch {
+            logger.error("pull: cannot reset fetches interrupted by the last stop", metadata: ["error": "\(error)"])
+        }
         await withTaskGroup(of: Void.self) { group in
             var running: Set<String> = []
             while !Task.isCancelled && !Task.isShuttingDownGracefully {

@@ -56,11 +56,15 @@ extension CacheIndex {
         // Aging lifts waiting work one class in the order, never to stat.
         let aged = request.agedBefore ?? Date.distantPast
         // A reader answers "nothing due" without taking the writer from ingest.
+        let overflow = request.priorityOverflowBefore ?? Date.distantFuture
         let anyDue = try read { db in
             try Bool.fetchOne(db, sql: """
-                SELECT EXISTS (SELECT 1 FROM delivery WHERE destination = ? AND state IN ('queued', 'failed')
-                               AND nextAttemptAt <= ? AND priority >= ?)
-                """, arguments: [request.destination, request.now, request.minimumRank]) ?? false
+                SELECT EXISTS (SELECT 1 FROM delivery d JOIN instance i ON i.id = d.instanceRef
+                               WHERE d.destination = :destination AND d.state IN ('queued', 'failed') AND d.nextAttemptAt <= :now
+                                 AND d.priority >= :minimumRank AND (d.priority < 2 OR d.createdAt <= :overflow)
+                                 AND i.seriesRef NOT IN (\(Self.seriesInFlight)))
+                """, arguments: ["destination": request.destination, "now": request.now, "minimumRank": request.minimumRank,
+                                 "overflow": overflow]) ?? false
         }
         guard anyDue else { return [] }
         try writeRelaxed { db in
@@ -78,7 +82,7 @@ extension CacheIndex {
                 LIMIT :limit
                 """, arguments: ["destination": request.destination, "now": request.now, "minimumRank": request.minimumRank,
                                  "aged": aged, "series": request.continuingSeries ?? -1, "limit": request.limit,
-                                 "overflow": request.priorityOverflowBefore ?? Date.distantFuture])
+                                 "overflow": overflow])
             // The batch goes out together only within one class: stop at the first lower class.
             let top: Int? = rows.first?["effective"]
             work = rows.filter { $0["effective"] == top }.map {
@@ -93,21 +97,30 @@ extension CacheIndex {
         return work
     }
 
-    /// Work of a class above `rank` for `destination`: whether some is due (queued, or failed and
-    /// due for retry) and whether some is being sent by another worker. A worker sending
-    /// lower-class work stops for either: due work it takes next itself; work in flight elsewhere
-    /// gets the link to itself (a destination that accepts one association at a time needs that).
-    public func higherClassWork(destination: String, above rank: Int, now: Date = Date()) -> (due: Bool, inFlight: Bool) {
+    /// Work of a class above `rank` for `destination`: the highest class due (queued, or failed
+    /// and due for retry; not in a series another worker is sending) and the highest being sent by
+    /// another worker; -1 for none. A worker sending lower-class work stops for either: due work
+    /// it takes next itself; stat/urgent work beside a lane gets the link to itself (a destination
+    /// that accepts one association at a time needs that).
+    public func higherClassWork(destination: String, above rank: Int, now: Date = Date()) -> (dueRank: Int, inFlightRank: Int) {
         let row = try? read { db in
             try Row.fetchOne(db, sql: """
-                SELECT EXISTS (SELECT 1 FROM delivery WHERE destination = :d AND priority > :r AND state IN ('queued', 'failed')
-                               AND nextAttemptAt <= :now) AS due,
-                       EXISTS (SELECT 1 FROM delivery WHERE destination = :d AND priority > :r AND state = 'inflight') AS inFlight
-                """, arguments: ["d": destination, "r": rank, "now": now])
+                SELECT (SELECT IFNULL(MAX(d.priority), -1) FROM delivery d JOIN instance i ON i.id = d.instanceRef
+                        WHERE d.destination = :d AND d.priority > :r AND d.state IN ('queued', 'failed') AND d.nextAttemptAt <= :now
+                          AND i.seriesRef NOT IN (\(Self.seriesInFlight))) AS due,
+                       (SELECT IFNULL(MAX(priority), -1) FROM delivery
+                        WHERE destination = :d AND priority > :r AND state = 'inflight') AS inFlight
+                """, arguments: ["d": destination, "r": rank, "now": now, "destination": destination])
         }
-        guard let row = row ?? nil else { return (false, false) }
+        guard let row = row ?? nil else { return (-1, -1) }
         return (row["due"], row["inFlight"])
     }
+
+    /// Series of `:destination` being sent by some worker (SQL, for NOT IN).
+    static let seriesInFlight = """
+        SELECT i2.seriesRef FROM delivery d2 JOIN instance i2 ON i2.id = d2.instanceRef
+        WHERE d2.destination = :destination AND d2.state = 'inflight'
+        """
 
     /// Records the outcome of one delivery. A failure is retried after `retryAt`, or is `dead`.
     /// A success may complete a step of the study's timeline (`delivered`, `report_returned`).

@@ -3,20 +3,21 @@ import GRDB
 
 extension CacheIndex {
     /// Remembers that `priorStudyUID` (at `source`) is a prior of `forStudyUID` and must go to
-    /// `destinations` at bulk priority; instances of it already cached are queued there now.
-    public func requestPrior(_ priorStudyUID: String, for forStudyUID: String, source: String, destinations: [String],
+    /// `destinations` at bulk priority; instances of it already cached are queued there now, with
+    /// the destination's identity edits (JSON, as for the new study: same patient).
+    public func requestPrior(_ priorStudyUID: String, for forStudyUID: String, source: String, destinations: [String: String],
                              now: Date = Date()) throws {
         try write { db in
-            for destination in destinations {
+            for (destination, edits) in destinations.sorted(by: { $0.key < $1.key }) {
                 try db.execute(sql: """
                     INSERT OR IGNORE INTO prior_request(priorStudyUID, forStudyUID, source, destination, createdAt)
                     VALUES (?, ?, ?, ?, ?)
                     """, arguments: [priorStudyUID, forStudyUID, source, destination, now])
                 try db.execute(sql: """
                     INSERT OR IGNORE INTO delivery(instanceRef, destination, route, priority, state, nextAttemptAt, edits, createdAt, updatedAt)
-                    SELECT i.id, ?, 'prior', 0, 'queued', ?, '{}', ?, ? FROM instance i JOIN series se ON se.id = i.seriesRef
+                    SELECT i.id, ?, 'prior', 0, 'queued', ?, ?, ?, ? FROM instance i JOIN series se ON se.id = i.seriesRef
                     JOIN study s ON s.id = se.studyRef WHERE s.studyUID = ?
-                    """, arguments: [destination, now, now, now, priorStudyUID])
+                    """, arguments: [destination, now, edits, now, now, priorStudyUID])
             }
         }
     }

@@ -138,15 +138,23 @@ extension CacheIndex {
         }) ?? []
     }
 
-    /// Studies a source holds that are not (completely) cached and not being fetched.
-    public func studiesToPull(source: String) throws -> [SourceStudy] {
+    /// Fetches queued or running when the gateway last stopped live only in memory: make them
+    /// candidates for the next poll again.
+    public func resetInterruptedFetches() throws {
+        try write { db in try db.execute(sql: "UPDATE source_study SET state = 'known' WHERE state IN ('queued', 'fetching')") }
+    }
+
+    /// Studies a source holds that are not (completely) cached and not being fetched; a study whose
+    /// fetch failed or stayed incomplete `maximumAttempts` times is left to an operator (or a
+    /// reporter's retrieve, which always tries).
+    public func studiesToPull(source: String, maximumAttempts: Int = 10) throws -> [SourceStudy] {
         try read { db in
             try Row.fetchAll(db, sql: """
                 SELECT ss.*, (SELECT COUNT(*) FROM instance i JOIN series se ON se.id = i.seriesRef JOIN study s ON s.id = se.studyRef
                               WHERE s.studyUID = ss.studyUID) AS cached
-                FROM source_study ss WHERE ss.source = ? AND ss.state NOT IN ('queued', 'fetching')
+                FROM source_study ss WHERE ss.source = ? AND ss.state NOT IN ('queued', 'fetching') AND ss.attempts < ?
                 ORDER BY ss.studyDate DESC, ss.studyTime DESC
-                """, arguments: [source]).compactMap { row -> SourceStudy? in
+                """, arguments: [source, maximumAttempts]).compactMap { row -> SourceStudy? in
                 let cached: Int = row["cached"]
                 let study = SourceStudy(row: row)
                 let expected = study.numberOfInstances ?? 1
