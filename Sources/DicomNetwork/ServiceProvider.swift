@@ -9,6 +9,14 @@ public struct AssociationInfo: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(callingAE)@\(peerHost) -> \(calledAE) #\(id)" }
 }
 
+extension AssociationInfo {
+    /// For instances that arrive other than on an inbound association (e.g. by a C-GET the
+    /// gateway sends): who they come from.
+    public static func offAssociation(callingAE: String, calledAE: String, peerHost: String) -> AssociationInfo {
+        AssociationInfo(id: 0, callingAE: callingAE, calledAE: calledAE, peerHost: peerHost)
+    }
+}
+
 /// The answer to an association request.
 public enum AssociationDecision: Sendable, Equatable {
     case accept
@@ -34,6 +42,15 @@ public struct StoreRequest: Sendable {
     public let moveOriginatorAE: String?
     public let moveOriginatorMessageID: UInt16
     public let filePath: String
+}
+
+extension StoreRequest {
+    /// A store of a file that arrived by other means (e.g. a C-GET sub-operation the gateway asked for).
+    public init(sopClassUID: String, sopInstanceUID: String, transferSyntaxUID: String, priority: DIMSEPriority = .medium,
+                filePath: String) {
+        self.init(sopClassUID: sopClassUID, sopInstanceUID: sopInstanceUID, transferSyntaxUID: transferSyntaxUID, priority: priority,
+                  messageID: 0, moveOriginatorAE: nil, moveOriginatorMessageID: 0, filePath: filePath)
+    }
 }
 
 /// An incoming C-FIND, C-MOVE or C-GET.

@@ -43,19 +43,22 @@ public final class Gateway: Sendable {
             interval: .seconds(60), logger: logger)
         let signal = DeliverySignal()
         delivery = DeliveryService(holder: holder, index: index, paths: paths, signal: signal, logger: logger)
-        let access = DicomSourceAccess(holder: holder)
+        let sink = IngestSink()
+        let access = DicomSourceAccess(holder: holder, sink: sink)
         let fetcher = StudyFetcher(configuration: { [holder] in holder.current }, index: index, retriever: access, logger: logger)
         pulls = PullScheduler(configuration: { [holder] in holder.current }, index: index, querier: access, fetcher: fetcher,
                               classify: { [holder] attributes in Self.classify(attributes, holder) }, logger: logger)
         let federation = Federation(holder: holder, index: index, querier: access, fetcher: fetcher, logger: logger)
         let g = configuration.gateway
+        let provider = CacheServiceProvider(configuration: holder, index: index, deliverySignal: signal, federation: federation,
+                                            logger: logger)
+        sink.provider = provider
         dicomServer = try DicomServer(
             configuration: .init(
                 port: g.port, bindAddress: g.bind, maxAssociations: g.maxAssociations, maxPDU: UInt32(g.maxPDU),
                 acseTimeout: Int(g.acseTimeout.components.seconds), dimseTimeout: Int(g.dimseTimeout.components.seconds),
                 temporaryDirectory: paths.incomingDirectory),
-            provider: CacheServiceProvider(configuration: holder, index: index, deliverySignal: signal, federation: federation,
-                                           logger: logger),
+            provider: provider,
             logger: logger)
     }
 

@@ -9,15 +9,16 @@ import DicomCore
 ///   host: 10.1.2.3
 ///   port: 104
 ///   roles: [source]
-///   pull: { interval: 5m, lookback: 2d, filters: { ModalitiesInStudy: CT, StationName: "CT*" } }
+///   pull: { interval: 5m, lookback: 2d, method: move, filters: { ModalitiesInStudy: CT, StationName: "CT*" } }
 /// ```
 public struct PullSettings: Sendable, Hashable {
     /// How often the source is asked (`interval`, default 5m).
     public var interval: Duration = .seconds(300)
     /// How far back the StudyDate range reaches (`lookback`, default 1d; whole days, today included).
     public var lookback: Duration = .seconds(86_400)
-    /// How studies are retrieved (`method`, default and for now only `move`: C-MOVE to the
-    /// gateway's own AE title, so the source must list the gateway as a move destination).
+    /// How studies are retrieved (`method`, default `move`: C-MOVE to the gateway's own AE title,
+    /// so the source must list the gateway as a move destination; `get`: C-GET, the instances
+    /// come back on the gateway's own association).
     public var method: PullMethod = .move
     /// Extra C-FIND keys with their matching values (`filters`, keyword: value), e.g. `ModalitiesInStudy: CT`.
     public var filters: [DicomTag: String] = [:]
@@ -51,6 +52,8 @@ public struct PullSettings: Sendable, Hashable {
 public enum PullMethod: String, Sendable, CaseIterable, ConfigChoice {
     /// C-MOVE with the gateway's AE title as destination (the source must know the gateway).
     case move
+    /// C-GET: the instances come back on the gateway's own association (no route back needed).
+    case get
 
     static let noun = "a retrieve method"
 }

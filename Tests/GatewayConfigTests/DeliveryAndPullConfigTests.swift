@@ -31,7 +31,7 @@ import Testing
     @Test func badPullAndDeliveryValuesAreReportedWhereTheyAre() {
         let found = diagnostics("""
             nodes:
-              A: { ae_title: A, roles: [destination], host: 127.0.0.1, port: 1, pull: { interval: 0s, method: get, filters: { Bogus: x } } }
+              A: { ae_title: A, roles: [destination], host: 127.0.0.1, port: 1, pull: { interval: 0s, method: fetch, filters: { Bogus: x } } }
             delivery: { aging: soon }
             """)
         #expect(found.map(\.path) == ["nodes.A.roles", "nodes.A.pull.interval", "nodes.A.pull.method", "nodes.A.pull.filters.Bogus",

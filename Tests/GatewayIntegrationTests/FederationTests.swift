@@ -250,3 +250,42 @@ import Testing
         await OrthancPeer.stopAll([a])
     }
 }
+
+/// `pull: { method: get }`: the instances come back on the gateway's own association, so the
+/// source needs no route to the gateway (here its entry for the gateway has a dead port).
+@Suite(.serialized) struct PullByGetTests {
+    @Test func scheduledPullByCGetIngestsAndRoutesWithoutAMoveDestination() async throws {
+        let dir = TestDirectory("pullget")
+        let (portA, hubPort) = (Net.freePort(), Net.freePort())
+        let gateway = try GatewayProcess(directory: dir, extraYAML: """
+            nodes:
+              TRUST_A: { ae_title: TRUSTA_PACS, host: 127.0.0.1, port: \(portA), issuer: RTH, roles: [source],
+                         pull: { interval: 2s, lookback: 1d, method: get } }
+              HUB: { ae_title: HUB_READ, host: 127.0.0.1, port: \(hubPort), roles: [destination] }
+            routes:
+              - { name: a-to-hub, from: [TRUST_A], to: [HUB] }
+            """)
+        let deadPort = Net.freePort()
+        let a = try await OrthancPeer.launch(aeTitle: "TRUSTA_PACS", in: dir,
+                                             modalities: ["gateway": OrthancPeer.Modality(aeTitle: "NETGW", port: deadPort)],
+                                             dicomPort: portA)
+        let jane = TrustStudy(patientID: "12345", patientName: "Doe^Jane", issuer: nil, studyDate: FederationTests.today, instances: 4)
+        try await a.load([jane], writingIn: dir.sub("a-files"))
+        let received = dir.sub("hub")
+        let hub = PeerProcess("storescp", ["-aet", "HUB_READ", "-od", received, "\(hubPort)"], logDirectory: dir.path)
+        try hub.start()
+        defer { hub.stop() }
+        _ = try await OffPool.run { try gateway.start() }
+
+        let pulled = await FederationTests.waitFor(60) { FederationTests.cachedCounts(gateway)[jane.studyUID] == 4 }
+        #expect(pulled, "C-GET pull did not cache the study: \(FederationTests.cachedCounts(gateway))\n\(gateway.peer?.output.suffix(3000) ?? "")")
+        #expect(FederationTests.patients(gateway, id: "12345") == ["RTH|12345"], "pulled instances gain the node's issuer")
+        let routed = await FederationTests.waitFor(30) {
+            ((try? FileManager.default.contentsOfDirectory(atPath: received)) ?? []).filter { $0.contains(jane.studyUID) }.count == 4
+        }
+        #expect(routed, "pulled instances were not routed to the hub")
+        let exitStatus = try await OffPool.run { gateway.terminate() }
+        #expect(exitStatus == 0)
+        await OrthancPeer.stopAll([a])
+    }
+}
