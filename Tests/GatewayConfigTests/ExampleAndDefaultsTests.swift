@@ -20,6 +20,18 @@ import GatewayConfig
         #expect(config.node(forCallingAE: "TRUSTB_PACS")?.issuer == "RGT")
     }
 
+    @Test func networkExampleIsACompleteValidNetwork() throws {
+        let config = try GatewayConfiguration.load(contentsOf: repositoryRoot.appendingPathComponent("etc/network.example.yaml"))
+        #expect(config.nodes.map(\.name) == ["TRUST_A", "TRUST_B", "HUB"])
+        #expect(config.node(named: "TRUST_B")?.pull?.interval == .seconds(300))
+        #expect(config.node(named: "TRUST_B")?.pull?.filters[.modalitiesInStudy] == "CT\\MR")
+        #expect(config.node(named: "HUB")?.federatedQuery == true)
+        #expect(config.identity.patientID == .prefix)
+        #expect(config.priors.count == 2)
+        #expect(config.routes.map(\.name) == ["test-patients", "no-patient-id", "imaging-to-hub", "reports-home"])
+        #expect(config.nodes.allSatisfy { $0.host == "127.0.0.1" })
+    }
+
     @Test func exampleFileUsesOnlyLoopbackAddresses() throws {
         let config = try GatewayConfiguration.load(contentsOf: repositoryRoot.appendingPathComponent("etc/gateway.example.yaml"))
         #expect(config.gateway.bind == "127.0.0.1")
