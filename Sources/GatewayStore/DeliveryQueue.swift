@@ -61,15 +61,3 @@ extension CacheIndex {
         }
     }
 }
-
-extension CacheIndex {
-    /// The node the study came from: the origin node of its earliest cached instance that has one.
-    public func studyOriginNode(studyUID: String) -> String? {
-        try? read { db in
-            try String.fetchOne(db, sql: """
-                SELECT i.originNode FROM instance i JOIN series se ON se.id = i.seriesRef JOIN study s ON s.id = se.studyRef
-                WHERE s.studyUID = ? AND i.originNode IS NOT NULL ORDER BY i.receivedAt LIMIT 1
-                """, arguments: [studyUID])
-        }
-    }
-}
