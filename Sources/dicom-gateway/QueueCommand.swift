@@ -33,6 +33,9 @@ struct IndexOptions: ParsableArguments {
 
 let priorityClassNames = [3: "stat", 2: "urgent", 1: "routine", 0: "bulk"]
 
+/// `text` padded with spaces to `width` columns (at least one space), for the queue tables.
+func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(1, width - text.count)) }
+
 struct QueueShow: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show", abstract: "Depth and oldest age per destination, priority class and state (the default).")
@@ -58,7 +61,6 @@ struct QueueShow: ParsableCommand {
             print("queue empty")
             return
         }
-        func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(1, width - text.count)) }
         print(pad("DESTINATION", 18) + pad("CLASS", 9) + pad("STATE", 10) + pad("COUNT", 7) + "OLDEST")
         for d in depths {
             let age = Int(now.timeIntervalSince(d.oldest))

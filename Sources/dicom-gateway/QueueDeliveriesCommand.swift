@@ -50,7 +50,6 @@ struct QueueList: ParsableCommand {
             print("no matching deliveries")
             return
         }
-        func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(1, width - text.count)) }
         print(pad("ID", 8) + pad("DESTINATION", 16) + pad("CLASS", 9) + pad("STATE", 10) + pad("TRIES", 6) + pad("AGE", 8) + "SOP INSTANCE UID / LAST ERROR")
         for r in rows {
             print(pad("\(r.id)", 8) + pad(r.destination, 16) + pad(priorityClassNames[r.priorityRank] ?? "?", 9) + pad(r.state, 10)
