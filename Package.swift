@@ -23,7 +23,8 @@ let package = Package(
             name: "CDcmtk",
             path: "CDcmtk",
             cxxSettings: [.unsafeFlags(["-Wno-deprecated-declarations"])],
-            linkerSettings: dcmtkLibraries
+            // OpenSSL's libcrypto (libssl-dev, which libdcmtk-dev depends on): SHA-256 of data sets as they arrive.
+            linkerSettings: dcmtkLibraries + [.linkedLibrary("crypto")]
         ),
         .target(name: "DicomCore"),
         .target(

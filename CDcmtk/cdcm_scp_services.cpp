@@ -1,5 +1,6 @@
-/* SCP services: C-STORE into a temporary file, C-FIND/C-MOVE/C-GET through the Swift handlers and the responder. */
+/* SCP services: C-STORE into a temporary file (see cdcm_store_receive.cpp), C-FIND/C-MOVE/C-GET through the Swift handlers and the responder. */
 #include "cdcm_scp_negotiate.h"
+#include "cdcm_store_receive.h"
 #include "cdcm_store_send.h"
 
 #include <cstdio>
@@ -29,46 +30,18 @@ DcmDataset *comment_detail(const cdcm_reply &reply) {
     return detail;
 }
 
-struct StoreContext {
-    cdcm::ScpWorker *w;
-    cdcm_store_request *req;
-    DcmDataset *detail = nullptr;
-    bool handled = false;
-    int fd = -1;                 /* read-only handle on the file being received, for early writeback */
-    long flushed = 0;
-};
-
-/* While a large data set arrives, start writing it back to disk, so the fsync after the last
- * byte has little left to do. Advisory: failures are ignored (the final fsync decides). */
-void start_writeback(StoreContext *sc, long received) {
-    if (received - sc->flushed < 256 * 1024) return;
-    if (sc->fd < 0) sc->fd = open(sc->req->file_path, O_RDONLY | O_CLOEXEC);
-    if (sc->fd >= 0) sync_file_range(sc->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-    sc->flushed = received;
-}
-
-void store_callback(void *data, T_DIMSE_StoreProgress *progress, T_DIMSE_C_StoreRQ *, char *, DcmDataset **,
-                    T_DIMSE_C_StoreRSP *rsp, DcmDataset **status_detail) {
-    StoreContext *sc = static_cast<StoreContext *>(data);
-    if (progress->state == DIMSE_StoreProgressing) start_writeback(sc, progress->progressBytes);
-    if (progress->state != DIMSE_StoreEnd) return;
-    if (sc->fd >= 0) {
-        close(sc->fd);
-        sc->fd = -1;
-    }
-    const cdcm_scp_handlers &h = sc->w->scp->handlers;
-    if (rsp->DimseStatus != STATUS_Success) return;  // e.g. out of resources while writing
-    cdcm_reply reply;
-    memset(&reply, 0, sizeof(reply));
-    reply.status = STATUS_STORE_Error_CannotUnderstand;
-    if (h.on_store != nullptr) {
-        cdcm_assoc_info info = sc->w->info();
-        h.on_store(h.ctx, &info, sc->req, &reply);
-        sc->handled = true;
-    }
-    rsp->DimseStatus = reply.status;
-    sc->detail = comment_detail(reply);
-    *status_detail = sc->detail;
+OFCondition send_store_response(cdcm::ScpWorker *w, const T_DIMSE_C_StoreRQ &req, T_ASC_PresentationContextID pcid,
+                                uint16_t status, DcmDataset *detail) {
+    T_DIMSE_C_StoreRSP rsp;
+    memset(&rsp, 0, sizeof(rsp));
+    rsp.DimseStatus = status;
+    rsp.MessageIDBeingRespondedTo = req.MessageID;
+    rsp.DataSetType = DIMSE_DATASET_NULL;
+    copy_string(rsp.AffectedSOPClassUID, sizeof(rsp.AffectedSOPClassUID), req.AffectedSOPClassUID);
+    copy_string(rsp.AffectedSOPInstanceUID, sizeof(rsp.AffectedSOPInstanceUID), req.AffectedSOPInstanceUID);
+    rsp.opts = O_STORE_AFFECTEDSOPCLASSUID | O_STORE_AFFECTEDSOPINSTANCEUID;
+    T_DIMSE_C_StoreRQ request = req;
+    return DIMSE_sendStoreResponse(w->assoc, pcid, &request, &rsp, detail);
 }
 
 OFCondition receive_identifier(cdcm::ScpWorker *w, DcmDataset **ids) {
@@ -138,24 +111,30 @@ OFCondition serve_store(ScpWorker *w, T_DIMSE_C_StoreRQ &req, T_ASC_Presentation
         DIC_UL bytes = 0, pdvs = 0;
         OFCondition cond = DIMSE_ignoreDataSet(w->assoc, DIMSE_NONBLOCKING, w->scp->dimse_timeout, &bytes, &pdvs);
         if (cond.bad()) return cond;
-        T_DIMSE_C_StoreRSP rsp;
-        memset(&rsp, 0, sizeof(rsp));
-        rsp.DimseStatus = admission;
-        rsp.MessageIDBeingRespondedTo = req.MessageID;
-        rsp.DataSetType = DIMSE_DATASET_NULL;
-        copy_string(rsp.AffectedSOPClassUID, sizeof(rsp.AffectedSOPClassUID), req.AffectedSOPClassUID);
-        copy_string(rsp.AffectedSOPInstanceUID, sizeof(rsp.AffectedSOPInstanceUID), req.AffectedSOPInstanceUID);
-        rsp.opts = O_STORE_AFFECTEDSOPCLASSUID | O_STORE_AFFECTEDSOPINSTANCEUID;
-        return DIMSE_sendStoreResponse(w->assoc, pcid, &req, &rsp, nullptr);
+        return send_store_response(w, req, pcid, admission, nullptr);
     }
-    StoreContext sc{w, &sreq};
-    OFCondition cond = DIMSE_storeProvider(w->assoc, pcid, &req, path, 1, nullptr, store_callback, &sc,
-                                           DIMSE_NONBLOCKING, w->scp->dimse_timeout);
-    delete sc.detail;
-    if (sc.fd >= 0) close(sc.fd);
-    if (!sc.handled) unlink(path);  // the handler owns the file once called; otherwise it is ours to remove
-    // DIMSE_storeProvider answered 0xA700 already (e.g. the disk filled while writing): the association goes on.
-    if (cond == DIMSE_OUTOFRESOURCES) return EC_Normal;
+    cdcm::ReceivedDataset received;
+    OFCondition cond = cdcm::receive_store_dataset(w->assoc, req, pcid, w->scp->dimse_timeout, path, received);
+    if (cond.bad()) {
+        unlink(path);
+        // The data set was read off the association but could not be written (e.g. the disk
+        // filled): refuse this instance, keep the association.
+        if (cond == DIMSE_OUTOFRESOURCES) return send_store_response(w, req, pcid, STATUS_STORE_Refused_OutOfResources, nullptr);
+        return cond;
+    }
+    sreq.dataset_sha256 = received.sha256.c_str();
+    sreq.file_size = received.file_size;
+    cdcm_reply reply;
+    memset(&reply, 0, sizeof(reply));
+    reply.status = STATUS_STORE_Error_CannotUnderstand;
+    if (h.on_store != nullptr) {
+        h.on_store(h.ctx, &info, &sreq, &reply);  // the handler owns the file from here
+    } else {
+        unlink(path);
+    }
+    DcmDataset *detail = comment_detail(reply);
+    cond = send_store_response(w, req, pcid, reply.status, detail);
+    delete detail;
     return cond;
 }
 

@@ -212,6 +212,8 @@ typedef struct cdcm_store_request {
     const char *move_originator_ae;   /* "" unless a C-MOVE sub-operation */
     uint16_t move_originator_msg_id;
     const char *file_path;            /* complete Part 10 file just received; the callee owns it now */
+    const char *dataset_sha256;       /* SHA-256 (hex) of the data set, after the meta header; NULL if unknown */
+    long long file_size;              /* bytes of the whole file, when dataset_sha256 is set */
 } cdcm_store_request;
 
 typedef struct cdcm_query_request {

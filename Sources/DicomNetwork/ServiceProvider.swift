@@ -42,6 +42,11 @@ public struct StoreRequest: Sendable {
     public let moveOriginatorAE: String?
     public let moveOriginatorMessageID: UInt16
     public let filePath: String
+    /// SHA-256 (lower-case hex) of the data set, the file after its meta header, computed while
+    /// the bytes arrived; nil when the file came by other means.
+    public var datasetSHA256: String? = nil
+    /// Bytes of the whole file, when `datasetSHA256` is known.
+    public var fileSize: Int64 = 0
 }
 
 extension StoreRequest {

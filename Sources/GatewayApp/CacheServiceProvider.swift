@@ -79,13 +79,15 @@ public final class CacheServiceProvider: DicomServiceProvider {
     }
 
     public func store(_ request: StoreRequest, association: AssociationInfo) -> DIMSEResult {
-        let result = ingest(request, association: association)
+        // The file's bytes go to the device while it is parsed, routed and indexed.
+        let received = ReceivedFile(digest: request.datasetSHA256.map { ($0, request.fileSize) }, flush: PendingFlush.start(request.filePath))
+        let result = ingest(request, association: association, received: received)
         if !result.status.isSuccess { try? FileManager.default.removeItem(atPath: request.filePath) }
         tally.add(association.id, stored: result.status.isSuccess)
         return result
     }
 
-    private func ingest(_ request: StoreRequest, association: AssociationInfo) -> DIMSEResult {
+    private func ingest(_ request: StoreRequest, association: AssociationInfo, received: ReceivedFile) -> DIMSEResult {
         let configuration = self.configuration
         let attributes: DicomAttributes
         var otherPatientIDs: [DicomAttributes] = []
@@ -131,7 +133,7 @@ public final class CacheServiceProvider: DicomServiceProvider {
                 temporaryPath: request.filePath, attributes: resolution.indexed, sopClassUID: sopClassUID,
                 transferSyntax: request.transferSyntaxUID, origin: origin,
                 duplicatePolicy: InstanceIngestor.DuplicatePolicy(rawValue: configuration.storage.duplicates.rawValue) ?? .keep,
-                deliveries: deliveries, extras: extras)
+                deliveries: deliveries, extras: extras, received: received)
             switch outcome {
             case .stored, .identicalDuplicate, .keptExisting, .replaced:
                 for d in deliveries { deliverySignal.notify(d.destination) }

@@ -88,7 +88,7 @@ public enum IngestResult: Sendable, Equatable {
 extension CacheIndex {
     /// The instance row for a SOP Instance UID, if cached.
     public func instance(sopUID: String) throws -> InstanceRecord? {
-        try read { db in try InstanceRecord.filter(Column("sopUID") == sopUID).fetchOne(db) }
+        try read { db in try InstanceRecord.fetchOne(cached: db, sql: "SELECT * FROM instance WHERE sopUID = ?", arguments: [sopUID]) }
     }
 
     /// Inserts the rows of a new instance (patient, study, series upserted) with an audit entry.
@@ -97,7 +97,7 @@ extension CacheIndex {
         let patient = try upsertPatient(m, db)
         let (filed, studyCreated) = try upsertStudy(m, patientRef: patient, db)
         var study = filed
-        var series = try SeriesRecord.filter(Column("seriesUID") == m.seriesUID).fetchOne(db)
+        var series = try SeriesRecord.fetchOne(cached: db, sql: "SELECT * FROM series WHERE seriesUID = ?", arguments: [m.seriesUID])
         if series == nil {
             var s = SeriesRecord(
                 id: nil, seriesUID: m.seriesUID, studyRef: study.id!, modality: m.value(.modality),
@@ -117,7 +117,9 @@ extension CacheIndex {
             originNode: m.origin.node)
         try instance.insert(db)
         try insertDeliveries(m.deliveries, instanceRef: instance.id!, now: m.receivedAt, db)
-        try db.execute(sql: "UPDATE series SET instanceCount = instanceCount + 1 WHERE id = ?", arguments: [series!.id!])
+        try db.execute(cached: "UPDATE series SET instanceCount = instanceCount + 1 WHERE id = ?", arguments: [series!.id!])
+        // A study's origin is the first node that sent any of it (its first sender may be unknown).
+        if study.originNode == nil, let node = m.origin.node { study.originNode = node }
         study.instanceCount += 1
         study.sizeBytes += m.sizeBytes
         study.updatedAt = m.receivedAt
@@ -129,7 +131,8 @@ extension CacheIndex {
     private static func upsertPatient(_ m: InstanceMetadata, _ db: Database) throws -> Int64 {
         let issuer = m.value(.issuerOfPatientID)
         let pid = m.value(.patientID)
-        if var existing = try PatientRecord.filter(Column("issuer") == issuer && Column("patientID") == pid).fetchOne(db) {
+        if var existing = try PatientRecord.fetchOne(cached: db, sql: "SELECT * FROM patient WHERE issuer = ? AND patientID = ?",
+                                                     arguments: [issuer, pid]) {
             let name = m.value(.patientName)
             if !name.isEmpty && name != existing.patientName {
                 existing.patientName = name
@@ -145,7 +148,9 @@ extension CacheIndex {
     }
 
     private static func upsertStudy(_ m: InstanceMetadata, patientRef: Int64, _ db: Database) throws -> (StudyRecord, created: Bool) {
-        if let existing = try StudyRecord.filter(Column("studyUID") == m.studyUID).fetchOne(db) { return (existing, false) }
+        if let existing = try StudyRecord.fetchOne(cached: db, sql: "SELECT * FROM study WHERE studyUID = ?", arguments: [m.studyUID]) {
+            return (existing, false)
+        }
         var s = StudyRecord(
             id: nil, studyUID: m.studyUID, patientRef: patientRef, studyDate: m.value(.studyDate), studyTime: m.value(.studyTime),
             accessionNumber: m.value(.accessionNumber), studyID: m.value(.studyID), studyDescription: m.value(.studyDescription),

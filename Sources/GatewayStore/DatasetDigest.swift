@@ -36,7 +36,7 @@ public enum DatasetDigest {
             if start < n { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[start..<n])) }
             size += Int64(n)
         }
-        return (hasher.finalize().map { String(format: "%02x", $0) }.joined(), size)
+        return (Hex.string(hasher.finalize()), size)
     }
 
     /// Length of preamble + "DICM" + file meta group when the head holds (0002,0000) UL; else 0.

@@ -58,7 +58,7 @@ extension CacheIndex {
         // A reader answers "nothing due" without taking the writer from ingest.
         let overflow = request.priorityOverflowBefore ?? Date.distantFuture
         let anyDue = try read { db in
-            try Bool.fetchOne(db, sql: """
+            try Bool.fetchOne(cached: db, sql: """
                 SELECT EXISTS (SELECT 1 FROM delivery d JOIN instance i ON i.id = d.instanceRef
                                WHERE d.destination = :destination AND d.state IN ('queued', 'failed') AND d.nextAttemptAt <= :now
                                  AND d.priority >= :minimumRank AND (d.priority < 2 OR d.createdAt <= :overflow)
@@ -68,7 +68,7 @@ extension CacheIndex {
         }
         guard anyDue else { return [] }
         try writeRelaxed { db in
-            let rows = try Row.fetchAll(db, sql: """
+            let rows = try Row.fetchAll(cached: db, sql: """
                 SELECT d.id, d.priority, d.attempts, d.edits, d.createdAt, i.path, i.sopClassUID, i.transferSyntax, i.sopUID,
                        i.seriesRef,
                        CASE WHEN d.createdAt <= :aged AND d.priority < 2 THEN d.priority + 1 ELSE d.priority END AS effective
@@ -91,7 +91,7 @@ extension CacheIndex {
                              seriesRef: $0["seriesRef"], queuedAt: $0["createdAt"], effectiveRank: $0["effective"])
             }
             for w in work {
-                try db.execute(sql: "UPDATE delivery SET state = 'inflight', updatedAt = ? WHERE id = ?", arguments: [request.now, w.id])
+                try db.execute(cached: "UPDATE delivery SET state = 'inflight', updatedAt = ? WHERE id = ?", arguments: [request.now, w.id])
             }
         }
         return work
@@ -104,7 +104,7 @@ extension CacheIndex {
     /// that accepts one association at a time needs that).
     public func higherClassWork(destination: String, above rank: Int, now: Date = Date()) -> (dueRank: Int, inFlightRank: Int) {
         let row = try? read { db in
-            try Row.fetchOne(db, sql: """
+            try Row.fetchOne(cached: db, sql: """
                 SELECT (SELECT IFNULL(MAX(d.priority), -1) FROM delivery d JOIN instance i ON i.id = d.instanceRef
                         WHERE d.destination = :d AND d.priority > :r AND d.state IN ('queued', 'failed') AND d.nextAttemptAt <= :now
                           AND i.seriesRef NOT IN (\(Self.seriesInFlight))) AS due,
@@ -127,15 +127,15 @@ extension CacheIndex {
     public func finishDelivery(id: Int64, succeeded: Bool, error: String = "", retryAt: Date? = nil, now: Date = Date()) {
         relaxed { db in
             if succeeded {
-                try db.execute(sql: "UPDATE delivery SET state = 'done', attempts = attempts + 1, lastError = '', updatedAt = ? WHERE id = ?",
+                try db.execute(cached: "UPDATE delivery SET state = 'done', attempts = attempts + 1, lastError = '', updatedAt = ? WHERE id = ?",
                                arguments: [now, id])
                 try CacheIndex.recordDeliveryMilestones(deliveryID: id, now: now, db)
             } else if let retryAt {
-                try db.execute(sql: """
+                try db.execute(cached: """
                     UPDATE delivery SET state = 'failed', attempts = attempts + 1, lastError = ?, nextAttemptAt = ?, updatedAt = ? WHERE id = ?
                     """, arguments: [error, retryAt, now, id])
             } else {
-                try db.execute(sql: "UPDATE delivery SET state = 'dead', attempts = attempts + 1, lastError = ?, updatedAt = ? WHERE id = ?",
+                try db.execute(cached: "UPDATE delivery SET state = 'dead', attempts = attempts + 1, lastError = ?, updatedAt = ? WHERE id = ?",
                                arguments: [error, now, id])
             }
         }
@@ -146,7 +146,7 @@ extension CacheIndex {
         guard !ids.isEmpty else { return }
         relaxed { db in
             for id in ids {
-                try db.execute(sql: "UPDATE delivery SET state = 'failed', lastError = ?, nextAttemptAt = ?, updatedAt = ? WHERE id = ?",
+                try db.execute(cached: "UPDATE delivery SET state = 'failed', lastError = ?, nextAttemptAt = ?, updatedAt = ? WHERE id = ?",
                                arguments: [error, retryAt, Date(), id])
             }
         }
@@ -157,7 +157,7 @@ extension CacheIndex {
         guard !ids.isEmpty else { return }
         relaxed { db in
             for id in ids {
-                try db.execute(sql: "UPDATE delivery SET state = 'queued', updatedAt = ? WHERE id = ? AND state = 'inflight'",
+                try db.execute(cached: "UPDATE delivery SET state = 'queued', updatedAt = ? WHERE id = ? AND state = 'inflight'",
                                arguments: [Date(), id])
             }
         }
@@ -175,6 +175,6 @@ extension CacheIndex {
 
     /// After a crash, deliveries that were in flight go back to the queue (at-least-once).
     public func requeueInFlightDeliveries() throws {
-        try write { db in try db.execute(sql: "UPDATE delivery SET state = 'queued' WHERE state = 'inflight'") }
+        try write { db in try db.execute(cached: "UPDATE delivery SET state = 'queued' WHERE state = 'inflight'") }
     }
 }

@@ -30,7 +30,7 @@ public struct QueueDepth: Sendable, Equatable {
 extension CacheIndex {
     static func insertDeliveries(_ deliveries: [PendingDelivery], instanceRef: Int64, now: Date, _ db: Database) throws {
         for d in deliveries {
-            try db.execute(sql: """
+            try db.execute(cached: """
                 INSERT OR IGNORE INTO delivery(instanceRef, destination, route, priority, state, nextAttemptAt, edits, createdAt, updatedAt)
                 VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)
                 """, arguments: [instanceRef, d.destination, d.route, d.priorityRank, now, d.editsJSON, now, now])
@@ -40,7 +40,7 @@ extension CacheIndex {
     /// Whether any instance of the study still has a delivery that is not done (retention keeps it).
     public func hasUndeliveredWork(studyUID: String) -> Bool {
         (try? read { db in
-            try Bool.fetchOne(db, sql: """
+            try Bool.fetchOne(cached: db, sql: """
                 SELECT EXISTS (SELECT 1 FROM delivery d JOIN instance i ON i.id = d.instanceRef
                 JOIN series se ON se.id = i.seriesRef JOIN study s ON s.id = se.studyRef
                 WHERE s.studyUID = ? AND d.state NOT IN ('done', 'cancelled'))
@@ -51,7 +51,7 @@ extension CacheIndex {
     /// Depth and oldest entry per destination, priority and state (done and cancelled deliveries excluded).
     public func queueDepths() throws -> [QueueDepth] {
         try read { db in
-            try Row.fetchAll(db, sql: """
+            try Row.fetchAll(cached: db, sql: """
                 SELECT destination, priority, state, COUNT(*) AS n, MIN(createdAt) AS oldest FROM delivery
                 WHERE state NOT IN ('done', 'cancelled') GROUP BY destination, priority, state ORDER BY destination, priority DESC, state
                 """).map {

@@ -44,10 +44,11 @@ public enum DurableFile {
         }
     }
 
-    /// Moves `source` to `destination` atomically (same file system), after syncing the file,
-    /// then syncs the destination directory. Missing directories are created durably.
-    public static func install(_ source: String, at destination: String) throws(StoreError) {
-        try sync(file: source)
+    /// Moves `source` to `destination` atomically (same file system), after syncing the file
+    /// (or waiting for `flushed`, a flush of it already under way), then syncs the destination
+    /// directory. Missing directories are created durably.
+    public static func install(_ source: String, at destination: String, flushed: PendingFlush? = nil) throws(StoreError) {
+        if let flushed { try flushed.wait() } else { try sync(file: source) }
         let directory = (destination as NSString).deletingLastPathComponent
         try makeDirectories(directory)
         guard rename(source, destination) == 0 else {

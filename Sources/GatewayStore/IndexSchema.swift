@@ -175,6 +175,16 @@ enum IndexSchema {
             }
             try db.create(index: "prior_request_prior", on: "prior_request", columns: ["priorStudyUID"])
         }
+        m.registerMigration("v5-study-origin") { db in
+            // study.originNode now holds the first node that sent any of the study, kept at ingest;
+            // studies whose first sender was unknown take it from their instances once, here.
+            try db.execute(sql: """
+                UPDATE study SET originNode = (
+                    SELECT i.originNode FROM instance i JOIN series se ON se.id = i.seriesRef
+                    WHERE se.studyRef = study.id AND i.originNode IS NOT NULL ORDER BY i.receivedAt LIMIT 1)
+                WHERE originNode IS NULL
+                """)
+        }
         return m
     }
 }

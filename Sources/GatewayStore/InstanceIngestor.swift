@@ -25,10 +25,12 @@ public final class InstanceIngestor: Sendable {
 
     /// Ingests the complete file at `temporaryPath` (consumed: moved into the cache or deleted).
     /// `attributes` are the file's parsed top-level attributes; their UIDs must be present.
+    /// `received` carries what the receiver already knows: the data set's digest, computed while
+    /// the bytes arrived, and a flush of the file already under way (see `PendingFlush`).
     public func ingest(
         temporaryPath: String, attributes: DicomAttributes, sopClassUID: String, transferSyntax: String,
         origin: InstanceMetadata.Origin, duplicatePolicy: DuplicatePolicy = .keep, deliveries: [PendingDelivery] = [],
-        extras: IngestExtras = IngestExtras()
+        extras: IngestExtras = IngestExtras(), received: ReceivedFile? = nil
     ) throws(StoreError) -> IngestResult {
         let sop = attributes.string(.sopInstanceUID) ?? ""
         let study = attributes.string(.studyInstanceUID) ?? ""
@@ -39,12 +41,14 @@ public final class InstanceIngestor: Sendable {
         }
         inFlight.lock(sop)
         defer { inFlight.unlock(sop) }
-        let (digest, size) = try DatasetDigest.sha256(ofFile: temporaryPath)
+        let (digest, size): (String, Int64)
+        if let known = received?.digest { (digest, size) = known } else { (digest, size) = try DatasetDigest.sha256(ofFile: temporaryPath) }
+        let flush = received?.flush
         let existing: InstanceRecord?
         do { existing = try index.instance(sopUID: sop) } catch { throw StoreError("index read failed: \(error)") }
         if let existing {
             let result = try duplicate(existing, temporaryPath: temporaryPath, digest: digest, size: size, transferSyntax: transferSyntax,
-                                       studyUID: study, origin: origin, policy: duplicatePolicy)
+                                       studyUID: study, origin: origin, policy: duplicatePolicy, flush: flush)
             try ensureDeliveries(deliveries, of: existing, requeue: result == .replaced)
             return result
         }
@@ -65,7 +69,7 @@ public final class InstanceIngestor: Sendable {
         }
         var fileError: StoreError?
         do {
-            try DurableFile.install(temporaryPath, at: paths.absolutePath(relative: relative))
+            try DurableFile.install(temporaryPath, at: paths.absolutePath(relative: relative), flushed: flush)
         } catch {
             fileError = error
         }
@@ -117,7 +121,7 @@ public final class InstanceIngestor: Sendable {
 
     private func duplicate(
         _ existing: InstanceRecord, temporaryPath: String, digest: String, size: Int64, transferSyntax: String, studyUID: String,
-        origin: InstanceMetadata.Origin, policy duplicatePolicy: DuplicatePolicy
+        origin: InstanceMetadata.Origin, policy duplicatePolicy: DuplicatePolicy, flush: PendingFlush?
     ) throws(StoreError) -> IngestResult {
         let cached = paths.absolutePath(relative: existing.path)
         if existing.sha256 == digest {
@@ -127,7 +131,7 @@ public final class InstanceIngestor: Sendable {
                 return .identicalDuplicate
             }
             // Indexed but the file is gone or damaged: this copy repairs it.
-            try DurableFile.install(temporaryPath, at: cached)
+            try DurableFile.install(temporaryPath, at: cached, flushed: flush)
             index.audit(AuditRecord(event: "repair", actor: origin.callingAE, peer: origin.peerHost, studyUID: studyUID,
                                     outcome: "file restored", detail: "\(existing.path) re-filed from a resent copy"))
             return .stored
@@ -158,7 +162,7 @@ public final class InstanceIngestor: Sendable {
                     throw StoreError("cannot keep the superseded copy of \(existing.sopUID) at \(keep): \(error)")
                 }
             }
-            try DurableFile.install(temporaryPath, at: current)
+            try DurableFile.install(temporaryPath, at: current, flushed: flush)
             do {
                 try index.write { db in
                     try db.execute(
@@ -176,6 +180,18 @@ public final class InstanceIngestor: Sendable {
             }
             return .replaced
         }
+    }
+}
+
+/// What the receiver of a file already did with it: the data set's SHA-256 and size, computed as
+/// the bytes arrived (nil: read the file), and a flush of it already started.
+public struct ReceivedFile: Sendable {
+    public var digest: (digest: String, size: Int64)?
+    public var flush: PendingFlush?
+
+    public init(digest: (digest: String, size: Int64)? = nil, flush: PendingFlush? = nil) {
+        self.digest = digest
+        self.flush = flush
     }
 }
 

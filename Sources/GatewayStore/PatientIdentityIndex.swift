@@ -31,7 +31,7 @@ public struct StudyIdentity: Sendable, Equatable {
 extension CacheIndex {
     /// Records a mapping (the first one for an (issuer, local ID) stays). Inside a group transaction.
     static func record(_ mapping: PatientIdentityMapping, at time: Date, _ db: Database) throws {
-        try db.execute(sql: """
+        try db.execute(cached: """
             INSERT OR IGNORE INTO patient_identity(issuer, localPatientID, networkPatientID, createdAt) VALUES (?, ?, ?, ?)
             """, arguments: [mapping.issuer, mapping.localPatientID, mapping.networkPatientID, time])
     }
@@ -39,7 +39,7 @@ extension CacheIndex {
     /// The network Patient ID recorded for a trust's patient, if any.
     public func networkPatientID(issuer: String, localPatientID: String) -> String? {
         try? read { db in
-            try String.fetchOne(db, sql: "SELECT networkPatientID FROM patient_identity WHERE issuer = ? AND localPatientID = ?",
+            try String.fetchOne(cached: db, sql: "SELECT networkPatientID FROM patient_identity WHERE issuer = ? AND localPatientID = ?",
                                 arguments: [issuer, localPatientID])
         }
     }
@@ -48,7 +48,7 @@ extension CacheIndex {
     /// identity has it.
     public func localIdentity(networkPatientID: String) -> PatientIdentityMapping? {
         let rows = (try? read { db in
-            try Row.fetchAll(db, sql: """
+            try Row.fetchAll(cached: db, sql: """
                 SELECT issuer, localPatientID FROM patient_identity WHERE networkPatientID = ? AND localPatientID <> networkPatientID LIMIT 2
                 """, arguments: [networkPatientID])
         }) ?? []
@@ -59,13 +59,9 @@ extension CacheIndex {
     /// The patient and origin of a cached study; nil when the study is not cached.
     public func studyIdentity(studyUID: String) -> StudyIdentity? {
         try? read { db -> StudyIdentity? in
-            // The study row's origin is its first instance's; only when that sender was unknown are
-            // the instances searched (an O(instances) query the hot path otherwise avoids).
-            guard let row = try Row.fetchOne(db, sql: """
-                SELECT p.issuer, p.patientID,
-                       COALESCE(s.originNode, (SELECT i.originNode FROM instance i JOIN series se ON se.id = i.seriesRef
-                                               WHERE se.studyRef = s.id AND i.originNode IS NOT NULL ORDER BY i.receivedAt LIMIT 1))
-                           AS origin
+            // The study row keeps the first node that sent any of it (see CacheIndex.insert).
+            guard let row = try Row.fetchOne(cached: db, sql: """
+                SELECT p.issuer, p.patientID, s.originNode AS origin
                 FROM study s JOIN patient p ON p.id = s.patientRef WHERE s.studyUID = ?
                 """, arguments: [studyUID]) else { return nil }
             return StudyIdentity(studyUID: studyUID, originNode: row["origin"], issuer: row["issuer"], patientID: row["patientID"])

@@ -9,11 +9,11 @@ extension CacheIndex {
                              now: Date = Date()) throws {
         try write { db in
             for (destination, edits) in destinations.sorted(by: { $0.key < $1.key }) {
-                try db.execute(sql: """
+                try db.execute(cached: """
                     INSERT OR IGNORE INTO prior_request(priorStudyUID, forStudyUID, source, destination, createdAt)
                     VALUES (?, ?, ?, ?, ?)
                     """, arguments: [priorStudyUID, forStudyUID, source, destination, now])
-                try db.execute(sql: """
+                try db.execute(cached: """
                     INSERT OR IGNORE INTO delivery(instanceRef, destination, route, priority, state, nextAttemptAt, edits, createdAt, updatedAt)
                     SELECT i.id, ?, 'prior', 0, 'queued', ?, ?, ?, ? FROM instance i JOIN series se ON se.id = i.seriesRef
                     JOIN study s ON s.id = se.studyRef WHERE s.studyUID = ?
@@ -25,7 +25,7 @@ extension CacheIndex {
     /// Where instances of a requested prior study must go (empty for any other study).
     public func priorDestinations(studyUID: String) -> [String] {
         (try? read { db in
-            try String.fetchAll(db, sql: "SELECT DISTINCT destination FROM prior_request WHERE priorStudyUID = ? ORDER BY destination",
+            try String.fetchAll(cached: db, sql: "SELECT DISTINCT destination FROM prior_request WHERE priorStudyUID = ? ORDER BY destination",
                                 arguments: [studyUID])
         }) ?? []
     }

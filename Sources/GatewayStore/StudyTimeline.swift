@@ -57,12 +57,12 @@ extension CacheIndex {
     static func recordEvent(_ event: String, studyUID: String, node: String, time: Date, detail: String = "", once: Bool,
                             perNode: Bool = false, _ db: Database) throws {
         if once {
-            let exists = try Bool.fetchOne(db, sql: """
+            let exists = try Bool.fetchOne(cached: db, sql: """
                 SELECT EXISTS (SELECT 1 FROM study_event WHERE studyUID = ? AND event = ? AND (? = 0 OR node = ?))
                 """, arguments: [studyUID, event, perNode ? 1 : 0, node]) ?? false
             if exists { return }
         }
-        try db.execute(sql: "INSERT INTO study_event(studyUID, event, node, time, detail) VALUES (?, ?, ?, ?, ?)",
+        try db.execute(cached: "INSERT INTO study_event(studyUID, event, node, time, detail) VALUES (?, ?, ?, ?, ?)",
                        arguments: [studyUID, event, node, time, detail])
     }
 
@@ -90,11 +90,9 @@ extension CacheIndex {
     /// (workers send in series and instance order, so its unsent instances are at the end);
     /// only a finished series leads to a look at the study's other series.
     static func recordDeliveryMilestones(deliveryID: Int64, now: Date, _ db: Database) throws {
-        guard let row = try Row.fetchOne(db, sql: """
+        guard let row = try Row.fetchOne(cached: db, sql: """
             SELECT d.destination, s.id AS studyRef, s.studyUID, i.seriesRef, i.originNode AS instanceOrigin,
-                   COALESCE(s.originNode, (SELECT i2.originNode FROM instance i2 JOIN series se2 ON se2.id = i2.seriesRef
-                                           WHERE se2.studyRef = s.id AND i2.originNode IS NOT NULL ORDER BY i2.receivedAt LIMIT 1))
-                       AS studyOrigin
+                   s.originNode AS studyOrigin
             FROM delivery d JOIN instance i ON i.id = d.instanceRef JOIN series se ON se.id = i.seriesRef
             JOIN study s ON s.id = se.studyRef WHERE d.id = ?
             """, arguments: [deliveryID]) else { return }
@@ -105,19 +103,19 @@ extension CacheIndex {
         let instanceOrigin: String? = row["instanceOrigin"]
         let studyOrigin: String? = row["studyOrigin"]
         if instanceOrigin == studyOrigin, destination != studyOrigin {
-            let already = try Bool.fetchOne(db, sql: """
+            let already = try Bool.fetchOne(cached: db, sql: """
                 SELECT EXISTS (SELECT 1 FROM study_event WHERE studyUID = ? AND event = ? AND node = ?)
                 """, arguments: [studyUID, StudyEvent.delivered, destination]) ?? false
             if already { return }
             func unsent(inSeries series: Int64) throws -> Bool {
-                try Row.fetchOne(db, sql: """
+                try Row.fetchOne(cached: db, sql: """
                     SELECT 1 FROM instance i JOIN delivery d ON d.instanceRef = i.id AND d.destination = ?
                     WHERE i.seriesRef = ? AND i.originNode IS ? AND d.state NOT IN ('done', 'cancelled')
                     ORDER BY i.id DESC LIMIT 1
                     """, arguments: [destination, series, studyOrigin]) != nil
             }
             if try unsent(inSeries: seriesRef) { return }
-            let others = try Int64.fetchAll(db, sql: "SELECT id FROM series WHERE studyRef = ? AND id <> ?", arguments: [studyRef, seriesRef])
+            let others = try Int64.fetchAll(cached: db, sql: "SELECT id FROM series WHERE studyRef = ? AND id <> ?", arguments: [studyRef, seriesRef])
             for series in others where try unsent(inSeries: series) { return }
             try recordEvent(StudyEvent.delivered, studyUID: studyUID, node: destination, time: now, once: false, db)
         } else if let studyOrigin, destination == studyOrigin, instanceOrigin != studyOrigin {
@@ -129,7 +127,7 @@ extension CacheIndex {
     /// The timeline of a study, in time order (empty when it has none).
     public func studyEvents(studyUID: String) throws -> [StudyEvent] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT event, node, time, detail FROM study_event WHERE studyUID = ? ORDER BY time, id",
+            try Row.fetchAll(cached: db, sql: "SELECT event, node, time, detail FROM study_event WHERE studyUID = ? ORDER BY time, id",
                              arguments: [studyUID]).map {
                 StudyEvent(event: $0["event"], node: $0["node"], time: $0["time"], detail: $0["detail"])
             }
@@ -142,12 +140,12 @@ extension CacheIndex {
         return try read { db -> StudySummary? in
             guard let study = try StudyRecord.filter(Column("studyUID") == studyUID).fetchOne(db),
                   let patient = try PatientRecord.fetchOne(db, key: study.patientRef) else { return nil }
-            let deliveries = try Row.fetchAll(db, sql: """
+            let deliveries = try Row.fetchAll(cached: db, sql: """
                 SELECT d.destination, d.state, COUNT(*) AS n FROM delivery d JOIN instance i ON i.id = d.instanceRef
                 JOIN series se ON se.id = i.seriesRef WHERE se.studyRef = ? GROUP BY d.destination, d.state
                 ORDER BY d.destination, d.state
                 """, arguments: [study.id!]).map { DeliveryCount(destination: $0["destination"], state: $0["state"], count: $0["n"]) }
-            let events = try Row.fetchAll(db, sql: "SELECT event, node, time, detail FROM study_event WHERE studyUID = ? ORDER BY time, id",
+            let events = try Row.fetchAll(cached: db, sql: "SELECT event, node, time, detail FROM study_event WHERE studyUID = ? ORDER BY time, id",
                                           arguments: [studyUID]).map {
                 StudyEvent(event: $0["event"], node: $0["node"], time: $0["time"], detail: $0["detail"])
             }

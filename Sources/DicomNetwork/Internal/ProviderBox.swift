@@ -75,7 +75,8 @@ extension StoreRequest {
             sopClassUID: string(c.sop_class_uid), sopInstanceUID: string(c.sop_instance_uid),
             transferSyntaxUID: string(c.transfer_syntax_uid), priority: DIMSEPriority(code: c.priority), messageID: c.message_id,
             moveOriginatorAE: originator.isEmpty ? nil : originator, moveOriginatorMessageID: c.move_originator_msg_id,
-            filePath: string(c.file_path))
+            filePath: string(c.file_path),
+            datasetSHA256: c.dataset_sha256.map { String(cString: $0) }, fileSize: Int64(c.file_size))
     }
 }
 

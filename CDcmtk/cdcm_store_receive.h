@@ -1,0 +1,24 @@
+/* Receiving a C-STORE data set into a Part 10 file: hashed and written back to disk as it arrives. */
+#ifndef CDCM_STORE_RECEIVE_H
+#define CDCM_STORE_RECEIVE_H
+
+#include "cdcm_internal.h"
+
+#include <string>
+
+namespace cdcm {
+
+struct ReceivedDataset {
+    std::string sha256;   /* lower-case hex of the data set bytes (the file after its meta header) */
+    long long file_size = 0;
+};
+
+/* Writes the file meta header to `path` (as DCMTK's storescp does), then streams the data set's
+ * PDVs after it. On DIMSE_OUTOFRESOURCES the data set has been read off the association and the
+ * file is incomplete; on any failure the caller removes `path`. */
+OFCondition receive_store_dataset(T_ASC_Association *assoc, T_DIMSE_C_StoreRQ &req, T_ASC_PresentationContextID pcid,
+                                  int timeout, const char *path, ReceivedDataset &out);
+
+}  // namespace cdcm
+
+#endif
