@@ -19,9 +19,18 @@ struct cdcm_responder {
     int kind = 0;  // 0 find, 1 move, 2 get
     bool cancelled = false;
     bool broken = false;
+    std::string failed_uids;  /* backslash-separated, for the final C-MOVE/C-GET response */
 };
 
 namespace {
+
+/* The final C-MOVE/C-GET response's identifier: the Failed SOP Instance UID List, when any failed. */
+DcmDataset *failed_identifier(const cdcm_responder &r) {
+    if (r.failed_uids.empty()) return nullptr;
+    DcmDataset *ids = new DcmDataset();
+    ids->putAndInsertString(DCM_FailedSOPInstanceUIDList, r.failed_uids.c_str());
+    return ids;
+}
 
 DcmDataset *comment_detail(const cdcm_reply &reply) {
     if (reply.error_comment[0] == '\0') return nullptr;
@@ -193,10 +202,12 @@ OFCondition serve_move(ScpWorker *w, T_DIMSE_C_MoveRQ &req, T_ASC_PresentationCo
     copy_string(rsp.AffectedSOPClassUID, sizeof(rsp.AffectedSOPClassUID), req.AffectedSOPClassUID);
     rsp.DimseStatus = r.cancelled ? STATUS_MOVE_Cancel_SubOperationsTerminatedDueToCancelIndication : reply.status;
     counts_to_move(rsp, reply.counts, r.cancelled);
-    rsp.DataSetType = DIMSE_DATASET_NULL;
+    DcmDataset *failed = failed_identifier(r);
+    rsp.DataSetType = failed ? DIMSE_DATASET_PRESENT : DIMSE_DATASET_NULL;
     DcmDataset *detail = comment_detail(reply);
-    cond = DIMSE_sendMoveResponse(w->assoc, pcid, &req, &rsp, nullptr, detail);
+    cond = DIMSE_sendMoveResponse(w->assoc, pcid, &req, &rsp, failed, detail);
     delete detail;
+    delete failed;
     return cond;
 }
 
@@ -226,10 +237,12 @@ OFCondition serve_get(ScpWorker *w, T_DIMSE_C_GetRQ &req, T_ASC_PresentationCont
     copy_string(rsp.AffectedSOPClassUID, sizeof(rsp.AffectedSOPClassUID), req.AffectedSOPClassUID);
     rsp.DimseStatus = r.cancelled ? STATUS_GET_Cancel_SubOperationsTerminatedDueToCancelIndication : reply.status;
     counts_to_get(rsp, reply.counts, r.cancelled);
-    rsp.DataSetType = DIMSE_DATASET_NULL;
+    DcmDataset *failed = failed_identifier(r);
+    rsp.DataSetType = failed ? DIMSE_DATASET_PRESENT : DIMSE_DATASET_NULL;
     DcmDataset *detail = comment_detail(reply);
-    cond = DIMSE_sendGetResponse(w->assoc, pcid, &req, &rsp, nullptr, detail);
+    cond = DIMSE_sendGetResponse(w->assoc, pcid, &req, &rsp, failed, detail);
     delete detail;
+    delete failed;
     return cond;
 }
 
@@ -336,4 +349,8 @@ extern "C" int cdcm_responder_get_store(cdcm_responder *r, const char *path, uin
         cdcm::status_from_exception(st, "cdcm_responder_get_store");
         return -1;
     }
+}
+
+extern "C" void cdcm_responder_set_failed(cdcm_responder *r, const char *uids) {
+    if (r != nullptr) r->failed_uids = uids != nullptr ? uids : "";
 }

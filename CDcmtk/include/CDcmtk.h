@@ -286,6 +286,9 @@ int cdcm_responder_pending(cdcm_responder *r, const cdcm_subop_counts *counts);
 /** C-GET: send one instance as a C-STORE sub-operation on the requester's association.
  *  Returns 0 with *sub_status set when a response arrived, -1 if the association failed. */
 int cdcm_responder_get_store(cdcm_responder *r, const char *path, uint16_t *sub_status, cdcm_status *st);
+/** C-MOVE/C-GET: the SOP Instance UIDs whose sub-operations failed, backslash-separated; the final
+ *  response carries them as Failed SOP Instance UID List (0008,0058) (PS3.4 C.4.2.1.4). Copied. */
+void cdcm_responder_set_failed(cdcm_responder *r, const char *uids);
 
 #ifdef __cplusplus
 }

@@ -73,10 +73,14 @@ public struct RetrieveReply: Sendable {
     public var status: DIMSEStatus
     public var counts: SubOperationCounts
     public var errorComment: String
-    public init(status: DIMSEStatus, counts: SubOperationCounts = SubOperationCounts(), errorComment: String = "") {
+    /// The instances whose sub-operations failed: the final response lists them (0008,0058).
+    public var failedSOPInstanceUIDs: [String]
+    public init(status: DIMSEStatus, counts: SubOperationCounts = SubOperationCounts(), errorComment: String = "",
+                failedSOPInstanceUIDs: [String] = []) {
         self.status = status
         self.counts = counts
         self.errorComment = errorComment
+        self.failedSOPInstanceUIDs = failedSOPInstanceUIDs
     }
 }
 

@@ -91,11 +91,13 @@ extension CacheServiceProvider {
             logger.error("C-MOVE failed: cannot associate with the destination", metadata: meta(association, ["destination": "\(node.name)", "error": "\(error)"]))
             counts.failed = instances.count
             counts.remaining = 0
-            return RetrieveReply(status: .outOfResourcesSubOperations, counts: counts, errorComment: "cannot associate with \(node.aeTitle)")
+            return RetrieveReply(status: .outOfResourcesSubOperations, counts: counts, errorComment: "cannot associate with \(node.aeTitle)",
+                                 failedSOPInstanceUIDs: instances.map(\.sopUID))
         }
         var aborted = false
-        for file in files {
-            if aborted { counts.failed += 1; counts.remaining -= 1; continue }
+        var failed: [String] = []
+        for (file, instance) in zip(files, instances) {
+            if aborted { counts.failed += 1; counts.remaining -= 1; failed.append(instance.sopUID); continue }
             do {
                 let result = try association2.store(
                     file: file, priority: request.priority,
@@ -103,21 +105,22 @@ extension CacheServiceProvider {
                 switch result.status.category {
                 case .success: counts.completed += 1
                 case .warning: counts.warning += 1
-                default: counts.failed += 1
+                default: counts.failed += 1; failed.append(instance.sopUID)
                 }
             } catch {
                 counts.failed += 1
+                failed.append(instance.sopUID)
                 if error.code != .noPresentationContext && error.code != .file { aborted = true }
             }
             counts.remaining -= 1
             if counts.remaining > 0, responder.pending(counts) != .proceed {
                 association2.abort()
-                return RetrieveReply(status: .cancelled, counts: counts)
+                return RetrieveReply(status: .cancelled, counts: counts, failedSOPInstanceUIDs: failed)
             }
         }
         if aborted { association2.abort() } else { association2.release() }
         index.touch(studyUIDs: Set(identifier.string(.studyInstanceUID).map { [$0] } ?? []))
-        let reply = finalReply(counts)
+        let reply = finalReply(counts, failed: failed)
         logger.info("C-MOVE finished", metadata: meta(association, ["destination": "\(node.name)", "counts": "\(counts)"]))
         index.audit(AuditRecord(event: "retrieve", actor: association.callingAE, peer: association.peerHost,
                                 studyUID: identifier.string(.studyInstanceUID), outcome: reply.status.hex,
@@ -138,25 +141,27 @@ extension CacheServiceProvider {
             return RetrieveReply(status: .outOfResourcesSubOperations, errorComment: fetchProblem)
         }
         var counts = SubOperationCounts(remaining: instances.count)
+        var failed: [String] = []
         for instance in instances {
             do {
                 let status = try responder.store(file: paths.absolutePath(relative: instance.path))
                 switch status.category {
                 case .success: counts.completed += 1
                 case .warning: counts.warning += 1
-                default: counts.failed += 1
+                default: counts.failed += 1; failed.append(instance.sopUID)
                 }
             } catch {
                 counts.failed += 1
+                failed.append(instance.sopUID)
                 if error.code == .associationAborted || error.code == .network { break }
             }
             counts.remaining -= 1
             if counts.remaining > 0, responder.pending(counts) != .proceed {
-                return RetrieveReply(status: .cancelled, counts: counts)
+                return RetrieveReply(status: .cancelled, counts: counts, failedSOPInstanceUIDs: failed)
             }
         }
         index.touch(studyUIDs: Set(identifier.string(.studyInstanceUID).map { [$0] } ?? []))
-        let reply = finalReply(counts)
+        let reply = finalReply(counts, failed: failed)
         index.audit(AuditRecord(event: "retrieve", actor: association.callingAE, peer: association.peerHost,
                                 studyUID: identifier.string(.studyInstanceUID), outcome: reply.status.hex, detail: "C-GET: \(counts)"))
         return reply
@@ -195,14 +200,16 @@ extension CacheServiceProvider {
         }
     }
 
-    /// Success only when nothing failed; 0xA702 when nothing was delivered; else 0xB000.
-    private func finalReply(_ counts: SubOperationCounts) -> RetrieveReply {
+    /// Success only when nothing failed; 0xA702 when nothing was delivered; else 0xB000. The
+    /// failed instances are listed in the final response (Failed SOP Instance UID List).
+    private func finalReply(_ counts: SubOperationCounts, failed: [String]) -> RetrieveReply {
         var final = counts
         final.remaining = 0
         if counts.failed == 0 && counts.warning == 0 { return RetrieveReply(status: .success, counts: final) }
         if counts.completed == 0 && counts.warning == 0 {
-            return RetrieveReply(status: .outOfResourcesSubOperations, counts: final, errorComment: "no sub-operation succeeded")
+            return RetrieveReply(status: .outOfResourcesSubOperations, counts: final, errorComment: "no sub-operation succeeded",
+                                 failedSOPInstanceUIDs: failed)
         }
-        return RetrieveReply(status: .subOperationsCompleteWithFailures, counts: final)
+        return RetrieveReply(status: .subOperationsCompleteWithFailures, counts: final, failedSOPInstanceUIDs: failed)
     }
 }

@@ -99,6 +99,25 @@ import Testing
         await gw.stop()
     }
 
+    @Test func movescuToADestinationThatIsDownListsEveryFailedInstance() async throws {
+        let viewerPort = Net.freePort()  // nothing listens there
+        let gw = try await CacheQR.boot("move-down") { c in
+            c.nodes = [NodeConfig(name: "VIEWER", aeTitle: "VIEWER", host: "127.0.0.1", port: viewerPort, roles: [.destination])]
+        }
+        let study = try await Self.sendStudy(gw)
+        let (_, out) = try await CacheQR.dcmtk("movescu", [
+            "-d", "-S", "-aet", "REPORTER1", "-aec", "NETGW", "-aem", "VIEWER", "127.0.0.1", "\(gw.port)",
+            "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=\(study.uid)",
+        ], in: gw.directory)
+        // 0xA702: no sub-operation succeeded; the final response's identifier names each failed instance.
+        #expect(out.lowercased().contains("0xa702"), "\(out)")
+        #expect(out.contains("Failed Suboperations          : 5"), "\(out)")
+        #expect(out.contains("(0008,0058)"), "Failed SOP Instance UID List expected in the final response:\n\(out)")
+        for sop in study.sopUIDs { #expect(out.contains(sop), "\(sop) not listed as failed:\n\(out)") }
+        #expect(await gw.answersEcho())
+        await gw.stop()
+    }
+
     @Test func getscuRetrievesEveryInstanceWithIdenticalDatasets() async throws {
         let gw = try await CacheQR.boot("get")
         let study = try await Self.sendStudy(gw)

@@ -49,12 +49,18 @@ final class ProviderBox {
                 QueryRequest(req!.pointee), identifier: DatasetHandle(borrowing: ids!).attributes(),
                 association: AssociationInfo(info!.pointee), responder: RetrieveResponder(responder!))
             reply!.pointee.set(result)
+            if !result.failedSOPInstanceUIDs.isEmpty {
+                cdcm_responder_set_failed(responder, result.failedSOPInstanceUIDs.joined(separator: "\\"))
+            }
         }
         h.on_get = { ctx, info, req, ids, responder, reply in
             let result = ProviderBox.from(ctx).provider.get(
                 QueryRequest(req!.pointee), identifier: DatasetHandle(borrowing: ids!).attributes(),
                 association: AssociationInfo(info!.pointee), responder: RetrieveResponder(responder!))
             reply!.pointee.set(result)
+            if !result.failedSOPInstanceUIDs.isEmpty {
+                cdcm_responder_set_failed(responder, result.failedSOPInstanceUIDs.joined(separator: "\\"))
+            }
         }
         return h
     }
