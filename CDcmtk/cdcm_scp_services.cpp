@@ -48,7 +48,8 @@ OFCondition send_store_response(cdcm::ScpWorker *w, const T_DIMSE_C_StoreRQ &req
     rsp.DataSetType = DIMSE_DATASET_NULL;
     copy_string(rsp.AffectedSOPClassUID, sizeof(rsp.AffectedSOPClassUID), req.AffectedSOPClassUID);
     copy_string(rsp.AffectedSOPInstanceUID, sizeof(rsp.AffectedSOPInstanceUID), req.AffectedSOPInstanceUID);
-    rsp.opts = O_STORE_AFFECTEDSOPCLASSUID | O_STORE_AFFECTEDSOPINSTANCEUID;
+    rsp.opts = O_STORE_AFFECTEDSOPCLASSUID | O_STORE_AFFECTEDSOPINSTANCEUID |
+               (req.opts & (O_STORE_RSP_BLANK_PADDING | O_STORE_PEER_REQUIRES_EXACT_UID_COPY));
     T_DIMSE_C_StoreRQ request = req;
     return DIMSE_sendStoreResponse(w->assoc, pcid, &request, &rsp, detail);
 }
@@ -131,7 +132,7 @@ OFCondition serve_store(ScpWorker *w, T_DIMSE_C_StoreRQ &req, T_ASC_Presentation
         if (cond == DIMSE_OUTOFRESOURCES) return send_store_response(w, req, pcid, STATUS_STORE_Refused_OutOfResources, nullptr);
         return cond;
     }
-    sreq.dataset_sha256 = received.sha256.c_str();
+    sreq.dataset_sha256 = received.sha256.empty() ? nullptr : received.sha256.c_str();
     sreq.file_size = received.file_size;
     cdcm_reply reply;
     memset(&reply, 0, sizeof(reply));

@@ -16,31 +16,35 @@ namespace {
 class ReceivingConsumer : public DcmConsumer {
 public:
     explicit ReceivingConsumer(int fd) : fd_(fd), digest_(EVP_MD_CTX_new()) {
-        if (digest_ == nullptr || EVP_DigestInit_ex(digest_, EVP_sha256(), nullptr) != 1) status_ = EC_MemoryExhausted;
+        if (digest_ == nullptr || EVP_DigestInit_ex(digest_, EVP_sha256(), nullptr) != 1) digest_failed_ = true;
     }
     ~ReceivingConsumer() override { EVP_MD_CTX_free(digest_); }
 
-    OFBool good() const override { return status_.good(); }
-    OFCondition status() const override { return status_; }
+    OFBool good() const override { return OFTrue; }
+    OFCondition status() const override { return EC_Normal; }
     OFBool isFlushed() const override { return OFTrue; }
     offile_off_t avail() const override { return OFstatic_cast(offile_off_t, 1) << 30; }
     void flush() override {}
 
+    /* Never reports a failure to DCMTK: on a failed write DIMSE_receiveDataSetInFile would drain
+     * the rest of the data set without checking whether this PDV was the last one, and then wait
+     * for bytes the sender will never send (it waits for our response). The error is kept, the
+     * rest is read and dropped, and the caller refuses the instance afterwards. */
     offile_off_t write(const void *buf, offile_off_t buflen) override {
-        if (status_.bad()) return 0;
+        if (failed_) return buflen;
         const char *p = static_cast<const char *>(buf);
         offile_off_t left = buflen;
         while (left > 0) {
             ssize_t n = ::write(fd_, p, static_cast<size_t>(left));
             if (n < 0 && errno == EINTR) continue;
             if (n <= 0) {
-                status_ = makeOFCondition(OFM_dcmdata, 19, OF_error, "cannot write the received data set");
-                return buflen - left;
+                failed_ = true;
+                return buflen;
             }
             p += n;
             left -= n;
         }
-        if (EVP_DigestUpdate(digest_, buf, static_cast<size_t>(buflen)) != 1) status_ = EC_MemoryExhausted;
+        if (digest_ == nullptr || EVP_DigestUpdate(digest_, buf, static_cast<size_t>(buflen)) != 1) digest_failed_ = true;
         written_ += buflen;
         if (written_ - handed_to_writeback_ >= 256 * 1024) {
             // Advisory: start writing what has arrived; the flush before the acknowledgement decides.
@@ -50,12 +54,15 @@ public:
         return buflen;
     }
 
+    bool write_failed() const { return failed_; }
+
     offile_off_t written() const { return written_; }
 
+    /* "" when the digest could not be computed: the caller then reads it from the file. */
     std::string hex_digest() {
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int len = 0;
-        if (EVP_DigestFinal_ex(digest_, md, &len) != 1) return "";
+        if (digest_failed_ || EVP_DigestFinal_ex(digest_, md, &len) != 1) return "";
         static const char digits[] = "0123456789abcdef";
         std::string out;
         out.reserve(len * 2);
@@ -69,7 +76,8 @@ public:
 private:
     int fd_;
     EVP_MD_CTX *digest_;
-    OFCondition status_ = EC_Normal;
+    bool failed_ = false;
+    bool digest_failed_ = false;
     offile_off_t written_ = 0;
     offile_off_t handed_to_writeback_ = 0;
 };
@@ -101,24 +109,35 @@ OFCondition receive_store_dataset(T_ASC_Association *assoc, T_DIMSE_C_StoreRQ &r
         return drained.good() ? DIMSE_OUTOFRESOURCES : drained;
     }
     int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (fd < 0) {
+    // The meta header is 128 bytes of preamble, "DICM" and group 0002: anything shorter means the
+    // stream could not write it (its errors surface only when it is closed).
+    off_t meta_size = fd >= 0 ? lseek(fd, 0, SEEK_END) : -1;
+    if (fd < 0 || meta_size < 144) {
+        if (fd >= 0) close(fd);
         DIC_UL bytes = 0, pdvs = 0;
         OFCondition drained = DIMSE_ignoreDataSet(assoc, DIMSE_NONBLOCKING, timeout, &bytes, &pdvs);
         return drained.good() ? DIMSE_OUTOFRESOURCES : drained;
     }
-    off_t meta_size = lseek(fd, 0, SEEK_END);
     T_ASC_PresentationContextID received_on = 0;
-    {
+    bool write_failed = false;
+    try {
         ReceivingStream stream(fd);
         cond = DIMSE_receiveDataSetInFile(assoc, DIMSE_NONBLOCKING, timeout, &received_on, &stream, nullptr, nullptr);
-        if (cond.good()) {
+        write_failed = stream.consumer().write_failed();
+        if (cond.good() && !write_failed) {
             out.sha256 = stream.consumer().hex_digest();
             out.file_size = static_cast<long long>(meta_size) + static_cast<long long>(stream.consumer().written());
         }
+    } catch (...) {
+        close(fd);
+        throw;
     }
-    if (close(fd) != 0 && cond.good()) cond = DIMSE_OUTOFRESOURCES;
-    if (cond.good() && received_on != pcid) {
-        cond = makeDcmnetCondition(DIMSEC_INVALIDPRESENTATIONCONTEXTID, OF_error,
+    if (close(fd) != 0) write_failed = true;
+    if (cond.bad()) return cond;
+    // The whole data set was read off the association: refusing it leaves the association usable.
+    if (write_failed) return DIMSE_OUTOFRESOURCES;
+    if (received_on != pcid) {
+        return makeDcmnetCondition(DIMSEC_INVALIDPRESENTATIONCONTEXTID, OF_error,
                                    "C-STORE data set sent on another presentation context than its command");
     }
     return cond;

@@ -14,8 +14,9 @@ struct ReceivedDataset {
 };
 
 /* Writes the file meta header to `path` (as DCMTK's storescp does), then streams the data set's
- * PDVs after it. On DIMSE_OUTOFRESOURCES the data set has been read off the association and the
- * file is incomplete; on any failure the caller removes `path`. */
+ * PDVs after it. DIMSE_OUTOFRESOURCES: the file could not be written (e.g. the disk is full), the
+ * data set has been read off the association, which stays usable. On any failure the caller
+ * removes `path`. out.sha256 is "" when the digest could not be computed. */
 OFCondition receive_store_dataset(T_ASC_Association *assoc, T_DIMSE_C_StoreRQ &req, T_ASC_PresentationContextID pcid,
                                   int timeout, const char *path, ReceivedDataset &out);
 

@@ -82,7 +82,10 @@ public final class CacheServiceProvider: DicomServiceProvider {
         // The file's bytes go to the device while it is parsed, routed and indexed.
         let received = ReceivedFile(digest: request.datasetSHA256.map { ($0, request.fileSize) }, flush: PendingFlush.start(request.filePath))
         let result = ingest(request, association: association, received: received)
-        if !result.status.isSuccess { try? FileManager.default.removeItem(atPath: request.filePath) }
+        if !result.status.isSuccess {
+            received.flush?.discard()
+            try? FileManager.default.removeItem(atPath: request.filePath)
+        }
         tally.add(association.id, stored: result.status.isSuccess)
         return result
     }

@@ -51,11 +51,15 @@ public final class CacheIndex: @unchecked Sendable {
     public func writeRelaxed(_ work: (Database) throws -> Void) throws {
         try pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
-            try db.inTransaction {
-                try work(db)
-                return .commit
+            let outcome = Result { try db.inTransaction { try work(db); return .commit } }
+            // Back to FULL before anything else commits on the writer. If even that fails, no
+            // later commit could be called durable: stop rather than acknowledge on NORMAL.
+            if (try? db.execute(sql: "PRAGMA synchronous = FULL")) == nil {
+                do { try db.execute(sql: "PRAGMA synchronous = FULL") } catch {
+                    fatalError("cannot restore synchronous=FULL on the index writer: \(error)")
+                }
             }
+            try outcome.get()
         }
     }
 

@@ -48,9 +48,9 @@ public enum DurableFile {
     /// (or waiting for `flushed`, a flush of it already under way), then syncs the destination
     /// directory. Missing directories are created durably.
     public static func install(_ source: String, at destination: String, flushed: PendingFlush? = nil) throws(StoreError) {
-        if let flushed { try flushed.wait() } else { try sync(file: source) }
         let directory = (destination as NSString).deletingLastPathComponent
-        try makeDirectories(directory)
+        try makeDirectories(directory)  // while the file's flush may still be under way
+        if let flushed { try flushed.wait() } else { try sync(file: source) }
         guard rename(source, destination) == 0 else {
             throw StoreError.io("cannot move \(source) to \(destination)", errno: errno)
         }

@@ -49,6 +49,7 @@ public final class InstanceIngestor: Sendable {
         if let existing {
             let result = try duplicate(existing, temporaryPath: temporaryPath, digest: digest, size: size, transferSyntax: transferSyntax,
                                        studyUID: study, origin: origin, policy: duplicatePolicy, flush: flush)
+            if result != .stored && result != .replaced { flush?.discard() }
             try ensureDeliveries(deliveries, of: existing, requeue: result == .replaced)
             return result
         }

@@ -8,17 +8,20 @@ import Glibc
 /// parses, routes and indexes it: on one association the sender waits for every acknowledgement,
 /// so the device flush and the CPU work must overlap rather than follow each other.
 public final class PendingFlush: @unchecked Sendable {
-    // Safe: `outcome` is written once under `condition` and read under it.
+    // Safe: `outcome` and `discarded` are only touched under `condition`.
     private let condition = NSCondition()
     private var outcome: Result<Void, StoreError>?
+    private var discarded = false
     public let path: String
 
-    private static let queue = DispatchQueue(label: "dicom-gateway.file-flush", attributes: .concurrent)
-
-    /// Starts flushing `path` now.
+    /// Starts flushing `path` now, on a thread of its own: fdatasync blocks, and up to one flush
+    /// per association may be under way (GCD's pool would run only as many as there are cores).
     public static func start(_ path: String) -> PendingFlush {
         let flush = PendingFlush(path: path)
-        queue.async { flush.finish(Self.flush(path)) }
+        let thread = Thread { flush.run() }
+        thread.name = "file-flush"
+        thread.stackSize = 128 * 1024
+        thread.start()
         return flush
     }
 
@@ -35,7 +38,18 @@ public final class PendingFlush: @unchecked Sendable {
         try result.get()
     }
 
-    private func finish(_ result: Result<Void, StoreError>) {
+    /// The file is being deleted (a refused or duplicate instance): a flush not yet started is skipped.
+    public func discard() {
+        condition.lock()
+        discarded = true
+        condition.unlock()
+    }
+
+    private func run() {
+        condition.lock()
+        let skip = discarded
+        condition.unlock()
+        let result = skip ? .success(()) : Self.flush(path)
         condition.lock()
         outcome = result
         condition.broadcast()

@@ -119,6 +119,38 @@ import Testing
         await gw.stop()
     }
 
+    /// A write that fails while the data set arrives (here: `incoming/` is a 1 MiB tmpfs of its own,
+    /// so the free-space check on the cache sees room, and a 2 MiB instance cannot be written) is
+    /// refused with 0xA700 once the rest of the data set is read, and the association goes on.
+    @Test(.enabled(if: CacheTmpfs.canMount, "mount -t tmpfs is not permitted in this sandbox"))
+    func aWriteThatFailsWhileReceivingIsRefusedAndTheAssociationGoesOn() async throws {
+        let directory = TestDirectory("incoming-full")
+        let root = directory.path + "/cache"
+        try CacheTmpfs.mount(root + "/incoming", size: "1m")
+        defer { CacheTmpfs.unmount(root + "/incoming") }
+        let gw = try await CacheQR.boot("incoming-full") { c in
+            c.storage = StorageSettings(path: URL(fileURLWithPath: root))
+            c.storage.minFreeSpace = ByteCount(bytes: 0)
+            c.gateway.dimseTimeout = .seconds(10)  // a gateway waiting for PDVs that never come shows in 10 s
+        }
+        let big = try TestData.study(in: gw.directory.sub("big"), count: 2, rows: 1024, columns: 1024)
+        let client = DicomClient(callingAE: "FILLER", timeouts: DicomTimeouts(connect: 5, acse: 10, dimse: 20))
+        let outcomes = try await client.store(files: big, to: gw.node)
+        #expect(outcomes.count == 2)
+        for outcome in outcomes {
+            switch outcome.result {
+            case .success(let result):
+                #expect(result.status == .outOfResources, "\(outcome.sopInstanceUID): \(result.status.hex)")
+            case .failure(let error):
+                Issue.record("\(outcome.sopInstanceUID): transport error instead of 0xA700: \(error)")
+            }
+        }
+        #expect(try Self.instanceRows(gw) == 0)
+        #expect(gw.partialFiles().isEmpty, "refused data sets must not be left in incoming/")
+        #expect(await gw.answersEcho())
+        await gw.stop()
+    }
+
     /// Instances of about 32 KB: each data set fits in one PDV.
     @Test(.enabled(if: CacheTmpfs.canMount, "mount -t tmpfs is not permitted in this sandbox"))
     func smallInstancesOnARealFullFileSystemAreRefusedWithAStatusAndNoneLost() async throws {
