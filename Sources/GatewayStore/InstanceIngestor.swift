@@ -100,18 +100,13 @@ public final class InstanceIngestor: Sendable {
     /// A copy already cached still gets every delivery its routes ask for (durably, before the
     /// acknowledgement): one that was never queued (e.g. its file was re-indexed by recovery after
     /// a crash) is queued now; one already queued or done is left alone, unless the content was
-    /// replaced, when the new content goes out again.
+    /// replaced, when the new content goes out again (one in flight, as soon as its send ends).
     private func ensureDeliveries(_ deliveries: [PendingDelivery], of existing: InstanceRecord, requeue: Bool) throws(StoreError) {
         guard !deliveries.isEmpty, let id = existing.id else { return }
         do {
             try index.write { db in
                 let now = Date()
-                if requeue {
-                    try db.execute(sql: """
-                        UPDATE delivery SET state = 'queued', attempts = 0, nextAttemptAt = ?, updatedAt = ?
-                        WHERE instanceRef = ? AND state <> 'inflight'
-                        """, arguments: [now, now, id])
-                }
+                if requeue { try CacheIndex.requeueDeliveries(ofReplacedInstance: id, now: now, db) }
                 try CacheIndex.insertDeliveries(deliveries, instanceRef: id, now: now, db)
             }
         } catch {
