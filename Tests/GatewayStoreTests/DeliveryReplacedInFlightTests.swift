@@ -114,6 +114,26 @@ import Testing
         #expect(try Self.row(f, "HUB").state == "done", "no flag: the success of the new content is final")
     }
 
+    /// The new content's row and its requeued deliveries are one commit. Were they two, a failure
+    /// (or a crash) between them would leave the sender retrying a copy the index already calls
+    /// identical: acknowledged, with its deliveries still done.
+    @Test func aReplacementWhoseDeliveriesCannotBeRequeuedIsNotRecordedEither() throws {
+        let f = try CacheFixture("replace-inflight")
+        #expect(try Self.ingest(f, Self.original) == .stored)
+        f.index.finishDelivery(id: try #require(try Self.lease(f).first).id, succeeded: true)
+        let before = try #require(try f.index.instance(sopUID: Self.sop))
+        try f.index.write { db in
+            try db.execute(sql: "CREATE TRIGGER refuse_requeue BEFORE UPDATE OF state ON delivery BEGIN SELECT RAISE(ABORT, 'simulated'); END")
+        }
+        #expect(throws: StoreError.self) { try Self.ingest(f, Self.corrected) }
+        #expect(try f.index.instance(sopUID: Self.sop) == before, "the index still describes the previous content")
+        #expect(try Self.row(f).state == "done")
+
+        try f.index.write { db in try db.execute(sql: "DROP TRIGGER refuse_requeue") }
+        #expect(try Self.ingest(f, Self.corrected) == .replaced, "the sender's retry is a replacement, not an identical copy")
+        #expect(try Self.row(f) == Row(state: "queued", attempts: 0, requeueAfterFlight: false, due: true, lastError: ""))
+    }
+
     @Test func anIdenticalResendWhileInFlightChangesNothing() throws {
         let f = try CacheFixture("replace-inflight")
         #expect(try Self.ingest(f, Self.original) == .stored)
