@@ -124,8 +124,16 @@ extension CacheIndex {
 
     /// Records the outcome of one delivery. A failure is retried after `retryAt`, or is `dead`.
     /// A success may complete a step of the study's timeline (`delivered`, `report_returned`).
+    /// A delivery whose instance was replaced while it was being sent (`requeueAfterFlight`) sent
+    /// the old content: whatever its outcome, it goes back in the queue, due now with a fresh
+    /// budget, so the new content goes out next.
     public func finishDelivery(id: Int64, succeeded: Bool, error: String = "", retryAt: Date? = nil, now: Date = Date()) {
         relaxed { db in
+            try db.execute(cached: """
+                UPDATE delivery SET state = 'queued', requeueAfterFlight = 0, attempts = 0, lastError = ?, nextAttemptAt = ?, updatedAt = ?
+                WHERE id = ? AND requeueAfterFlight = 1
+                """, arguments: [succeeded ? "" : error, now, now, id])
+            if db.changesCount > 0 { return }
             if succeeded {
                 try db.execute(cached: "UPDATE delivery SET state = 'done', attempts = attempts + 1, lastError = '', updatedAt = ? WHERE id = ?",
                                arguments: [now, id])
@@ -142,23 +150,27 @@ extension CacheIndex {
     }
 
     /// Puts leased deliveries back (a batch that could not start), due at `retryAt`; no attempt is spent.
+    /// Their next send reads the cached file as it is then, so a pending `requeueAfterFlight` is cleared.
     public func releaseDeliveries(ids: [Int64], error: String, retryAt: Date) {
         guard !ids.isEmpty else { return }
         relaxed { db in
             for id in ids {
-                try db.execute(cached: "UPDATE delivery SET state = 'failed', lastError = ?, nextAttemptAt = ?, updatedAt = ? WHERE id = ?",
-                               arguments: [error, retryAt, Date(), id])
+                try db.execute(cached: """
+                    UPDATE delivery SET state = 'failed', lastError = ?, nextAttemptAt = ?, updatedAt = ?, requeueAfterFlight = 0 WHERE id = ?
+                    """, arguments: [error, retryAt, Date(), id])
             }
         }
     }
 
-    /// Puts leased deliveries back untouched and due now (a batch cut short for more urgent work).
+    /// Puts leased deliveries back untouched and due now (a batch cut short for more urgent work;
+    /// as in `releaseDeliveries`, a pending `requeueAfterFlight` is cleared).
     public func unleaseDeliveries(ids: [Int64]) {
         guard !ids.isEmpty else { return }
         relaxed { db in
             for id in ids {
-                try db.execute(cached: "UPDATE delivery SET state = 'queued', updatedAt = ? WHERE id = ? AND state = 'inflight'",
-                               arguments: [Date(), id])
+                try db.execute(cached: """
+                    UPDATE delivery SET state = 'queued', updatedAt = ?, requeueAfterFlight = 0 WHERE id = ? AND state = 'inflight'
+                    """, arguments: [Date(), id])
             }
         }
     }
@@ -173,8 +185,11 @@ extension CacheIndex {
         }
     }
 
-    /// After a crash, deliveries that were in flight go back to the queue (at-least-once).
+    /// After a crash, deliveries that were in flight go back to the queue (at-least-once); their
+    /// next send is of the current content, so a pending `requeueAfterFlight` is cleared.
     public func requeueInFlightDeliveries() throws {
-        try write { db in try db.execute(cached: "UPDATE delivery SET state = 'queued' WHERE state = 'inflight'") }
+        try write { db in
+            try db.execute(cached: "UPDATE delivery SET state = 'queued', requeueAfterFlight = 0 WHERE state = 'inflight'")
+        }
     }
 }

@@ -37,6 +37,19 @@ extension CacheIndex {
         }
     }
 
+    /// The instance's content was replaced: every delivery of it goes out again, with a fresh retry
+    /// budget. One a worker is sending now (the old content) is marked instead, and its outcome puts
+    /// it back in the queue (see `finishDelivery`). Runs inside the replacing transaction.
+    static func requeueDeliveries(ofReplacedInstance instanceRef: Int64, now: Date, _ db: Database) throws {
+        try db.execute(cached: """
+            UPDATE delivery SET state = 'queued', attempts = 0, nextAttemptAt = ?, updatedAt = ?, requeueAfterFlight = 0
+            WHERE instanceRef = ? AND state <> 'inflight'
+            """, arguments: [now, now, instanceRef])
+        try db.execute(cached: """
+            UPDATE delivery SET requeueAfterFlight = 1, attempts = 0, updatedAt = ? WHERE instanceRef = ? AND state = 'inflight'
+            """, arguments: [now, instanceRef])
+    }
+
     /// Whether any instance of the study still has a delivery that is not done (retention keeps it).
     public func hasUndeliveredWork(studyUID: String) -> Bool {
         (try? read { db in

@@ -185,6 +185,14 @@ enum IndexSchema {
                 WHERE originNode IS NULL
                 """)
         }
+        m.registerMigration("v6-delivery-requeue-after-flight") { db in
+            // Set on a delivery that was in flight when its instance was replaced: the worker is
+            // sending the old content, so its outcome puts the delivery back in the queue (cleared)
+            // instead of closing it, and the new content goes out too.
+            try db.alter(table: "delivery") { t in
+                t.add(column: "requeueAfterFlight", .boolean).notNull().defaults(to: false)
+            }
+        }
         return m
     }
 }

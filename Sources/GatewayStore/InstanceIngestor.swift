@@ -48,9 +48,10 @@ public final class InstanceIngestor: Sendable {
         do { existing = try index.instance(sopUID: sop) } catch { throw StoreError("index read failed: \(error)") }
         if let existing {
             let result = try duplicate(existing, temporaryPath: temporaryPath, digest: digest, size: size, transferSyntax: transferSyntax,
-                                       studyUID: study, origin: origin, policy: duplicatePolicy, flush: flush)
+                                       studyUID: study, origin: origin, policy: duplicatePolicy, flush: flush, deliveries: deliveries)
             if result != .stored && result != .replaced { flush?.discard() }
-            try ensureDeliveries(deliveries, of: existing, requeue: result == .replaced)
+            // A replacement queued its deliveries in the transaction that records the new content.
+            if result != .replaced { try ensureDeliveries(deliveries, of: existing) }
             return result
         }
         let relative = paths.relativePath(study: study, series: series, sopInstance: sop)
@@ -100,21 +101,12 @@ public final class InstanceIngestor: Sendable {
 
     /// A copy already cached still gets every delivery its routes ask for (durably, before the
     /// acknowledgement): one that was never queued (e.g. its file was re-indexed by recovery after
-    /// a crash) is queued now; one already queued or done is left alone, unless the content was
-    /// replaced, when the new content goes out again.
-    private func ensureDeliveries(_ deliveries: [PendingDelivery], of existing: InstanceRecord, requeue: Bool) throws(StoreError) {
+    /// a crash) is queued now; one already queued or done is left alone. (A replaced copy's
+    /// deliveries are queued by `duplicate`, with the new content's row.)
+    private func ensureDeliveries(_ deliveries: [PendingDelivery], of existing: InstanceRecord) throws(StoreError) {
         guard !deliveries.isEmpty, let id = existing.id else { return }
         do {
-            try index.write { db in
-                let now = Date()
-                if requeue {
-                    try db.execute(sql: """
-                        UPDATE delivery SET state = 'queued', attempts = 0, nextAttemptAt = ?, updatedAt = ?
-                        WHERE instanceRef = ? AND state <> 'inflight'
-                        """, arguments: [now, now, id])
-                }
-                try CacheIndex.insertDeliveries(deliveries, instanceRef: id, now: now, db)
-            }
+            try index.write { db in try CacheIndex.insertDeliveries(deliveries, instanceRef: id, now: Date(), db) }
         } catch {
             throw StoreError("cannot queue the deliveries of \(existing.sopUID): \(error)")
         }
@@ -122,7 +114,7 @@ public final class InstanceIngestor: Sendable {
 
     private func duplicate(
         _ existing: InstanceRecord, temporaryPath: String, digest: String, size: Int64, transferSyntax: String, studyUID: String,
-        origin: InstanceMetadata.Origin, policy duplicatePolicy: DuplicatePolicy, flush: PendingFlush?
+        origin: InstanceMetadata.Origin, policy duplicatePolicy: DuplicatePolicy, flush: PendingFlush?, deliveries: [PendingDelivery]
     ) throws(StoreError) -> IngestResult {
         let cached = paths.absolutePath(relative: existing.path)
         if existing.sha256 == digest {
@@ -175,6 +167,15 @@ public final class InstanceIngestor: Sendable {
                     var audit = AuditRecord(event: "duplicate", actor: actor, peer: origin.peerHost, studyUID: studyUID,
                                             outcome: "replaced", detail: "previous copy kept at \(keep)")
                     try audit.insert(db)
+                    // The new content goes out again (one in flight, as soon as its send ends), in
+                    // this transaction: committed apart, a crash between the two would leave the new
+                    // row with its deliveries done, and the sender's retry would find an identical
+                    // copy and be acknowledged without them.
+                    if !deliveries.isEmpty, let id = existing.id {
+                        let now = Date()
+                        try CacheIndex.requeueDeliveries(ofReplacedInstance: id, now: now, db)
+                        try CacheIndex.insertDeliveries(deliveries, instanceRef: id, now: now, db)
+                    }
                 }
             } catch {
                 throw StoreError("index write failed for \(existing.sopUID): \(error)")
