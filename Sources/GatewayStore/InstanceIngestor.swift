@@ -51,7 +51,7 @@ public final class InstanceIngestor: Sendable {
                                        studyUID: study, origin: origin, policy: duplicatePolicy, flush: flush, deliveries: deliveries)
             if result != .stored && result != .replaced { flush?.discard() }
             // A replacement queued its deliveries in the transaction that records the new content.
-            if result != .replaced { try ensureDeliveries(deliveries, of: existing) }
+            if result != .replaced { try ensureDeliveries(deliveries, of: existing, origin: origin) }
             return result
         }
         let relative = paths.relativePath(study: study, series: series, sopInstance: sop)
@@ -103,10 +103,27 @@ public final class InstanceIngestor: Sendable {
     /// acknowledgement): one that was never queued (e.g. its file was re-indexed by recovery after
     /// a crash) is queued now; one already queued or done is left alone. (A replaced copy's
     /// deliveries are queued by `duplicate`, with the new content's row.)
-    private func ensureDeliveries(_ deliveries: [PendingDelivery], of existing: InstanceRecord) throws(StoreError) {
-        guard !deliveries.isEmpty, let id = existing.id else { return }
+    ///
+    /// A copy indexed without its sender (re-indexed from its file by recovery after a crash, before
+    /// its acknowledgement) learns it from the resend, and so does its study, whose origin decides
+    /// where reports go home.
+    private func ensureDeliveries(_ deliveries: [PendingDelivery], of existing: InstanceRecord,
+                                  origin: InstanceMetadata.Origin) throws(StoreError) {
+        guard let id = existing.id else { return }
+        let learnsOrigin = existing.originNode == nil && origin.node != nil
+        guard !deliveries.isEmpty || learnsOrigin else { return }
         do {
-            try index.write { db in try CacheIndex.insertDeliveries(deliveries, instanceRef: id, now: Date(), db) }
+            try index.write { db in
+                if learnsOrigin {
+                    try db.execute(cached: """
+                        UPDATE instance SET originNode = ?, callingAE = ?, peerHost = ? WHERE id = ? AND originNode IS NULL
+                        """, arguments: [origin.node, origin.callingAE, origin.peerHost, id])
+                    try db.execute(cached: """
+                        UPDATE study SET originNode = ? WHERE id = (SELECT studyRef FROM series WHERE id = ?) AND originNode IS NULL
+                        """, arguments: [origin.node, existing.seriesRef])
+                }
+                try CacheIndex.insertDeliveries(deliveries, instanceRef: id, now: Date(), db)
+            }
         } catch {
             throw StoreError("cannot queue the deliveries of \(existing.sopUID): \(error)")
         }

@@ -28,7 +28,8 @@ import Testing
     }
 
     /// Writes a temporary incoming file and ingests it.
-    static func ingest(_ ingestor: Ingestor, _ f: CacheFixture, _ bytes: Data) throws -> (IngestResult, temporary: String) {
+    static func ingest(_ ingestor: Ingestor, _ f: CacheFixture, _ bytes: Data,
+                       from origin: InstanceMetadata.Origin = origin) throws -> (IngestResult, temporary: String) {
         try FileManager.default.createDirectory(atPath: f.paths.incomingDirectory, withIntermediateDirectories: true)
         let temporary = f.paths.incomingDirectory + "/\(UUID().uuidString).part"
         FileManager.default.createFile(atPath: temporary, contents: bytes)
@@ -65,6 +66,23 @@ import Testing
         #expect(row.sizeBytes == Int64(Self.original.count))
         #expect(row.sha256 == (try DatasetDigest.sha256(ofFile: Self.storedPath(f))).digest)
         #expect(try f.study(Self.study)?.instanceCount == 1)
+    }
+
+    /// Recovery re-indexes a file that was never acknowledged without knowing its sender; the
+    /// sender's resend (identical bytes) gives the instance and its study their origin node.
+    @Test func anIdenticalResendFromAKnownNodeGivesAnUnknownOriginItsNode() throws {
+        let f = try CacheFixture("ingest")
+        let ingestor = Self.ingestor(f, .keep)
+        #expect(try Self.ingest(ingestor, f, Self.original).0 == .stored)
+        #expect(f.index.studyIdentity(studyUID: Self.study)?.originNode == nil)
+        let trust = InstanceMetadata.Origin(callingAE: "TRUSTA_PACS", peerHost: "127.0.0.1", node: "TRUST_A")
+        #expect(try Self.ingest(ingestor, f, Self.original, from: trust).0 == .identicalDuplicate)
+        #expect(try f.index.instance(sopUID: Self.sop)?.originNode == "TRUST_A")
+        #expect(f.index.studyIdentity(studyUID: Self.study)?.originNode == "TRUST_A")
+        // A later copy from another node does not move an origin that is known.
+        let other = InstanceMetadata.Origin(callingAE: "TRUSTB_PACS", peerHost: "127.0.0.1", node: "TRUST_B")
+        #expect(try Self.ingest(ingestor, f, Self.original, from: other).0 == .identicalDuplicate)
+        #expect(f.index.studyIdentity(studyUID: Self.study)?.originNode == "TRUST_A")
     }
 
     @Test func identicalBytesAreAnIdenticalDuplicateAndLeaveOneFile() throws {
