@@ -66,8 +66,8 @@ public final class CacheServiceProvider: DicomServiceProvider {
     }
 
     public func admitStore(_ request: StoreRequest, association: AssociationInfo) -> DIMSEStatus {
-        // At least 64 MiB always stay free: DCMTK 3.6.7 cannot refuse cleanly once a write fails
-        // mid-data-set (it waits for PDVs that never come), so we refuse before receiving instead.
+        // At least 64 MiB always stay free: the cache never fills the disk. (A write that fails
+        // mid-data-set anyway is refused after the data set is read: see cdcm_store_receive.cpp.)
         let minimum = max(configuration.storage.minFreeSpace.bytes, Self.freeSpaceFloor)
         if let free = DurableFile.availableBytes(at: paths.root), free < minimum {
             logger.error("C-STORE refused: out of disk space",
