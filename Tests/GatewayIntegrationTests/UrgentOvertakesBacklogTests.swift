@@ -35,6 +35,8 @@ import Testing
                               logDirectory: dir.path)
         try hub.start()
         defer { hub.stop() }
+        // Timed from when the destination listens: how long storescp takes to start is not the gateway's.
+        try #require(Net.waitForListener(hubPort), "storescp did not listen on \(hubPort)")
         let stat = try TestData.study(in: dir.sub("stat1"), count: 50, description: "CT head stroke pathway", rows: 256, columns: 256)
         let underBacklog = try timeToDeliver(stat, via: gateway, into: received, in: dir, otherStudy: routineStudy)
         #expect(underBacklog.otherAtArrival < 2000,
