@@ -15,7 +15,8 @@ import Testing
         var totalAcknowledged = 0
         var interruptedRounds = 0
         for round in 1...4 {
-            let files = try TestData.study(in: dir.sub("in\(round)"), count: 120, rows: 64, columns: 64)
+            // More than the gateway ingests before the latest kill (it takes 300-500 of these a second).
+            let files = try TestData.study(in: dir.sub("in\(round)"), count: 600, rows: 64, columns: 64)
             try gateway.start()
             let sender = PeerProcess("storescu", ["-v", "-aec", "NETGW", "127.0.0.1", "\(gateway.port)"] + files,
                                      logDirectory: dir.path)

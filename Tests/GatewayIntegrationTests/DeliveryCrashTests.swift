@@ -23,7 +23,9 @@ import Testing
         let hub = PeerProcess("storescp", ["+uf", "-aet", "HUB_READ", "-od", received, "\(hubPort)"], logDirectory: dir.path)
         try hub.start()
         defer { hub.stop() }
-        let files = try TestData.study(in: dir.sub("in"), count: 400, rows: 64, columns: 64)
+        // Enough that both kills land while storescu is still sending (ingest takes 300-500 small
+        // instances a second here; the kills come 0.4-1.5 s into a round).
+        let files = try TestData.study(in: dir.sub("in"), count: 1200, rows: 64, columns: 64)
         var acknowledged: Set<String> = []
         var kills = 0
         var killsWithWorkOutstanding = 0
@@ -32,6 +34,7 @@ import Testing
             try gateway.start()
             // Everything not yet acknowledged is sent (again); identical copies are idempotent.
             let pending = files.filter { !acknowledged.contains($0) }
+            if pending.isEmpty { break }  // every instance acknowledged before the last round
             let sender = PeerProcess("storescu", ["-v", "-aet", "TRUSTA_PACS", "-aec", "NETGW", "127.0.0.1", "\(gateway.port)"] + pending,
                                      logDirectory: dir.path)
             try sender.start()
