@@ -7,7 +7,8 @@ import Logging
 /// When a new study arrives from a source, asks that source for the patient's other studies,
 /// picks the relevant priors (`priors:` settings), and fetches them at `bulk` priority; their
 /// instances then go where the new study goes (see `CacheIndex.requestPrior`). Runs in the
-/// background: the C-STORE that brought the study is never held up.
+/// background (at most two searches at a time per source): the C-STORE that brought the study is
+/// never held up.
 public final class PriorFinder: Sendable {
     let configuration: @Sendable () -> GatewayConfiguration
     let index: CacheIndex
@@ -15,6 +16,8 @@ public final class PriorFinder: Sendable {
     let fetcher: StudyFetcher
     let logger: Logger
     private let seen = SeenStudies()
+    /// At most two searches at a time per source, whatever the number of new studies.
+    private let searches = PerSourceQueue(limit: 2, threadName: "priors")
 
     public init(configuration: @escaping @Sendable () -> GatewayConfiguration, index: CacheIndex, querier: SourceQuerier,
                 fetcher: StudyFetcher, logger: Logger) {
@@ -36,12 +39,9 @@ public final class PriorFinder: Sendable {
               seen.insert(studyUID),
               index.priorDestinations(studyUID: studyUID).isEmpty  // a prior's own priors are not wanted
         else { return }
-        let thread = Thread { [self] in
+        searches.submit(source: node.name) { [self] in
             self.search(attributes, studyUID: studyUID, patientID: patientID, node: node, destinations: destinations, settings: settings)
         }
-        thread.name = "priors"
-        thread.stackSize = 1 << 20
-        thread.start()
     }
 
     private func search(_ attributes: DicomAttributes, studyUID: String, patientID: String, node: NodeConfig,
