@@ -85,6 +85,16 @@ struct DeliveryWorker {
                 continue
             }
             if batch.isEmpty {
+                // Stat/urgent work is the lane's: an idle association held here may be the one the
+                // destination accepts, so it goes at once rather than after the linger.
+                if besideLane, association != nil {
+                    let higher = index.higherClassWork(destination: destination, above: 1)
+                    if higher.dueRank >= 0 || higher.inFlightRank >= 0 {
+                        association?.release()
+                        association = nil
+                        idleSince = nil
+                    }
+                }
                 closeWhenIdle()
                 signal.wait(destination, since: seen, timeout: association == nil ? 1 : 0.3)
                 continue
