@@ -73,6 +73,7 @@ public final class CacheServiceProvider: DicomServiceProvider {
             logger.error("C-STORE refused: out of disk space",
                          metadata: meta(association, ["free_bytes": "\(free)", "min_free_space": "\(minimum)"]))
             tally.add(association.id, stored: false)
+            GatewayMetrics.store(node: configuration.node(forCallingAE: association.callingAE)?.name, stored: false)
             return .outOfResources
         }
         return .success
@@ -87,6 +88,7 @@ public final class CacheServiceProvider: DicomServiceProvider {
             try? FileManager.default.removeItem(atPath: request.filePath)
         }
         tally.add(association.id, stored: result.status.isSuccess)
+        GatewayMetrics.store(node: configuration.node(forCallingAE: association.callingAE)?.name, stored: result.status.isSuccess)
         return result
     }
 

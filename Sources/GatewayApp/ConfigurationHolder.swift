@@ -1,4 +1,5 @@
 import Foundation
+import GatewayAdmin
 import GatewayConfig
 import GatewayRouting
 import Logging
@@ -6,10 +7,11 @@ import Logging
 /// The running configuration, replaceable on SIGHUP. Readers take a snapshot per association or
 /// request, so a reload takes effect for new work and never changes a request half-way.
 public final class ConfigurationHolder: @unchecked Sendable {
-    // Safe: `value` is only read and written under `lock`.
+    // Safe: `value`, `routerValue` and `lastReloadValue` are only read and written under `lock`.
     private let lock = NSLock()
     private var value: GatewayConfiguration
     private var routerValue: Router
+    private var lastReloadValue: ReloadReport?
     public let sourcePath: String?
 
     public init(_ configuration: GatewayConfiguration, sourcePath: String?) {
@@ -31,20 +33,41 @@ public final class ConfigurationHolder: @unchecked Sendable {
         return value
     }
 
+    /// The outcome of the last reload (SIGHUP or the HTTP API), nil before the first.
+    public var lastReload: ReloadReport? {
+        lock.lock()
+        defer { lock.unlock() }
+        return lastReloadValue
+    }
+
     /// Re-reads the file. A valid file replaces the configuration (settings that need a restart
     /// are kept and named in the log); an invalid one is refused and the running one kept.
     @discardableResult
     public func reload(logger: Logger) -> Bool {
+        reloadReport(logger: logger).succeeded
+    }
+
+    /// `reload(logger:)`, saying what happened: every error of a refused file, or which changed
+    /// settings wait for a restart.
+    public func reloadReport(logger: Logger) -> ReloadReport {
+        let report = reloadFile(logger: logger)
+        lock.lock()
+        lastReloadValue = report
+        lock.unlock()
+        return report
+    }
+
+    private func reloadFile(logger: Logger) -> ReloadReport {
         guard let sourcePath else {
             logger.warning("reload requested, but the gateway runs on its embedded default (no --config file)")
-            return false
+            return ReloadReport(succeeded: false, errors: ["the gateway runs on its embedded default: there is no configuration file to reload"])
         }
         let fresh: GatewayConfiguration
         do {
             fresh = try GatewayConfiguration.load(contentsOf: URL(fileURLWithPath: sourcePath))
         } catch {
             logger.error("configuration reload refused; the running configuration is kept", metadata: ["errors": "\(error.description)"])
-            return false
+            return ReloadReport(succeeded: false, errors: error.diagnostics.map(\.description))
         }
         lock.lock()
         let old = value
@@ -54,18 +77,20 @@ public final class ConfigurationHolder: @unchecked Sendable {
         if fresh.gateway.maxAssociations != old.gateway.maxAssociations { needRestart.append("gateway.max_associations") }
         if fresh.storage.path != old.storage.path || fresh.storage.indexPath != old.storage.indexPath { needRestart.append("storage.path/index") }
         if fresh.logging != old.logging { needRestart.append("logging") }
+        if fresh.http != old.http { needRestart.append("http") }
         next.gateway.port = old.gateway.port
         next.gateway.bind = old.gateway.bind
         next.gateway.maxAssociations = old.gateway.maxAssociations
         next.storage.path = old.storage.path
         next.storage.indexPath = old.storage.indexPath
         next.logging = old.logging
+        next.http = old.http
         value = next
         routerValue = Router(plan: RoutingPlan(configuration: next))
         lock.unlock()
         logger.notice("configuration reloaded", metadata: [
             "file": "\(sourcePath)", "nodes": "\(next.nodes.count)",
             "needs_restart": "\(needRestart.isEmpty ? "nothing" : needRestart.joined(separator: ", "))"])
-        return true
+        return ReloadReport(succeeded: true, needsRestart: needRestart)
     }
 }

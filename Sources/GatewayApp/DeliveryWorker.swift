@@ -166,6 +166,7 @@ struct DeliveryWorker {
             link = try self.link(for: batch, to: address, callingAE: callingAE)
         } catch {
             index.releaseDeliveries(ids: batch.map(\.id), error: "\(error)", retryAt: Date())
+            GatewayMetrics.unreachable(destination: destination)
             logger.warning("destination unreachable; deliveries will be retried",
                            metadata: ["error": "\(error)", "queued": "\(batch.count)"])
             return false
@@ -194,6 +195,7 @@ struct DeliveryWorker {
                 switch result.status.category {
                 case .success, .warning:
                     index.finishDelivery(id: work.id, succeeded: true)
+                    GatewayMetrics.delivered(destination: destination, rank: work.priorityRank, queuedAt: work.queuedAt)
                 default:
                     fail(work, "\(result.status) \(result.errorComment)", permanent: Self.isPermanent(result.status), settings: settings)
                 }
@@ -230,6 +232,7 @@ struct DeliveryWorker {
         let dead = permanent || expired || work.attempts + 1 >= settings.maxAttempts
         index.finishDelivery(id: work.id, succeeded: false, error: error,
                              retryAt: dead ? nil : Date().addingTimeInterval(Self.backoff(work.attempts, settings)))
+        GatewayMetrics.deliveryFailed(destination: destination, rank: work.priorityRank, dead: dead)
         if dead {
             let why = permanent ? "permanent refusal" : expired ? "older than max_age" : "retry budget spent"
             logger.error("delivery is dead (\(why)); replay it with 'dicom-gateway queue replay'",

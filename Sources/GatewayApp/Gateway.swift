@@ -1,11 +1,13 @@
 import DicomCore
 import DicomNetwork
 import Foundation
+import GatewayAdmin
 import GatewayConfig
 import GatewayRetrieval
 import GatewayRouting
 import GatewayStore
 import Logging
+import Prometheus
 import ServiceLifecycle
 
 /// The composition root: builds the gateway's services from a configuration and runs them in a
@@ -19,11 +21,20 @@ public final class Gateway: Sendable {
     let retention: RetentionService
     let delivery: DeliveryService
     let pulls: PullScheduler
+    /// The operators' HTTP API, dashboard and metrics; nil when `http.enabled` is false.
+    let admin: AdminServer?
+    public let startedAt: Date
     let logger: Logger
 
     /// Prepares storage and binds the DICOM port (errors surface here, before `run`).
-    public init(configuration: GatewayConfiguration, sourcePath: String? = nil, logger: Logger = Logger(label: "dicom-gateway")) throws {
+    /// - Parameter metrics: the registry `/metrics` exports; `serve` bootstraps swift-metrics
+    ///   with it so the gateway's counters land there.
+    public init(configuration: GatewayConfiguration, sourcePath: String? = nil, logger: Logger = Logger(label: "dicom-gateway"),
+                metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+                onHTTPListening: @escaping @Sendable (Int) -> Void = { _ in }) throws {
         holder = ConfigurationHolder(configuration, sourcePath: sourcePath)
+        let started = Date()
+        startedAt = started
         self.logger = logger
         try DicomRuntime.bootstrap(logger: Logger(label: "dcmtk"), dcmtkLevel: configuration.logging.dcmtkLevel.swiftLogLevel)
         let paths = InstancePath(root: configuration.storage.path.path)
@@ -53,6 +64,11 @@ public final class Gateway: Sendable {
         let provider = CacheServiceProvider(configuration: holder, index: index, deliverySignal: signal, federation: federation,
                                             logger: logger)
         sink.provider = provider
+        admin = configuration.http.enabled
+            ? try AdminServer(settings: configuration.http, index: index,
+                              control: RunningGatewayControl(holder: holder, signal: signal, startedAt: started, logger: logger),
+                              metrics: metrics, logger: logger, onListening: onHTTPListening)
+            : nil
         dicomServer = try DicomServer(
             configuration: .init(
                 port: g.port, bindAddress: g.bind, maxAssociations: g.maxAssociations, maxPDU: UInt32(g.maxPDU),
@@ -72,12 +88,13 @@ public final class Gateway: Sendable {
             .init(service: dicomServer), .init(service: delivery, successTerminationBehavior: .ignore),
             .init(service: pulls, successTerminationBehavior: .ignore),
         ]
+        if let admin { services.append(.init(service: admin)) }
         if configuration.storage.retention.isEnabled {
             services.append(.init(service: retention, successTerminationBehavior: .ignore))
         }
         let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
         signal(SIGHUP, SIG_IGN)
-        hangup.setEventHandler { [holder, logger] in holder.reload(logger: logger) }
+        hangup.setEventHandler { [holder, logger] in _ = holder.reloadReport(logger: logger) }
         hangup.resume()
         defer { hangup.cancel() }
         let group = ServiceGroup(

@@ -5,7 +5,7 @@ extension GatewayConfiguration {
     /// The top-level sections. To add one: add a case, a `static let keys` on its model, and a
     /// line in `read(_:baseDirectory:)`. Any other top-level key is reported as unknown.
     enum Section: String, CaseIterable {
-        case gateway, storage, delivery, identity, priors, logging, nodes, priorities, routes
+        case gateway, storage, delivery, identity, priors, logging, http, nodes, priorities, routes
     }
 
     /// Reads and validates the file at `url`. Relative paths in it resolve against the
@@ -74,6 +74,7 @@ extension GatewayConfiguration {
         if let s = section(.identity, keys: IdentitySettings.keys) { identity = .read(s) }
         if let s = section(.priors, keys: PriorsSettings.keys) { priors = .read(s) }
         if let s = section(.logging, keys: LoggingSettings.keys) { logging = .read(s) }
+        if let s = section(.http, keys: HTTPSettings.keys) { http = .read(s, baseDirectory: baseDirectory) }
         let nodesSection = section(.nodes, keys: nil)
         if let s = nodesSection { nodes = NodesSection.read(s, gatewayAETitle: gateway.aeTitle) }
         let declared = nodesSection?.entries.map(\.key) ?? []

@@ -23,6 +23,8 @@ public struct GatewayConfiguration: Sendable, Hashable {
     public var priors = PriorsSettings()
     /// `logging:` levels, format and patient data in logs.
     public var logging = LoggingSettings()
+    /// `http:` the operators' API, dashboard and metrics listener.
+    public var http = HTTPSettings()
     /// `nodes:` the peers the gateway knows, in file order; names and AE titles are unique.
     public var nodes: [NodeConfig] = []
     /// `priorities:` the rules that classify instances, in file order (first match wins).

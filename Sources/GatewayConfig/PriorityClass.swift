@@ -24,5 +24,14 @@ public enum PriorityClass: String, Sendable, CaseIterable, Comparable, ConfigCho
         }
     }
 
+    /// The class stored as `rank` in the index; nil for a rank no class has.
+    public init?(rank: Int) {
+        guard let match = Self.allCases.first(where: { $0.rank == rank }) else { return nil }
+        self = match
+    }
+
+    /// The name of the class stored as `rank`, or the number itself when no class has it.
+    public static func name(ofRank rank: Int) -> String { PriorityClass(rank: rank)?.rawValue ?? "\(rank)" }
+
     public static func < (lhs: PriorityClass, rhs: PriorityClass) -> Bool { lhs.rank < rhs.rank }
 }

@@ -193,6 +193,10 @@ enum IndexSchema {
                 t.add(column: "requeueAfterFlight", .boolean).notNull().defaults(to: false)
             }
         }
+        m.registerMigration("v7-study-received") { db in
+            // The operators' list of recent studies (HTTP API, dashboard) reads newest first.
+            try db.create(index: "study_received", on: "study", columns: ["receivedAt"])
+        }
         return m
     }
 }

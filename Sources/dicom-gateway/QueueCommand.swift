@@ -31,8 +31,6 @@ struct IndexOptions: ParsableArguments {
     }
 }
 
-let priorityClassNames = [3: "stat", 2: "urgent", 1: "routine", 0: "bulk"]
-
 /// `text` padded with spaces to `width` columns (at least one space), for the queue tables.
 func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(1, width - text.count)) }
 
@@ -47,11 +45,10 @@ struct QueueShow: ParsableCommand {
         let index = try options.openIndex()
         defer { index.close() }
         let depths = try index.queueDepths()
-        let classes = priorityClassNames
         let now = Date()
         if json {
             let rows = depths.map {
-                ["destination": $0.destination, "class": classes[$0.priorityRank] ?? "\($0.priorityRank)", "state": $0.state,
+                ["destination": $0.destination, "class": PriorityClass.name(ofRank: $0.priorityRank), "state": $0.state,
                  "count": $0.count, "oldest_age_seconds": Int(now.timeIntervalSince($0.oldest))] as [String: Any]
             }
             print(String(decoding: try JSONSerialization.data(withJSONObject: rows, options: [.prettyPrinted, .sortedKeys]), as: UTF8.self))
@@ -64,7 +61,7 @@ struct QueueShow: ParsableCommand {
         print(pad("DESTINATION", 18) + pad("CLASS", 9) + pad("STATE", 10) + pad("COUNT", 7) + "OLDEST")
         for d in depths {
             let age = Int(now.timeIntervalSince(d.oldest))
-            print(pad(d.destination, 18) + pad(classes[d.priorityRank] ?? "?", 9) + pad(d.state, 10) + pad("\(d.count)", 7) + "\(age)s")
+            print(pad(d.destination, 18) + pad(PriorityClass.name(ofRank: d.priorityRank), 9) + pad(d.state, 10) + pad("\(d.count)", 7) + "\(age)s")
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GatewayConfig
 import GatewayStore
 
 /// Which deliveries `queue list|replay|cancel` act on.
@@ -38,7 +39,7 @@ struct QueueList: ParsableCommand {
         let now = Date()
         if json {
             let objects = rows.map {
-                ["id": $0.id, "destination": $0.destination, "route": $0.route, "class": priorityClassNames[$0.priorityRank] ?? "",
+                ["id": $0.id, "destination": $0.destination, "route": $0.route, "class": PriorityClass.name(ofRank: $0.priorityRank),
                  "state": $0.state, "attempts": $0.attempts, "last_error": $0.lastError,
                  "age_seconds": Int(now.timeIntervalSince($0.createdAt)), "study_instance_uid": $0.studyUID,
                  "series_instance_uid": $0.seriesUID, "sop_instance_uid": $0.sopUID] as [String: Any]
@@ -52,7 +53,7 @@ struct QueueList: ParsableCommand {
         }
         print(pad("ID", 8) + pad("DESTINATION", 16) + pad("CLASS", 9) + pad("STATE", 10) + pad("TRIES", 6) + pad("AGE", 8) + "SOP INSTANCE UID / LAST ERROR")
         for r in rows {
-            print(pad("\(r.id)", 8) + pad(r.destination, 16) + pad(priorityClassNames[r.priorityRank] ?? "?", 9) + pad(r.state, 10)
+            print(pad("\(r.id)", 8) + pad(r.destination, 16) + pad(PriorityClass.name(ofRank: r.priorityRank), 9) + pad(r.state, 10)
                 + pad("\(r.attempts)", 6) + pad("\(Int(now.timeIntervalSince(r.createdAt)))s", 8) + r.sopUID)
             if !r.lastError.isEmpty { print(String(repeating: " ", count: 57) + r.lastError) }
         }

@@ -3,6 +3,8 @@ import Foundation
 import GatewayApp
 import GatewayConfig
 import Logging
+import Metrics
+import Prometheus
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,11 +30,20 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "dicom-gateway")
         let gateway: Gateway
         do {
-            gateway = try Gateway(configuration: configuration, sourcePath: config, logger: logger)
+            gateway = try Gateway(configuration: configuration, sourcePath: config, logger: logger, metrics: Self.bootstrapMetrics())
         } catch {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)
         }
         try await gateway.run()
+    }
+
+    /// Counters and histograms go to one Prometheus registry, which `/metrics` exports.
+    static func bootstrapMetrics() -> PrometheusCollectorRegistry {
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets[Gateway.deliveryDelayMetric] = Gateway.deliveryDelayBuckets
+        MetricsSystem.bootstrap(factory)
+        return registry
     }
 }

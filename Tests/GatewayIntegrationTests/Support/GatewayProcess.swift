@@ -6,6 +6,8 @@ final class GatewayProcess: @unchecked Sendable {
     // Safe: used from the test's own thread only.
     let directory: TestDirectory
     let port: Int
+    /// The HTTP API's port (`http.port`), free at construction.
+    let httpPort: Int
     let configPath: String
     var storageRoot: String { directory.path + "/storage" }
     private(set) var peer: PeerProcess?
@@ -19,11 +21,15 @@ final class GatewayProcess: @unchecked Sendable {
     init(directory: TestDirectory, extraYAML: String = "") throws {
         self.directory = directory
         port = Net.freePort()
+        httpPort = Net.freePort()
         configPath = directory.path + "/gateway.yaml"
+        // Every gateway under test has its own HTTP port, unless the test writes the section itself.
+        let http = extraYAML.split(separator: "\n").contains { $0.hasPrefix("http:") } ? "" : "http: { port: \(httpPort) }"
         let yaml = """
             gateway: { ae_title: NETGW, port: \(port), max_associations: 16 }
             storage: { path: \(directory.path)/storage, min_free_space: 0B }
             logging: { level: info }
+            \(http)
             \(extraYAML)
             """
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)

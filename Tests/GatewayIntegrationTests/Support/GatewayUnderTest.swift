@@ -17,6 +17,7 @@ final class GatewayUnderTest: @unchecked Sendable {
         directory = TestDirectory(label)
         var c = GatewayConfiguration(baseDirectory: URL(fileURLWithPath: directory.path))
         c.gateway.port = Net.freePort()
+        c.http.port = Net.freePort()
         c.storage = StorageSettings(path: URL(fileURLWithPath: directory.path + "/storage"))
         c.storage.minFreeSpace = ByteCount(bytes: 0)
         configure(&c)

@@ -1,0 +1,86 @@
+import Foundation
+import GatewayConfig
+import GatewayStore
+import Hummingbird
+import Logging
+import Prometheus
+
+/// The operators' HTTP API over the index and the running gateway: `/health`, `/metrics`,
+/// `/api/v1/...` and the dashboard page at `/`.
+struct AdminAPI: Sendable {
+    let index: CacheIndex
+    let control: any GatewayControl
+    let metrics: PrometheusCollectorRegistry
+    let logger: Logger
+
+    /// Who changes things through the API, as the audit trail names them.
+    static let actor = "http-api"
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.get("/health") { _, _ in try await health() }
+        router.get("/metrics") { _, _ in try await metricsPage() }
+        router.get("/") { _, _ in DashboardPage.response() }
+        router.get("/dashboard") { _, _ in DashboardPage.response() }
+        let api = router.group("/api/v1")
+        api.get("/nodes") { _, _ in try await nodes() }
+        api.get("/queues") { _, _ in try await queues() }
+        addDeliveryRoutes(to: api)
+        addStudyRoutes(to: api)
+        api.get("/audit") { request, _ in try await audit(request) }
+        api.post("/config/reload") { _, _ in try await reload() }
+        api.get("/config") { _, _ in try JSONResponse.ok(ConfigView(control.configuration)) }
+    }
+
+    func health() async throws -> Response {
+        let configuration = control.configuration
+        let indexState: String
+        do {
+            _ = try await blocking { [index] in try index.cacheTotals() }
+            indexState = "ok"
+        } catch {
+            indexState = "unreadable: \(error)"
+        }
+        let view = APIViews.Health(
+            status: indexState == "ok" ? "ok" : "degraded", aeTitle: configuration.gateway.aeTitle.value,
+            dicomPort: configuration.gateway.port, index: indexState,
+            uptimeSeconds: Int(Date().timeIntervalSince(control.startedAt)), lastReload: control.lastReload.map(APIViews.Reload.init))
+        return try JSONResponse.ok(view, status: indexState == "ok" ? .ok : .serviceUnavailable)
+    }
+
+    func queues() async throws -> Response {
+        let depths = try await blocking { [index] in try index.queueDepths() }
+        let now = Date()
+        return try JSONResponse.ok(depths.map { APIViews.QueueRow($0, now: now) })
+    }
+
+    func nodes() async throws -> Response {
+        let depths = try await blocking { [index] in try index.queueDepths() }
+        let now = Date()
+        let views = control.configuration.nodes.map { node -> APIViews.Node in
+            let mine = depths.filter { $0.destination == node.name }
+            return APIViews.Node(
+                name: node.name, aeTitle: node.aeTitle.value, host: node.host, port: node.port,
+                roles: node.roles.map(\.rawValue).sorted(), issuer: node.issuer, maxAssociations: node.maxAssociations,
+                waiting: mine.reduce(0) { $0 + $1.count }, dead: mine.filter { $0.state == "dead" }.reduce(0) { $0 + $1.count },
+                oldestWaitingAgeSeconds: mine.map(\.oldest).min().map { max(0, Int(now.timeIntervalSince($0))) })
+        }
+        return try JSONResponse.ok(views)
+    }
+
+    func audit(_ request: Request) async throws -> Response {
+        let q = request.uri.queryParameters
+        let limit = q.get("limit", as: Int.self) ?? 100
+        let before = q.get("before", as: Int64.self)
+        let event = q.get("event")
+        let study = q.get("study")
+        let records = try await blocking { [index] in
+            try index.auditRecords(limit: limit, beforeID: before, event: event, studyUID: study)
+        }
+        return try JSONResponse.ok(records.map(APIViews.Audit.init))
+    }
+
+    func reload() async throws -> Response {
+        let report = await Task.detached { [control] in control.reloadConfiguration() }.value
+        return try JSONResponse.ok(APIViews.Reload(report), status: report.succeeded ? .ok : .unprocessableContent)
+    }
+}

@@ -1,0 +1,77 @@
+import Hummingbird
+import NIOCore
+
+/// The dashboard: one self-contained page that reads the API every five seconds. Nodes with
+/// their waiting and dead work, the queue per destination and class, recent studies and the
+/// audit trail. Where the API needs a token the page asks for it once and keeps it for the tab.
+enum DashboardPage {
+    static func response() -> Response {
+        Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                 body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    static let html = """
+        <!doctype html>
+        <html lang="en"><head><meta charset="utf-8"><title>dicom-gateway</title>
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <style>
+        body{font:14px system-ui,sans-serif;margin:1.5em;color:#1b1b1b}
+        h1{font-size:1.3em;margin:0 0 .2em} h2{font-size:1.05em;margin:1.4em 0 .4em}
+        table{border-collapse:collapse;width:100%} th,td{text-align:left;padding:.25em .6em;border-bottom:1px solid #ddd}
+        th{background:#f3f3f3} td.n{text-align:right;font-variant-numeric:tabular-nums}
+        .stat{color:#b00020;font-weight:600} .urgent{color:#b35c00;font-weight:600} .dead{color:#b00020}
+        #status{color:#555} .err{color:#b00020}
+        </style></head><body>
+        <h1>dicom-gateway</h1><div id="status">loading…</div>
+        <h2>Nodes</h2><table id="nodes"></table>
+        <h2>Queue</h2><table id="queue"></table>
+        <h2>Recent studies</h2><table id="studies"></table>
+        <h2>Audit</h2><table id="audit"></table>
+        <script>
+        const esc = s => String(s ?? '').replace(/[&<>"']/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c]));
+        const age = s => s == null ? '' : s < 120 ? s + ' s' : s < 7200 ? Math.round(s / 60) + ' min' : Math.round(s / 3600) + ' h';
+        function table(id, head, rows) {
+          document.getElementById(id).innerHTML = '<tr>' + head.map(h => '<th>' + h + '</th>').join('') + '</tr>' +
+            (rows.length ? rows.join('') : '<tr><td colspan="' + head.length + '">none</td></tr>');
+        }
+        async function get(path) {
+          const headers = {};
+          const token = sessionStorage.getItem('token');
+          if (token) headers['Authorization'] = 'Bearer ' + token;
+          const r = await fetch(path, {headers});
+          if (r.status === 401) {
+            const t = prompt('API token (http.token_file)');
+            if (t) { sessionStorage.setItem('token', t); return get(path); }
+          }
+          if (!r.ok) throw new Error(path + ': HTTP ' + r.status);
+          return r.json();
+        }
+        async function refresh() {
+          try {
+            const [health, nodes, queue, studies, audit] = await Promise.all(
+              ['/health', '/api/v1/nodes', '/api/v1/queues', '/api/v1/studies?limit=25', '/api/v1/audit?limit=25'].map(get));
+            document.getElementById('status').textContent = health.ae_title + ' on DICOM port ' + health.dicom_port +
+              ' · index ' + health.index + ' · up ' + age(health.uptime_seconds) + ' · ' + new Date().toLocaleTimeString();
+            table('nodes', ['Node', 'AE title', 'Address', 'Roles', 'Waiting', 'Dead', 'Oldest'], nodes.map(n =>
+              '<tr><td>' + esc(n.name) + '</td><td>' + esc(n.ae_title) + '</td><td>' + esc(n.host ? n.host + ':' + n.port : '') +
+              '</td><td>' + esc(n.roles.join(', ')) + '</td><td class="n">' + n.waiting + '</td><td class="n' + (n.dead ? ' dead' : '') +
+              '">' + n.dead + '</td><td>' + age(n.oldest_waiting_age_seconds) + '</td></tr>'));
+            table('queue', ['Destination', 'Class', 'State', 'Count', 'Oldest'], queue.map(q =>
+              '<tr><td>' + esc(q.destination) + '</td><td class="' + esc(q.class) + '">' + esc(q.class) + '</td><td class="' +
+              esc(q.state) + '">' + esc(q.state) + '</td><td class="n">' + q.count + '</td><td>' + age(q.oldest_age_seconds) + '</td></tr>'));
+            table('studies', ['Received', 'Study date', 'Modalities', 'Description', 'From', 'Instances', 'Undelivered', 'Dead', 'Study UID'],
+              studies.map(s => '<tr><td>' + esc(new Date(s.received_at).toLocaleString()) + '</td><td>' + esc(s.study_date) + '</td><td>' +
+              esc(s.modalities) + '</td><td>' + esc(s.study_description) + '</td><td>' + esc(s.origin_node) + '</td><td class="n">' +
+              s.instance_count + '</td><td class="n">' + s.undelivered + '</td><td class="n' + (s.dead ? ' dead' : '') + '">' + s.dead +
+              '</td><td>' + esc(s.study_instance_uid) + '</td></tr>'));
+            table('audit', ['Time', 'Event', 'Outcome', 'Actor', 'Peer', 'Detail'], audit.map(a =>
+              '<tr><td>' + esc(new Date(a.time).toLocaleString()) + '</td><td>' + esc(a.event) + '</td><td>' + esc(a.outcome) +
+              '</td><td>' + esc(a.actor) + '</td><td>' + esc(a.peer) + '</td><td>' + esc(a.detail) + '</td></tr>'));
+          } catch (e) {
+            document.getElementById('status').innerHTML = '<span class="err">' + esc(e.message) + '</span>';
+          }
+        }
+        refresh(); setInterval(refresh, 5000);
+        </script></body></html>
+        """
+}

@@ -1,0 +1,54 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// JSON answers and errors of the API, one shape for all: snake_case keys, ISO 8601 times, and
+/// errors as `{"error": "what was wrong"}`.
+enum JSONResponse {
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.keyEncodingStrategy = .convertToSnakeCase
+        e.dateEncodingStrategy = .iso8601
+        e.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return e
+    }()
+
+    static let decoder: JSONDecoder = {
+        let d = JSONDecoder()
+        d.keyDecodingStrategy = .convertFromSnakeCase
+        return d
+    }()
+
+    static func ok<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        var data = try encoder.encode(value)
+        data.append(0x0A)
+        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func error(_ status: HTTPResponse.Status, _ message: String) -> Response {
+        struct Failure: Encodable { var error: String }
+        return (try? ok(Failure(error: message), status: status))
+            ?? Response(status: status, body: .init(byteBuffer: ByteBuffer(string: message)))
+    }
+
+    /// The request's JSON body decoded as `T`; an empty body decodes as `{}`.
+    static func body<T: Decodable>(_ request: Request, as type: T.Type, limit: Int = 1 << 20) async throws -> T {
+        let buffer = try await request.body.collect(upTo: limit)
+        let bytes = buffer.readableBytes == 0 ? Array("{}".utf8) : Array(buffer.readableBytesView)
+        do {
+            return try decoder.decode(T.self, from: Data(bytes))
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            throw BadRequest("the body's \(context.codingPath.map(\.stringValue).joined(separator: ".")) has the wrong type: "
+                + context.debugDescription)
+        } catch {
+            throw BadRequest("the body is not the JSON object this endpoint takes")
+        }
+    }
+}
+
+/// A request the API refuses with 400 and this message.
+struct BadRequest: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}

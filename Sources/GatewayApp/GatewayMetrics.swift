@@ -1,0 +1,54 @@
+import Foundation
+import GatewayConfig
+import Metrics
+
+/// The counters and histograms the gateway keeps as it works, through swift-metrics: `serve`
+/// exports them at `/metrics` (swift-prometheus); a gateway booted without a metrics backend
+/// (tests) records nothing. Labels are node names and classes from the configuration, never
+/// values from the wire, so their number stays bounded.
+enum GatewayMetrics {
+    /// The histogram buckets of `dicom_gateway_delivery_delay_seconds`: from a stat study's
+    /// sub-second relay to a destination that was down for hours.
+    static let delayBuckets: [Duration] = [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600, 14_400].map { .milliseconds(Int64($0 * 1000)) }
+    static let delayLabel = "dicom_gateway_delivery_delay_seconds"
+
+    /// A C-STORE received: `stored` (including identical resends) or `refused`.
+    static func store(node: String?, stored: Bool) {
+        Counter(label: "dicom_gateway_stores_total", dimensions: [("node", node ?? "unknown"), ("outcome", stored ? "stored" : "refused")])
+            .increment()
+    }
+
+    /// A delivery sent and acknowledged, with its time in the queue.
+    static func delivered(destination: String, rank: Int, queuedAt: Date) {
+        let priority = PriorityClass.name(ofRank: rank)
+        Counter(label: "dicom_gateway_deliveries_total", dimensions: [("destination", destination), ("class", priority), ("outcome", "sent")])
+            .increment()
+        Timer(label: delayLabel, dimensions: [("destination", destination), ("class", priority)], preferredDisplayUnit: .seconds)
+            .recordInterval(since: queuedAt)
+    }
+
+    /// A delivery refused or failed: `retry` when it will be tried again, `dead` when not.
+    static func deliveryFailed(destination: String, rank: Int, dead: Bool) {
+        Counter(label: "dicom_gateway_deliveries_total",
+                dimensions: [("destination", destination), ("class", PriorityClass.name(ofRank: rank)), ("outcome", dead ? "dead" : "retry")])
+            .increment()
+    }
+
+    /// A destination could not be reached (association refused or no answer).
+    static func unreachable(destination: String) {
+        Counter(label: "dicom_gateway_destination_unreachable_total", dimensions: [("destination", destination)]).increment()
+    }
+}
+
+extension Timer {
+    /// Records the time from `start` until now.
+    func recordInterval(since start: Date) {
+        recordNanoseconds(Int64(max(0, Date().timeIntervalSince(start)) * 1_000_000_000))
+    }
+}
+
+extension Gateway {
+    /// The delivery delay histogram's name and buckets, for the metrics backend `serve` sets up.
+    public static var deliveryDelayMetric: String { GatewayMetrics.delayLabel }
+    public static var deliveryDelayBuckets: [Duration] { GatewayMetrics.delayBuckets }
+}
