@@ -104,15 +104,26 @@ struct DeliveryWorker {
                 outage = 0
             } else {
                 // Back off on the destination, not on its instances: an outage of hours kills nothing.
-                // Newly queued work cuts the pause short (at most one attempt a second), so a stat
-                // study reaches a destination that has just come back without waiting out the backoff.
+                // Newly queued work cuts the pause short, so a stat study reaches a destination that
+                // has just come back without waiting out the backoff.
                 outage += 1
-                let started = Date()
-                let pause = min(60.0, pow(2.0, Double(min(outage, 6))) - 1)
-                signal.wait(destination, since: signal.generation(destination), timeout: pause)
-                let waited = Date().timeIntervalSince(started)
-                if waited < 1 && !signal.isStopped { Thread.sleep(forTimeInterval: 1 - waited) }
+                backOff(pause: min(60.0, pow(2.0, Double(min(outage, 6))) - 1), failedRank: batch.map(\.effectiveRank).max() ?? 0)
             }
+        }
+    }
+
+    /// After a failed attempt: waits `pause`, or until work is queued. The work that failed is
+    /// tried at most once a second; higher-class work queued meanwhile (a stat study for a
+    /// destination that has just come back) is tried after a tenth of a second.
+    private func backOff(pause: TimeInterval, failedRank: Int) {
+        let started = Date()
+        signal.wait(destination, since: signal.generation(destination), timeout: pause)
+        while !signal.isStopped {
+            let waited = Date().timeIntervalSince(started)
+            if waited >= 1 { return }
+            if waited >= 0.1, index.higherClassWork(destination: destination, above: failedRank).dueRank > failedRank { return }
+            let seen = signal.generation(destination)
+            signal.wait(destination, since: seen, timeout: waited < 0.1 ? 0.1 - waited : 1 - waited)
         }
     }
 
@@ -205,7 +216,7 @@ struct DeliveryWorker {
                    !FileManager.default.fileExists(atPath: paths.absolutePath(relative: work.path)) {
                     // The index commit and the file's rename run side by side at ingest: a delivery
                     // can be visible a moment before its file is in place. Try again shortly, no attempt spent.
-                    index.releaseDeliveries(ids: [work.id], error: "file not yet in place", retryAt: Date().addingTimeInterval(0.2))
+                    index.releaseDeliveries(ids: [work.id], error: "file not yet in place", retryAt: Date().addingTimeInterval(0.05))
                     continue
                 }
                 if error.code == .file || error.code == .noPresentationContext {

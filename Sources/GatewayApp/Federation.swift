@@ -44,6 +44,9 @@ final class Federation: Sendable {
         if holders.isEmpty && cached == 0 { holders = locate(studyUID: studyUID) }
         guard let holder = holders.first else { return nil }  // nowhere else to look: serve what is cached
         if cached > 0 && cached >= (holder.numberOfInstances ?? 0) { return nil }
+        // Another request may have fetched it while the sources were asked.
+        let now = index.cachedInstanceCount(studyUID: studyUID)
+        if now > cached && now >= (holder.numberOfInstances ?? Int.max) { return nil }
         logger.info("pull-through: study not (completely) cached; fetching it from its source at stat priority",
                     metadata: ["study_instance_uid": "\(studyUID)", "source": "\(holder.source)", "cached": "\(cached)"])
         switch fetcher.fetch(studyUID: studyUID, from: holder.source, priority: .stat, heartbeat: heartbeat) {

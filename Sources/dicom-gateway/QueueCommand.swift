@@ -9,7 +9,7 @@ struct Queue: ParsableCommand {
         discussion: """
             Reads and changes the index directly; a running gateway picks replayed work up within a second.
             """,
-        subcommands: [QueueShow.self, QueueList.self, QueueReplay.self, QueueCancel.self],
+        subcommands: [QueueShow.self, QueueList.self, QueueReplay.self, QueueCancel.self, QueueEscalate.self],
         defaultSubcommand: QueueShow.self)
 }
 

@@ -91,3 +91,22 @@ struct QueueCancel: ParsableCommand {
         print("cancelled \(count) deliveries")
     }
 }
+
+struct QueueEscalate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "escalate",
+        abstract: "Raise a study's waiting deliveries (queued, failed, dead) to a priority class; a running gateway sends them next.")
+
+    @OptionGroup var options: IndexOptions
+    @Option(help: "The Study Instance UID.") var study: String
+    @Option(name: .customLong("class"), help: "stat, urgent, routine or bulk.") var priorityClass: PriorityClass = .stat
+
+    func run() throws {
+        let index = try options.openIndex()
+        defer { index.close() }
+        let count = try index.escalateStudy(study, to: priorityClass.rank, actor: "cli:\(NSUserName())")
+        print("raised \(count) deliveries to \(priorityClass.rawValue)")
+    }
+}
+
+extension PriorityClass: ExpressibleByArgument {}

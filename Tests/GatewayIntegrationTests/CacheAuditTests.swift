@@ -25,6 +25,9 @@ import Testing
         let study = TestData.newUID()
         let files = try TestData.study(in: gw.directory.sub("in"), count: 2, studyUID: study)
         try await CacheQR.storescu(gw, files, callingAE: "MODALITY1")
+        // The store association's entry is written when the gateway's side of it ends, which can
+        // be a moment after storescu exits: wait for it, so the order below is the events' order.
+        #expect(try await CacheQR.eventually { try Self.audit(gw).contains { $0.event == "association" && $0.actor == "MODALITY1" } })
         let find = try await CacheQR.findscu(gw, model: "-S", ["QueryRetrieveLevel=STUDY", "StudyInstanceUID=\(study)"], callingAE: "REPORTER1")
         #expect(find.matches.count == 1, "\(find.output)")
         let (status, out) = try await CacheQR.dcmtk("movescu", [

@@ -21,7 +21,11 @@ import Testing
             let sender = PeerProcess("storescu", ["-v", "-aec", "NETGW", "127.0.0.1", "\(gateway.port)"] + files,
                                      logDirectory: dir.path)
             try sender.start()
-            usleep(UInt32.random(in: 150_000...900_000))
+            // The kill comes at a random moment after the first acknowledgement (before it, a round
+            // would prove nothing; how long storescu takes to start varies from machine to machine).
+            let firstAcknowledged = Date().addingTimeInterval(20)
+            while !sender.output.contains("Received Store Response") && Date() < firstAcknowledged { usleep(5_000) }
+            usleep(UInt32.random(in: 0...750_000))
             gateway.kill9()
             _ = sender.wait(timeout: 60)
             let acknowledged = acknowledgedFiles(storescuOutput: sender.output)

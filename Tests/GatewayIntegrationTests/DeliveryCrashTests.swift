@@ -40,7 +40,12 @@ import Testing
             try sender.start()
             if round < 3 {
                 usleep(UInt32.random(in: 400_000...1_500_000))
+                // The destination stops answering for a moment, so the kill lands with a delivery in
+                // flight (forwarding keeps up with ingest here, and the queue is often empty).
+                hub.signal(SIGSTOP)
+                usleep(200_000)
                 gateway.kill9()
+                hub.signal(SIGCONT)
                 kills += 1
                 _ = sender.wait(timeout: 60)
                 acknowledged.formUnion(acknowledgedFiles(storescuOutput: sender.output))

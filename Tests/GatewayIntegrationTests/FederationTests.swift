@@ -130,6 +130,8 @@ import Testing
         let hub = PeerProcess("storescp", ["--fork", "+uf", "-aet", "HUB_READ", "-od", received, "\(hubPort)"], logDirectory: dir.path)
         try hub.start()
         defer { hub.stop() }
+        let hubListens = try await OffPool.run { Net.waitForListener(hubPort) }
+        try #require(hubListens, "the reporter's storescp did not listen")
 
         // Two reporters' C-MOVEs for a study only trust A holds, at the same time.
         let moves = (0..<2).map { _ in
@@ -239,9 +241,16 @@ import Testing
             #expect(lastNew < firstPrior, "a prior went out before the stat study was complete: \(order)")
         }
         // The prior's deliveries were bulk.
-        let list = try await ProcessRun.run(GatewayProcess.binary, [
-            "queue", "list", "--config", gateway.configPath, "--state", "done", "--study", priorCT.studyUID, "--json"], in: dir)
-        let rows = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]], "\(list.combined)")
+        // storescp writes a file before it answers: the last delivery may still be in flight.
+        var rows: [[String: Any]] = []
+        let listDeadline = Date().addingTimeInterval(20)
+        repeat {
+            let list = try await ProcessRun.run(GatewayProcess.binary, [
+                "queue", "list", "--config", gateway.configPath, "--state", "done", "--study", priorCT.studyUID, "--json"], in: dir)
+            rows = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]], "\(list.combined)")
+            if rows.count >= 3 { break }
+            try await Task.sleep(for: .milliseconds(200))
+        } while Date() < listDeadline
         #expect(rows.count == 3)
         #expect(rows.allSatisfy { $0["class"] as? String == "bulk" && $0["destination"] as? String == "HUB" }, "\(rows)")
         #expect(FederationTests.cachedCounts(gateway)[priorMR.studyUID] == nil, "an irrelevant prior was fetched")

@@ -11,20 +11,26 @@ import Testing
     static let instances = 200
     static let limit: Duration = .seconds(4)
 
+    /// Measured against the same send with Nagle off, so that a slow disk (each acknowledgement
+    /// waits for two flushes) is not taken for a stall: the stall adds ~8.8 s, the limit is 4 s.
     @Test func nagleOnStorescuSendsToGatewayWithoutDelayedAckStalls() async throws {
         let gw = try GatewayUnderTest(label: "nagle")
-        let files = try TestData.study(in: gw.directory.sub("in"), count: Self.instances)
         #expect(await gw.answersEcho())
-        let sender = PeerProcess("storescu", ["-aec", "NETGW", "127.0.0.1", "\(gw.port)"] + files, nagle: true,
-                                 logDirectory: gw.directory.path)
-        let clock = ContinuousClock()
-        let start = clock.now
-        let (status, out) = try await sender.runOffPool(timeout: 60)
-        let elapsed = clock.now - start
-        #expect(status == 0, "\(out)")
-        #expect(gw.storedFiles().count == Self.instances)
-        #expect(elapsed < Self.limit,
-                "\(Self.instances) instances from a Nagle-on storescu took \(elapsed) (limit \(Self.limit)): the gateway's ACKs wait for the delayed-ACK timer")
+        func timedSend(_ label: String, nagle: Bool) async throws -> Duration {
+            let files = try TestData.study(in: gw.directory.sub(label), count: Self.instances)
+            let sender = PeerProcess("storescu", ["-aec", "NETGW", "127.0.0.1", "\(gw.port)"] + files, nagle: nagle,
+                                     logDirectory: gw.directory.path)
+            let clock = ContinuousClock()
+            let start = clock.now
+            let (status, out) = try await sender.runOffPool(timeout: 60)
+            #expect(status == 0, "\(out)")
+            return clock.now - start
+        }
+        let baseline = try await timedSend("nodelay", nagle: false)
+        let withNagle = try await timedSend("nagle", nagle: true)
+        #expect(gw.storedFiles().count == 2 * Self.instances)
+        #expect(withNagle - baseline < Self.limit,
+                "\(Self.instances) instances from a Nagle-on storescu took \(withNagle), \(baseline) with Nagle off (more than \(Self.limit) apart): the gateway's ACKs wait for the delayed-ACK timer")
         await gw.stop()
     }
 

@@ -79,8 +79,26 @@ final class PeerProcess: @unchecked Sendable {
 
 /// Loopback ports and readiness.
 enum Net {
-    /// A port that was free a moment ago (bind to 0, read it back, close).
+    private static let handedOut = HandedOutPorts()
+
+    /// A port that was free a moment ago (bind to 0, read it back, close), never the same one
+    /// twice in a test run: two peers of one test must not be given one port.
     static func freePort() -> Int {
+        while true {
+            let port = unusedPort()
+            if handedOut.insert(port) { return port }
+        }
+    }
+
+    /// Ports handed out so far in this test process.
+    private final class HandedOutPorts: @unchecked Sendable {
+        // Safe: `ports` is only touched under `lock`.
+        private let lock = NSLock()
+        private var ports = Set<Int>()
+        func insert(_ port: Int) -> Bool { lock.withLock { ports.insert(port).inserted } }
+    }
+
+    private static func unusedPort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var addr = sockaddr_in()
