@@ -18,15 +18,20 @@ extension CacheServiceProvider {
         if request.model == .studyRoot && level == .patient {
             return DIMSEResult(status: .identifierDoesNotMatchSOPClass, errorComment: "PATIENT level is not in the Study Root model")
         }
-        let query = CacheQuery(level: level, identifier: identifier, retrieveAETitle: configuration.gateway.aeTitle.value)
+        let view = NetworkView(index: index, configuration: configuration, node: configuration.node(forCallingAE: association.callingAE))
         // Matches are collected first and sent after the read transaction ends, so a slow requester
         // never holds an index reader (C-STOREs need them) or blocks WAL checkpoints.
         var matches: [DicomAttributes] = []
         do {
-            try query.run(in: index) { match in
-                matches.append(match)
-                return matches.count < Self.maximumFindMatches
+            for local in view.localIdentifiers(identifier) where matches.count < Self.maximumFindMatches {
+                let query = CacheQuery(level: level, identifier: view.queryIdentifier(local), retrieveAETitle: configuration.gateway.aeTitle.value)
+                try query.run(in: index) { match in
+                    matches.append(match)
+                    return matches.count < Self.maximumFindMatches
+                }
             }
+            // After the read: translating reads the index too.
+            matches = matches.map { view.answer($0, asked: identifier) }
         } catch {
             logger.error("C-FIND failed", metadata: meta(association, ["error": "\(error)"]))
             return DIMSEResult(status: .unableToProcess, errorComment: "query failed")
@@ -68,8 +73,10 @@ extension CacheServiceProvider {
             return RetrieveReply(status: .moveDestinationUnknown, errorComment: "move destination is not a configured node")
         }
         let fetchProblem = pullThrough(identifier, association: association, responder: responder)
+        // The destination gets the Patient IDs it knows (its own patients', or the network's).
+        let view = NetworkView(index: index, configuration: configuration, node: node)
         let instances: [InstanceRecord]
-        switch selection(identifier) {
+        switch selection(identifier, view: view) {
         case .failure(let reply): return reply
         case .success(let found): instances = found
         }
@@ -78,7 +85,6 @@ extension CacheServiceProvider {
             if let fetchProblem { return RetrieveReply(status: .outOfResourcesSubOperations, counts: counts, errorComment: fetchProblem) }
             return RetrieveReply(status: .success, counts: counts)
         }
-        let files = instances.map { paths.absolutePath(relative: $0.path) }
         let contexts = PresentationContextProposal.forStorage(of: instances.map {
             DicomFileInfo(sopClassUID: $0.sopClassUID, sopInstanceUID: $0.sopUID, transferSyntaxUID: $0.transferSyntax,
                           studyInstanceUID: "", seriesInstanceUID: "")
@@ -96,11 +102,13 @@ extension CacheServiceProvider {
         }
         var aborted = false
         var failed: [String] = []
-        for (file, instance) in zip(files, instances) {
+        for instance in instances {
             if aborted { counts.failed += 1; counts.remaining -= 1; failed.append(instance.sopUID); continue }
             do {
+                let file = try view.outgoingFile(for: instance, paths: paths)
+                defer { if file.isCopy { try? FileManager.default.removeItem(atPath: file.path) } }
                 let result = try association2.store(
-                    file: file, priority: request.priority,
+                    file: file.path, priority: request.priority,
                     moveOriginator: (try? AETitle(association.callingAE)).map { ($0, request.messageID) })
                 switch result.status.category {
                 case .success: counts.completed += 1
@@ -132,8 +140,9 @@ extension CacheServiceProvider {
         -> RetrieveReply
     {
         let fetchProblem = pullThrough(identifier, association: association, responder: responder)
+        let view = NetworkView(index: index, configuration: configuration, node: configuration.node(forCallingAE: association.callingAE))
         let instances: [InstanceRecord]
-        switch selection(identifier) {
+        switch selection(identifier, view: view) {
         case .failure(let reply): return reply
         case .success(let found): instances = found
         }
@@ -144,7 +153,9 @@ extension CacheServiceProvider {
         var failed: [String] = []
         for instance in instances {
             do {
-                let status = try responder.store(file: paths.absolutePath(relative: instance.path))
+                let file = try view.outgoingFile(for: instance, paths: paths)
+                defer { if file.isCopy { try? FileManager.default.removeItem(atPath: file.path) } }
+                let status = try responder.store(file: file.path)
                 switch status.category {
                 case .success: counts.completed += 1
                 case .warning: counts.warning += 1
@@ -189,12 +200,15 @@ extension CacheServiceProvider {
         case success([InstanceRecord])
     }
 
-    private func selection(_ identifier: DicomAttributes) -> Selection {
+    private func selection(_ identifier: DicomAttributes, view: NetworkView) -> Selection {
         guard let levelText = identifier.string(.queryRetrieveLevel), let level = QueryLevel(rawValue: levelText.uppercased()) else {
             return .failure(RetrieveReply(status: .identifierDoesNotMatchSOPClass, errorComment: "QueryRetrieveLevel missing or invalid"))
         }
         do {
-            return .success(try index.instances(level: level, identifier: identifier))
+            // A network Patient ID selects the trust patients behind it.
+            var seen = Set<Int64>()
+            return .success(try view.localIdentifiers(identifier).flatMap { try index.instances(level: level, identifier: $0) }
+                .filter { seen.insert($0.id ?? -1).inserted })
         } catch {
             return .failure(RetrieveReply(status: .unableToProcess, errorComment: "index lookup failed"))
         }

@@ -40,6 +40,7 @@ public final class Gateway: Sendable {
         let paths = InstancePath(root: configuration.storage.path.path)
         try DurableFile.makeDirectories(paths.incomingDirectory)
         Self.removeStaleIncoming(paths.incomingDirectory, logger: logger)
+        Self.removeStaleOutgoing(paths.root + "/outgoing", logger: logger)
         index = try CacheIndex(path: configuration.storage.indexPath.path)
         recovery = CacheRecovery(index: index, paths: paths, logger: logger)
         _ = try recovery.run { path in
@@ -115,6 +116,13 @@ public final class Gateway: Sendable {
     static func classify(_ attributes: DicomAttributes, _ holder: ConfigurationHolder) -> PriorityClass {
         let now = Calendar(identifier: .gregorian).dateComponents(in: TimeZone.current, from: Date())
         return holder.router.classify(RoutedInstance(attributes: attributes, timeOfDay: TimeOfDay(hour: now.hour ?? 0, minute: now.minute ?? 0))).priority
+    }
+
+    /// Coerced copies made for sending (deliveries, retrieves) are made again when needed.
+    static func removeStaleOutgoing(_ directory: String, logger: Logger) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory), !names.isEmpty else { return }
+        for name in names where name.hasSuffix(".dcm") { try? FileManager.default.removeItem(atPath: directory + "/" + name) }
+        logger.info("removed \(names.count) outgoing cop(ies) left by an earlier run")
     }
 
     /// Partial files from a previous run were never acknowledged: remove them.

@@ -56,6 +56,29 @@ extension CacheIndex {
         return PatientIdentityMapping(issuer: row["issuer"], localPatientID: row["localPatientID"], networkPatientID: networkPatientID)
     }
 
+    /// Every trust patient the network knows by `networkPatientID` (with `nhs_number`, one person's
+    /// patients at several trusts share it); identical mappings (local = network) are left out.
+    public func localIdentities(networkPatientID: String) -> [PatientIdentityMapping] {
+        let rows = (try? read { db in
+            try Row.fetchAll(cached: db, sql: """
+                SELECT issuer, localPatientID FROM patient_identity WHERE networkPatientID = ? AND localPatientID <> networkPatientID
+                ORDER BY issuer, localPatientID
+                """, arguments: [networkPatientID])
+        }) ?? []
+        return rows.map { PatientIdentityMapping(issuer: $0["issuer"], localPatientID: $0["localPatientID"], networkPatientID: networkPatientID) }
+    }
+
+    /// The trust patient (issuer, Patient ID as indexed) a cached instance belongs to.
+    public func patientIdentity(ofInstance instanceID: Int64) -> (issuer: String, patientID: String)? {
+        try? read { db -> (issuer: String, patientID: String)? in
+            guard let row = try Row.fetchOne(cached: db, sql: """
+                SELECT p.issuer, p.patientID FROM instance i JOIN series se ON se.id = i.seriesRef JOIN study s ON s.id = se.studyRef
+                JOIN patient p ON p.id = s.patientRef WHERE i.id = ?
+                """, arguments: [instanceID]) else { return nil }
+            return (row["issuer"], row["patientID"])
+        }
+    }
+
     /// The patient and origin of a cached study; nil when the study is not cached.
     public func studyIdentity(studyUID: String) -> StudyIdentity? {
         try? read { db -> StudyIdentity? in
