@@ -51,7 +51,7 @@ enum APIViews {
         var roles: [String]
         var issuer: String?
         var maxAssociations: Int
-        /// Deliveries to this node not yet done (queued, in flight, failed, dead).
+        /// Deliveries to this node waiting to be sent (queued, in flight, failed; dead ones are counted apart).
         var waiting: Int
         var dead: Int
         var oldestWaitingAgeSeconds: Int?

@@ -6,6 +6,9 @@ import Hummingbird
 extension AdminAPI {
     /// The states a delivery can be in, as the index stores them.
     static let deliveryStates = ["queued", "inflight", "failed", "dead", "done", "cancelled"]
+    /// The states replay and cancel act on (one in flight is the worker's; a done one stays done).
+    static let changeableStates = ["queued", "failed", "dead", "cancelled"]
+    static let choiceKeys: Set<String> = ["ids", "states", "destination", "study_instance_uid"]
 
     /// The body of replay and cancel: which deliveries. Absent fields do not narrow the choice.
     struct DeliveryChoice: Decodable {
@@ -30,7 +33,7 @@ extension AdminAPI {
             return JSONResponse.error(.badRequest, "unknown delivery state '\(unknown)'; use \(Self.deliveryStates.joined(separator: ", "))")
         }
         let selection = DeliverySelection(states: states, destination: q.get("destination"), studyUID: q.get("study"))
-        let limit = min(max(q.get("limit", as: Int.self) ?? 200, 1), 1000)
+        let limit = min(max(try integerParameter(request, "limit") ?? 200, 1), 1000)
         let rows = try await blocking { [index] in try index.deliveries(selection, limit: limit) }
         return try JSONResponse.ok(rows.map(APIViews.Delivery.init))
     }
@@ -40,20 +43,22 @@ extension AdminAPI {
     func changeDeliveries(_ request: Request, replay: Bool) async throws -> Response {
         let choice: DeliveryChoice
         do {
-            choice = try await JSONResponse.body(request, as: DeliveryChoice.self)
+            choice = try await JSONResponse.body(request, as: DeliveryChoice.self, keys: Self.choiceKeys)
         } catch let bad as BadRequest {
             return JSONResponse.error(.badRequest, bad.message)
         }
-        let states = choice.states ?? (replay ? ["dead"] : [])
-        if let unknown = states.first(where: { !Self.deliveryStates.contains($0) }) {
-            return JSONResponse.error(.badRequest, "unknown delivery state '\(unknown)'; use \(Self.deliveryStates.joined(separator: ", "))")
+        let states = choice.states ?? (replay ? ["dead"] : ["queued", "failed", "dead"])
+        if states.isEmpty || states.contains(where: { !Self.changeableStates.contains($0) }) {
+            return JSONResponse.error(.badRequest, "states must be one or more of \(Self.changeableStates.joined(separator: ", "))")
         }
         let ids = choice.ids ?? []
         if !replay, ids.isEmpty, choice.destination == nil, choice.studyInstanceUid == nil {
             return JSONResponse.error(.badRequest, "name the deliveries to cancel: ids, destination or study_instance_uid")
         }
-        if let destination = choice.destination, control.configuration.node(named: destination) == nil {
-            return JSONResponse.error(.notFound, "no node named '\(destination)' in the configuration")
+        // A node taken out of the configuration can still have deliveries to cancel or replay.
+        if let destination = choice.destination, control.configuration.node(named: destination) == nil,
+           try await !blocking({ [index] in try index.deliveryDestinations().contains(destination) }) {
+            return JSONResponse.error(.notFound, "no node named '\(destination)' in the configuration or the queue")
         }
         let selection = DeliverySelection(ids: ids, states: states, destination: choice.destination, studyUID: choice.studyInstanceUid)
         let changed = try await blocking { [index] in

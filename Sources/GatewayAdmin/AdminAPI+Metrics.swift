@@ -9,8 +9,10 @@ import NIOCore
 /// swift-prometheus).
 extension AdminAPI {
     func metricsPage() async throws -> Response {
-        let (depths, totals) = try await blocking { [index] in (try index.queueDepths(), try index.cacheTotals()) }
-        let configuration = control.configuration
+        let storage = control.configuration.storage.path.path
+        let (depths, totals, free) = try await blocking { [index] in
+            (try index.queueDepths(), try index.cacheTotals(), DurableFile.availableBytes(at: storage))
+        }
         var text = MetricsText()
         let now = Date()
         text.family("dicom_gateway_queue_deliveries", "gauge", "Deliveries not yet done, per destination, priority class and state.")
@@ -28,7 +30,7 @@ extension AdminAPI {
         text.sample("dicom_gateway_cache_instances", [], Double(totals.instances))
         text.family("dicom_gateway_cache_bytes", "gauge", "Bytes of instance files in the cache.")
         text.sample("dicom_gateway_cache_bytes", [], Double(totals.bytes))
-        if let free = DurableFile.availableBytes(at: configuration.storage.path.path) {
+        if let free {
             text.family("dicom_gateway_storage_free_bytes", "gauge", "Free bytes on the file system of the cache.")
             text.sample("dicom_gateway_storage_free_bytes", [], Double(free))
         }

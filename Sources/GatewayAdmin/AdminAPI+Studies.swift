@@ -16,7 +16,7 @@ extension AdminAPI {
     }
 
     func recentStudies(_ request: Request) async throws -> Response {
-        let limit = request.uri.queryParameters.get("limit", as: Int.self) ?? 50
+        let limit = try integerParameter(request, "limit") ?? 50
         let patientData = control.configuration.http.patientData
         let studies = try await blocking { [index] in try index.recentStudies(limit: limit) }
         return try JSONResponse.ok(studies.map { APIViews.Study($0, patientData: patientData) })
@@ -34,7 +34,7 @@ extension AdminAPI {
     func escalate(_ request: Request, _ uid: String) async throws -> Response {
         let body: Escalation
         do {
-            body = try await JSONResponse.body(request, as: Escalation.self)
+            body = try await JSONResponse.body(request, as: Escalation.self, keys: ["class"])
         } catch let bad as BadRequest {
             return JSONResponse.error(.badRequest, bad.message)
         }

@@ -58,19 +58,20 @@ struct AdminAPI: Sendable {
         let now = Date()
         let views = control.configuration.nodes.map { node -> APIViews.Node in
             let mine = depths.filter { $0.destination == node.name }
+            let waiting = mine.filter { $0.state != "dead" }
             return APIViews.Node(
                 name: node.name, aeTitle: node.aeTitle.value, host: node.host, port: node.port,
                 roles: node.roles.map(\.rawValue).sorted(), issuer: node.issuer, maxAssociations: node.maxAssociations,
-                waiting: mine.reduce(0) { $0 + $1.count }, dead: mine.filter { $0.state == "dead" }.reduce(0) { $0 + $1.count },
-                oldestWaitingAgeSeconds: mine.map(\.oldest).min().map { max(0, Int(now.timeIntervalSince($0))) })
+                waiting: waiting.reduce(0) { $0 + $1.count }, dead: mine.filter { $0.state == "dead" }.reduce(0) { $0 + $1.count },
+                oldestWaitingAgeSeconds: waiting.map(\.oldest).min().map { max(0, Int(now.timeIntervalSince($0))) })
         }
         return try JSONResponse.ok(views)
     }
 
     func audit(_ request: Request) async throws -> Response {
         let q = request.uri.queryParameters
-        let limit = q.get("limit", as: Int.self) ?? 100
-        let before = q.get("before", as: Int64.self)
+        let limit = try integerParameter(request, "limit") ?? 100
+        let before = try integerParameter(request, "before", as: Int64.self)
         let event = q.get("event")
         let study = q.get("study")
         let records = try await blocking { [index] in
@@ -80,7 +81,7 @@ struct AdminAPI: Sendable {
     }
 
     func reload() async throws -> Response {
-        let report = await Task.detached { [control] in control.reloadConfiguration() }.value
+        let report = try await blocking { [control] in control.reloadConfiguration() }
         return try JSONResponse.ok(APIViews.Reload(report), status: report.succeeded ? .ok : .unprocessableContent)
     }
 }

@@ -34,22 +34,28 @@ enum DashboardPage {
           document.getElementById(id).innerHTML = '<tr>' + head.map(h => '<th>' + h + '</th>').join('') + '</tr>' +
             (rows.length ? rows.join('') : '<tr><td colspan="' + head.length + '">none</td></tr>');
         }
+        let asked = false;
         async function get(path) {
           const headers = {};
           const token = sessionStorage.getItem('token');
           if (token) headers['Authorization'] = 'Bearer ' + token;
           const r = await fetch(path, {headers});
-          if (r.status === 401) {
-            const t = prompt('API token (http.token_file)');
-            if (t) { sessionStorage.setItem('token', t); return get(path); }
+          if (r.status === 401 && !asked) {
+            asked = true;
+            const t = prompt('API token (the first line of http.token_file)');
+            if (t) { sessionStorage.setItem('token', t); asked = false; return get(path); }
           }
-          if (!r.ok) throw new Error(path + ': HTTP ' + r.status);
+          if (!r.ok) throw new Error(path + ': HTTP ' + r.status + (r.status === 401 ? ' (reload the page to enter the token)' : ''));
           return r.json();
         }
         async function refresh() {
           try {
-            const [health, nodes, queue, studies, audit] = await Promise.all(
-              ['/health', '/api/v1/nodes', '/api/v1/queues', '/api/v1/studies?limit=25', '/api/v1/audit?limit=25'].map(get));
+            // One after another: with a token, the first refused request asks for it once.
+            const nodes = await get('/api/v1/nodes');
+            const health = await get('/health');
+            const queue = await get('/api/v1/queues');
+            const studies = await get('/api/v1/studies?limit=25');
+            const audit = await get('/api/v1/audit?limit=25');
             document.getElementById('status').textContent = health.ae_title + ' on DICOM port ' + health.dicom_port +
               ' · index ' + health.index + ' · up ' + age(health.uptime_seconds) + ' · ' + new Date().toLocaleTimeString();
             table('nodes', ['Node', 'AE title', 'Address', 'Roles', 'Waiting', 'Dead', 'Oldest'], nodes.map(n =>

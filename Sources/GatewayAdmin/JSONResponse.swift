@@ -32,10 +32,17 @@ enum JSONResponse {
             ?? Response(status: status, body: .init(byteBuffer: ByteBuffer(string: message)))
     }
 
-    /// The request's JSON body decoded as `T`; an empty body decodes as `{}`.
-    static func body<T: Decodable>(_ request: Request, as type: T.Type, limit: Int = 1 << 20) async throws -> T {
+    /// The request's JSON body decoded as `T`; an empty body decodes as `{}`. A key outside
+    /// `keys` is refused, so a misspelt filter never widens what a request acts on.
+    static func body<T: Decodable>(_ request: Request, as type: T.Type, keys: Set<String>, limit: Int = 1 << 20) async throws -> T {
         let buffer = try await request.body.collect(upTo: limit)
         let bytes = buffer.readableBytes == 0 ? Array("{}".utf8) : Array(buffer.readableBytesView)
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+            throw BadRequest("the body must be a JSON object")
+        }
+        if let unknown = object.keys.sorted().first(where: { !keys.contains($0) }) {
+            throw BadRequest("unknown key '\(unknown)' in the body; this endpoint takes \(keys.sorted().joined(separator: ", "))")
+        }
         do {
             return try decoder.decode(T.self, from: Data(bytes))
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
@@ -45,6 +52,13 @@ enum JSONResponse {
             throw BadRequest("the body is not the JSON object this endpoint takes")
         }
     }
+}
+
+/// An integer query parameter; nil when absent, 400 when present but not a whole number.
+func integerParameter<T: FixedWidthInteger>(_ request: Request, _ name: String, as type: T.Type = Int.self) throws -> T? {
+    guard let raw = request.uri.queryParameters.get(name) else { return nil }
+    guard let value = T(raw) else { throw BadRequest("query parameter \(name)=\(raw) is not a whole number") }
+    return value
 }
 
 /// A request the API refuses with 400 and this message.

@@ -107,23 +107,31 @@ struct DeliveryWorker {
                 // Newly queued work cuts the pause short, so a stat study reaches a destination that
                 // has just come back without waiting out the backoff.
                 outage += 1
-                backOff(pause: min(60.0, pow(2.0, Double(min(outage, 6))) - 1), failedRank: batch.map(\.effectiveRank).max() ?? 0)
+                backOff(pause: min(60.0, pow(2.0, Double(min(outage, 6))) - 1), failedRank: batch.map(\.effectiveRank).max() ?? 0,
+                        since: seen)
             }
         }
     }
 
-    /// After a failed attempt: waits `pause`, or until work is queued. The work that failed is
-    /// tried at most once a second; higher-class work queued meanwhile (a stat study for a
-    /// destination that has just come back) is tried after a tenth of a second.
-    private func backOff(pause: TimeInterval, failedRank: Int) {
+    /// After a failed attempt: waits `pause`, or until work is queued (counted from `seen`, the
+    /// generation before the attempt: an attempt can take as long as a connect timeout). The
+    /// work that failed is tried at most once a second; higher-class work queued meanwhile (a
+    /// stat study for a destination that has just come back) is tried after a tenth of a second.
+    private func backOff(pause: TimeInterval, failedRank: Int, since seen: UInt64) {
         let started = Date()
-        signal.wait(destination, since: signal.generation(destination), timeout: pause)
+        signal.wait(destination, since: seen, timeout: pause)
         while !signal.isStopped {
             let waited = Date().timeIntervalSince(started)
             if waited >= 1 { return }
-            if waited >= 0.1, index.higherClassWork(destination: destination, above: failedRank).dueRank > failedRank { return }
-            let seen = signal.generation(destination)
-            signal.wait(destination, since: seen, timeout: waited < 0.1 ? 0.1 - waited : 1 - waited)
+            if waited < 0.1 {
+                Thread.sleep(forTimeInterval: 0.1 - waited)
+                continue
+            }
+            let generation = signal.generation(destination)
+            if index.higherClassWork(destination: destination, above: failedRank).dueRank > failedRank { return }
+            signal.wait(destination, since: generation, timeout: 1 - waited)
+            // While routine work pours in, look at the queue at most every 20 ms.
+            Thread.sleep(forTimeInterval: 0.02)
         }
     }
 

@@ -67,7 +67,7 @@ public final class Gateway: Sendable {
         sink.provider = provider
         admin = configuration.http.enabled
             ? try AdminServer(settings: configuration.http, index: index,
-                              control: RunningGatewayControl(holder: holder, signal: signal, startedAt: started, logger: logger),
+                              control: RunningGatewayControl(holder: holder, index: index, signal: signal, startedAt: started, logger: logger),
                               metrics: metrics, logger: logger, onListening: onHTTPListening)
             : nil
         dicomServer = try DicomServer(
@@ -95,7 +95,9 @@ public final class Gateway: Sendable {
         }
         let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
         signal(SIGHUP, SIG_IGN)
-        hangup.setEventHandler { [holder, logger] in _ = holder.reloadReport(logger: logger) }
+        hangup.setEventHandler { [holder, index, logger] in
+            _ = RunningGatewayControl.reload(holder, index: index, actor: "SIGHUP", logger: logger)
+        }
         hangup.resume()
         defer { hangup.cancel() }
         let group = ServiceGroup(

@@ -94,9 +94,16 @@ extension CacheIndex {
     }
 
     private func change(_ selection: DeliverySelection, actor: String, event: String, now: Date, set: String) throws -> Int {
+        // In flight is the worker's, done stays done. Only a selection naming no state at all
+        // means every waiting one; one naming only those two selects nothing.
         var selection = selection
-        selection.states = selection.states.filter { $0 != "inflight" && $0 != "done" }
-        if selection.states.isEmpty { selection.states = ["queued", "failed", "dead"] }
+        let requested = selection.states
+        selection.states = requested.filter { $0 != "inflight" && $0 != "done" }
+        if requested.isEmpty {
+            selection.states = ["queued", "failed", "dead"]
+        } else if selection.states.isEmpty {
+            return 0
+        }
         let (condition, arguments) = selection.condition
         var changed = 0
         try write { db in

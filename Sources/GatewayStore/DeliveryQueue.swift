@@ -38,12 +38,14 @@ extension CacheIndex {
     }
 
     /// The instance's content was replaced: every delivery of it goes out again, with a fresh retry
-    /// budget. One a worker is sending now (the old content) is marked instead, and its outcome puts
-    /// it back in the queue (see `finishDelivery`). Runs inside the replacing transaction.
+    /// budget (a dead one too: the new content may be accepted). One a worker is sending now (the
+    /// old content) is marked instead, and its outcome puts it back in the queue (see
+    /// `finishDelivery`). One an operator cancelled stays cancelled. Runs inside the replacing
+    /// transaction.
     static func requeueDeliveries(ofReplacedInstance instanceRef: Int64, now: Date, _ db: Database) throws {
         try db.execute(cached: """
             UPDATE delivery SET state = 'queued', attempts = 0, nextAttemptAt = ?, updatedAt = ?, requeueAfterFlight = 0
-            WHERE instanceRef = ? AND state <> 'inflight'
+            WHERE instanceRef = ? AND state NOT IN ('inflight', 'cancelled')
             """, arguments: [now, now, instanceRef])
         try db.execute(cached: """
             UPDATE delivery SET requeueAfterFlight = 1, attempts = 0, updatedAt = ? WHERE instanceRef = ? AND state = 'inflight'
@@ -59,6 +61,12 @@ extension CacheIndex {
                 WHERE s.studyUID = ? AND d.state NOT IN ('done', 'cancelled'))
                 """, arguments: [studyUID])
         }) ?? true
+    }
+
+    /// Every destination that has deliveries in the index, in any state (a node taken out of the
+    /// configuration keeps its rows until they are cancelled).
+    public func deliveryDestinations() throws -> Set<String> {
+        try read { db in Set(try String.fetchAll(db, sql: "SELECT DISTINCT destination FROM delivery")) }
     }
 
     /// Depth and oldest entry per destination, priority and state (done and cancelled deliveries excluded).

@@ -187,8 +187,9 @@ public final class InstanceIngestor: Sendable {
                     // The new content goes out again (one in flight, as soon as its send ends), in
                     // this transaction: committed apart, a crash between the two would leave the new
                     // row with its deliveries done, and the sender's retry would find an identical
-                    // copy and be acknowledged without them.
-                    if !deliveries.isEmpty, let id = existing.id {
+                    // copy and be acknowledged without them. Every destination that had the old
+                    // content gets the new one, even where the routes no longer send it.
+                    if let id = existing.id {
                         let now = Date()
                         try CacheIndex.requeueDeliveries(ofReplacedInstance: id, now: now, db)
                         try CacheIndex.insertDeliveries(deliveries, instanceRef: id, now: now, db)

@@ -86,19 +86,20 @@ extension CacheIndex {
         }
     }
 
-    /// Raises every delivery of the study that is still waiting (queued, failed or dead) to at
-    /// least `priorityRank`, due now; a dead one gets a fresh retry budget. Deliveries in flight
-    /// and done are left alone; lower ranks are never lowered. Returns how many changed.
-    /// Audited with `actor`.
+    /// Raises every delivery of the study not yet done to at least `priorityRank`: waiting ones
+    /// (queued, failed, dead) become due now, and a dead one gets a fresh retry budget; one in
+    /// flight keeps its state (if its batch is cut short it goes back at the new class). Ranks
+    /// are never lowered. Returns how many changed. Audited with `actor`.
     @discardableResult
     public func escalateStudy(_ studyUID: String, to priorityRank: Int, actor: String, now: Date = Date()) throws -> Int {
         var changed = 0
         try write { db in
             try db.execute(sql: """
-                UPDATE delivery SET priority = :rank, nextAttemptAt = MIN(nextAttemptAt, :now), updatedAt = :now,
+                UPDATE delivery SET priority = :rank, updatedAt = :now,
+                  nextAttemptAt = CASE state WHEN 'inflight' THEN nextAttemptAt ELSE MIN(nextAttemptAt, :now) END,
                   state = CASE state WHEN 'dead' THEN 'queued' ELSE state END,
                   attempts = CASE state WHEN 'dead' THEN 0 ELSE attempts END
-                WHERE priority < :rank AND state IN ('queued', 'failed', 'dead') AND instanceRef IN (
+                WHERE priority < :rank AND state IN ('queued', 'failed', 'dead', 'inflight') AND instanceRef IN (
                   SELECT i.id FROM instance i JOIN series se ON se.id = i.seriesRef JOIN study s ON s.id = se.studyRef
                   WHERE s.studyUID = :study)
                 """, arguments: ["rank": priorityRank, "now": now, "study": studyUID])

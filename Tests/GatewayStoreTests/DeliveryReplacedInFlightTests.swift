@@ -191,4 +191,22 @@ import Testing
         let flags = try index.read { db in try Bool.fetchAll(db, sql: "SELECT requeueAfterFlight FROM delivery") }
         #expect(flags == [false])
     }
+
+    @Test func aReplacementThatNoRouteSendsStillGoesWhereTheOldContentWent() throws {
+        let f = try CacheFixture("replace-unrouted")
+        #expect(try Self.ingest(f, Self.original) == .stored)
+        f.index.finishDelivery(id: try #require(Self.lease(f).first).id, succeeded: true)
+        #expect(try Self.row(f).state == "done")
+        #expect(try Self.ingest(f, Self.corrected, to: []) == .replaced)
+        #expect(try Self.row(f) == Row(state: "queued", attempts: 0, requeueAfterFlight: false, due: true, lastError: ""),
+                "HUB has the old content: the correction goes there too")
+    }
+
+    @Test func aCancelledDeliveryStaysCancelledWhenItsInstanceIsReplaced() throws {
+        let f = try CacheFixture("replace-cancelled")
+        #expect(try Self.ingest(f, Self.original) == .stored)
+        #expect(try f.index.cancelDeliveries(DeliverySelection(states: ["queued"], destination: "HUB"), actor: "test") == 1)
+        #expect(try Self.ingest(f, Self.corrected) == .replaced)
+        #expect(try Self.row(f).state == "cancelled", "an operator's cancel is not undone by new content")
+    }
 }

@@ -97,11 +97,12 @@ def orthanc(workdir, extra_config=None):
 
 
 def gateway(workdir, extra_yaml=""):
-    port = free_port()
+    port, http = free_port(), free_port()
     cfg = os.path.join(workdir, "gateway.yaml")
     with open(cfg, "w") as f:
         f.write(f"gateway: {{ ae_title: NETGW, port: {port}, max_associations: 32 }}\n"
                 f"storage: {{ path: {workdir}/gateway-storage, min_free_space: 0B }}\n"
+                f"http: {{ port: {http} }}\n"
                 f"logging: {{ level: warning }}\n{extra_yaml}")
     p = Peer([GATEWAY, "serve", "--config", cfg], os.path.join(workdir, "gateway.log"))
     wait_port(port)
