@@ -2,8 +2,9 @@ import Hummingbird
 import NIOCore
 
 /// The dashboard: one self-contained page that reads the API every five seconds. Nodes with
-/// their waiting and dead work, the queue per destination and class, recent studies and the
-/// audit trail. Where the API needs a token the page asks for it once and keeps it for the tab.
+/// their waiting and dead work (a button replays a node's dead deliveries), the queue per
+/// destination and class, recent studies and the audit trail. Where the API needs a token the
+/// page asks for it once and keeps it for the tab.
 enum DashboardPage {
     static func response() -> Response {
         Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
@@ -48,6 +49,16 @@ enum DashboardPage {
           if (!r.ok) throw new Error(path + ': HTTP ' + r.status + (r.status === 401 ? ' (reload the page to enter the token)' : ''));
           return r.json();
         }
+        async function replayDead(node) {
+          if (!confirm('Queue every dead delivery to ' + node + ' again, with a fresh retry budget?')) return;
+          const headers = {'Content-Type': 'application/json'};
+          const token = sessionStorage.getItem('token');
+          if (token) headers['Authorization'] = 'Bearer ' + token;
+          const r = await fetch('/api/v1/deliveries/replay', {method: 'POST', headers, body: JSON.stringify({destination: node})});
+          const answer = await r.json();
+          alert(r.ok ? 'Replayed ' + answer.changed + ' deliveries to ' + node : 'Refused: ' + answer.error);
+          refresh();
+        }
         async function refresh() {
           try {
             // One after another: with a token, the first refused request asks for it once.
@@ -61,7 +72,9 @@ enum DashboardPage {
             table('nodes', ['Node', 'AE title', 'Address', 'Roles', 'Waiting', 'Dead', 'Oldest'], nodes.map(n =>
               '<tr><td>' + esc(n.name) + '</td><td>' + esc(n.ae_title) + '</td><td>' + esc(n.host ? n.host + ':' + n.port : '') +
               '</td><td>' + esc(n.roles.join(', ')) + '</td><td class="n">' + n.waiting + '</td><td class="n' + (n.dead ? ' dead' : '') +
-              '">' + n.dead + '</td><td>' + age(n.oldest_waiting_age_seconds) + '</td></tr>'));
+              '">' + n.dead + (n.dead ? ' <button data-node="' + esc(n.name) + '">replay</button>' : '') + '</td><td>' +
+              age(n.oldest_waiting_age_seconds) + '</td></tr>'));
+            for (const b of document.querySelectorAll('#nodes button')) b.onclick = () => replayDead(b.dataset.node);
             table('queue', ['Destination', 'Class', 'State', 'Count', 'Oldest'], queue.map(q =>
               '<tr><td>' + esc(q.destination) + '</td><td class="' + esc(q.class) + '">' + esc(q.class) + '</td><td class="' +
               esc(q.state) + '">' + esc(q.state) + '</td><td class="n">' + q.count + '</td><td>' + age(q.oldest_age_seconds) + '</td></tr>'));

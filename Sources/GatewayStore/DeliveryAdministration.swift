@@ -95,19 +95,17 @@ extension CacheIndex {
 
     private func change(_ selection: DeliverySelection, actor: String, event: String, now: Date, set: String) throws -> Int {
         // In flight is the worker's, done stays done. Only a selection naming no state at all
-        // means every waiting one; one naming only those two selects nothing.
+        // means every waiting one; one naming only those two selects nothing (and is audited so).
         var selection = selection
         let requested = selection.states
         selection.states = requested.filter { $0 != "inflight" && $0 != "done" }
-        if requested.isEmpty {
-            selection.states = ["queued", "failed", "dead"]
-        } else if selection.states.isEmpty {
-            return 0
-        }
+        let selectsNothing = !requested.isEmpty && selection.states.isEmpty
+        if requested.isEmpty { selection.states = ["queued", "failed", "dead"] }
         let (condition, arguments) = selection.condition
         var changed = 0
         try write { db in
-            let ids = try Int64.fetchAll(db, sql: "SELECT d.id \(Self.selectionJoin) WHERE \(condition)", arguments: arguments)
+            let ids = selectsNothing
+                ? [] : try Int64.fetchAll(db, sql: "SELECT d.id \(Self.selectionJoin) WHERE \(condition)", arguments: arguments)
             for chunk in stride(from: 0, to: ids.count, by: 500) {
                 let part = Array(ids[chunk..<min(ids.count, chunk + 500)])
                 var args: StatementArguments = ["now": now]
