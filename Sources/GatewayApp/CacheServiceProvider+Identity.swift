@@ -13,7 +13,8 @@ import GatewayStore
 /// - An instance of an unknown study from a node that is not a source, carrying a network
 ///   Patient ID the index has mapped, is filed under that trust's patient.
 ///
-/// Copies for the study's origin node get the trust's own Patient ID back; copies for every
+/// Copies for the patient's own trust (the study's origin node, or a node with the patient's
+/// issuer: `NetworkIdentity.audience`) get the trust's own Patient ID back; copies for every
 /// other node get the network Patient ID; both carry IssuerOfPatientID = the origin's issuer.
 /// The cached file keeps the bytes as received.
 struct IdentityResolution {
@@ -29,16 +30,20 @@ struct IdentityResolution {
     var isReturningReport: Bool
     /// The mapping to record with the instance (nil when nothing new is mapped).
     var mapping: PatientIdentityMapping?
+    /// The issuer of each configured node, by name.
+    var nodeIssuers: [String: String] = [:]
 
     /// The identity edits of the copy for `destination`, relative to the file as received.
     func edits(for destination: String, received: DicomAttributes) -> AttributeEdits {
-        identity.edits(toward: destination == originNode ? .origin : .network, from: received)
+        let audience = NetworkIdentity.audience(node: destination, nodeIssuer: nodeIssuers[destination],
+                                                studyOrigins: Set([originNode].compactMap { $0 }), patientIssuer: identity.issuer)
+        return identity.edits(toward: audience, from: received)
     }
 }
 
 extension CacheServiceProvider {
     func resolveIdentity(_ received: DicomAttributes, otherPatientIDs: [DicomAttributes], sender: NodeConfig?,
-                         sopClassUID: String, settings: IdentitySettings) -> IdentityResolution {
+                         sopClassUID: String, settings: IdentitySettings, nodeIssuers: [String: String] = [:]) -> IdentityResolution {
         var issuer = received.string(.issuerOfPatientID) ?? sender?.issuer ?? ""
         var local = received.string(.patientID) ?? ""
         let known = received.string(.studyInstanceUID).flatMap { index.studyIdentity(studyUID: $0) }
@@ -77,6 +82,7 @@ extension CacheServiceProvider {
         if !issuer.isEmpty { indexed[.issuerOfPatientID] = issuer }
         return IdentityResolution(
             indexed: indexed, identity: identity, originNode: originNode, studyKnown: known != nil,
-            isReturningReport: fromElsewhere && InstanceCategory(sopClassUID: sopClassUID) == .report, mapping: mapping)
+            isReturningReport: fromElsewhere && InstanceCategory(sopClassUID: sopClassUID) == .report, mapping: mapping,
+            nodeIssuers: nodeIssuers)
     }
 }

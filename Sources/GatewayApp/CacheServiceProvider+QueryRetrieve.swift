@@ -18,13 +18,15 @@ extension CacheServiceProvider {
         if request.model == .studyRoot && level == .patient {
             return DIMSEResult(status: .identifierDoesNotMatchSOPClass, errorComment: "PATIENT level is not in the Study Root model")
         }
-        let view = NetworkView(index: index, configuration: configuration, node: configuration.node(forCallingAE: association.callingAE))
+        let view = NetworkView(index: index, configuration: configuration, node: configuration.node(forCallingAE: association.callingAE),
+                               logger: logger)
         // Matches are collected first and sent after the read transaction ends, so a slow requester
         // never holds an index reader (C-STOREs need them) or blocks WAL checkpoints.
         var matches: [DicomAttributes] = []
         do {
-            for local in view.localIdentifiers(identifier) where matches.count < Self.maximumFindMatches {
-                let query = CacheQuery(level: level, identifier: view.queryIdentifier(local), retrieveAETitle: configuration.gateway.aeTitle.value)
+            for local in view.localQueries(identifier) where matches.count < Self.maximumFindMatches {
+                let query = CacheQuery(level: level, identifier: view.queryIdentifier(local.identifier, level: level),
+                                       retrieveAETitle: configuration.gateway.aeTitle.value, patientIssuer: local.patientIssuer)
                 try query.run(in: index) { match in
                     matches.append(match)
                     return matches.count < Self.maximumFindMatches
@@ -40,7 +42,8 @@ extension CacheServiceProvider {
             // The whole network in one answer: studies known at the sources, not cached, as NEARLINE.
             let cached = Set(matches.compactMap { $0.string(.studyInstanceUID) })
             matches = matches.map { var m = $0; m[.instanceAvailability] = "ONLINE"; return m }
-            matches += federation.federatedMatches(identifier, excluding: cached).prefix(Self.maximumFindMatches - matches.count)
+            matches += federation.federatedMatches(identifier, excluding: cached, networkPatient: view.networkPatient(identifier))
+                .prefix(Self.maximumFindMatches - matches.count)
         }
         var count = 0
         var state = ResponderState.proceed
@@ -74,7 +77,7 @@ extension CacheServiceProvider {
         }
         let fetchProblem = pullThrough(identifier, association: association, responder: responder)
         // The destination gets the Patient IDs it knows (its own patients', or the network's).
-        let view = NetworkView(index: index, configuration: configuration, node: node)
+        let view = NetworkView(index: index, configuration: configuration, node: node, logger: logger)
         let instances: [InstanceRecord]
         switch selection(identifier, view: view) {
         case .failure(let reply): return reply
@@ -140,7 +143,8 @@ extension CacheServiceProvider {
         -> RetrieveReply
     {
         let fetchProblem = pullThrough(identifier, association: association, responder: responder)
-        let view = NetworkView(index: index, configuration: configuration, node: configuration.node(forCallingAE: association.callingAE))
+        let view = NetworkView(index: index, configuration: configuration, node: configuration.node(forCallingAE: association.callingAE),
+                               logger: logger)
         let instances: [InstanceRecord]
         switch selection(identifier, view: view) {
         case .failure(let reply): return reply
@@ -207,7 +211,8 @@ extension CacheServiceProvider {
         do {
             // A network Patient ID selects the trust patients behind it.
             var seen = Set<Int64>()
-            return .success(try view.localIdentifiers(identifier).flatMap { try index.instances(level: level, identifier: $0) }
+            return .success(try view.localQueries(identifier)
+                .flatMap { try index.instances(level: level, identifier: $0.identifier, patientIssuer: $0.patientIssuer) }
                 .filter { seen.insert($0.id ?? -1).inserted })
         } catch {
             return .failure(RetrieveReply(status: .unableToProcess, errorComment: "index lookup failed"))

@@ -127,7 +127,7 @@ public final class CacheServiceProvider: DicomServiceProvider {
         // the bytes as sent (see CacheServiceProvider+Identity).
         let sopClassUID = request.sopClassUID.trimmingDicomPadding()
         let resolution = resolveIdentity(attributes, otherPatientIDs: otherPatientIDs, sender: sender, sopClassUID: sopClassUID,
-                                         settings: configuration.identity)
+                                         settings: configuration.identity, nodeIssuers: configuration.nodeIssuers)
         let deliveries = routedDeliveries(resolution.indexed, request: request, origin: origin, association: association,
                                           studyOriginNode: resolution.studyKnown ? resolution.originNode : nil) { destination in
             resolution.edits(for: destination, received: attributes)

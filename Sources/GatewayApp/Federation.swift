@@ -70,10 +70,22 @@ final class Federation: Sendable {
     /// Study-level matches at the sources that are not cached, as C-FIND answers: marked
     /// NEARLINE, retrievable from the gateway. Sources are asked live (in parallel, each bounded
     /// by the DIMSE timeout); what they answer is remembered in the catalog.
-    func federatedMatches(_ identifier: DicomAttributes, excluding cachedStudies: Set<String>) -> [DicomAttributes] {
+    ///
+    /// `networkPatient`: the identifier's PatientID is a network ID; each source whose issuer has
+    /// a patient behind it is asked for that patient by its own ID (others are not asked), and
+    /// the answers show the network ID.
+    func federatedMatches(_ identifier: DicomAttributes, excluding cachedStudies: Set<String>,
+                          networkPatient: (networkID: String, localIDsByIssuer: [String: String])? = nil) -> [DicomAttributes] {
         var keys = SourceQueryKeys.study()
         for (tag, value) in identifier where !value.isEmpty && tag != .queryRetrieveLevel { keys[tag] = value }
-        let found = fanOut(keys)
+        let found = fanOut(keys) { node in
+            guard let networkPatient else { return keys }
+            guard let issuer = node.issuer, let local = networkPatient.localIDsByIssuer[issuer] else { return nil }
+            var own = keys
+            own[.patientID] = local
+            if own.string(.issuerOfPatientID) != nil { own[.issuerOfPatientID] = issuer }
+            return own
+        }
         try? index.recordSourceStudies(found)
         var seen = cachedStudies
         var answers: [DicomAttributes] = []
@@ -81,6 +93,7 @@ final class Federation: Sendable {
             var answer = DicomAttributes()
             let known = study.attributes
             for (tag, _) in identifier { answer[tag] = known[tag] ?? "" }
+            if let networkPatient, identifier[.patientID] != nil { answer[.patientID] = networkPatient.networkID }
             answer[.queryRetrieveLevel] = "STUDY"
             answer[.studyInstanceUID] = study.studyUID
             answer[.retrieveAETitle] = holder.current.gateway.aeTitle.value
@@ -90,12 +103,17 @@ final class Federation: Sendable {
         return answers
     }
 
-    /// Runs the same study-level C-FIND at every source at once.
-    private func fanOut(_ keys: DicomAttributes) -> [SourceStudy] {
-        let nodes = sources
+    /// Runs a study-level C-FIND at every source at once: `keys`, or what `keysFor` gives a
+    /// source (nil: that source is not asked).
+    private func fanOut(_ keys: DicomAttributes, keysFor: ((NodeConfig) -> DicomAttributes?)? = nil) -> [SourceStudy] {
+        let asked: [(NodeConfig, DicomAttributes)] = sources.compactMap { node in
+            guard let keysFor else { return (node, keys) }
+            return keysFor(node).map { (node, $0) }
+        }
+        let nodes = asked.map(\.0)
         let results = ResultBox(count: nodes.count)
         let group = DispatchGroup()
-        for (i, node) in nodes.enumerated() {
+        for (i, (node, keys)) in asked.enumerated() {
             // A thread per source: all are asked at once, however many there are.
             group.enter()
             let thread = Thread { [querier, logger] in

@@ -66,6 +66,15 @@ public struct NetworkIdentity: Sendable, Equatable {
         case network
     }
 
+    /// Whom a copy of, or an answer about, a trust's patient is for. The patient's own trust is
+    /// the node a study of theirs came from, or any node whose issuer is the patient's (another
+    /// system of the same trust); every other node, and an unknown caller, is the network.
+    public static func audience(node: String?, nodeIssuer: String?, studyOrigins: Set<String>, patientIssuer: String) -> Audience {
+        if let node, studyOrigins.contains(node) { return .origin }
+        if let nodeIssuer, !nodeIssuer.isEmpty, nodeIssuer == patientIssuer { return .origin }
+        return .network
+    }
+
     /// The edits that give a copy of `received` this identity for `audience`: PatientID, and
     /// IssuerOfPatientID = the origin issuer (when there is one). Values already right are left out.
     public func edits(toward audience: Audience, from received: DicomAttributes) -> AttributeEdits {

@@ -10,11 +10,15 @@ public struct CacheQuery: Sendable {
     public let identifier: DicomAttributes
     /// RetrieveAETitle (0008,0054) to put in answers that ask for it.
     public let retrieveAETitle: String
+    /// When set, only patients of exactly this issuer match (also the empty one, which the
+    /// IssuerOfPatientID key cannot ask for: empty is universal matching there).
+    public let patientIssuer: String?
 
-    public init(level: QueryLevel, identifier: DicomAttributes, retrieveAETitle: String) {
+    public init(level: QueryLevel, identifier: DicomAttributes, retrieveAETitle: String, patientIssuer: String? = nil) {
         self.level = level
         self.identifier = identifier
         self.retrieveAETitle = retrieveAETitle
+        self.patientIssuer = patientIssuer
     }
 
     /// Builds the SQL and its arguments. Attributes below the query level are ignored (PS3.4
@@ -30,6 +34,10 @@ public struct CacheQuery: Sendable {
                 conditions.append(condition)
                 arguments.append(contentsOf: args)
             }
+        }
+        if let patientIssuer {
+            conditions.append("p.issuer = ?")
+            arguments.append(patientIssuer)
         }
         let from: String
         switch level {
@@ -130,18 +138,24 @@ public struct CacheQuery: Sendable {
 }
 
 extension CacheIndex {
-    /// The instances a C-MOVE/C-GET identifier selects, in study/series/instance order.
-    public func instances(level: QueryLevel, identifier: DicomAttributes) throws -> [InstanceRecord] {
+    /// The instances a C-MOVE/C-GET identifier selects, in study/series/instance order: by its
+    /// UIDs, PatientID and IssuerOfPatientID (and `patientIssuer` exactly, when given).
+    public func instances(level: QueryLevel, identifier: DicomAttributes, patientIssuer: String? = nil) throws -> [InstanceRecord] {
         var conditions: [String] = []
         var arguments: [DatabaseValueConvertible] = []
         for (tag, raw) in identifier {
-            guard let a = QueryAttributes.byTag[tag], a.kind == .uid || tag == .patientID, a.level.depth <= level.depth else { continue }
+            guard let a = QueryAttributes.byTag[tag], a.kind == .uid || tag == .patientID || tag == .issuerOfPatientID,
+                  a.level.depth <= level.depth else { continue }
             let value = raw.trimmingDicomPadding()
             guard !value.isEmpty, let (c, args) = CacheQuery.condition(a, value) else { continue }
             conditions.append(c)
             arguments.append(contentsOf: args)
         }
         guard !conditions.isEmpty else { return [] }  // never "move everything" on an empty identifier
+        if let patientIssuer {
+            conditions.append("p.issuer = ?")
+            arguments.append(patientIssuer)
+        }
         let sql = """
             SELECT i.* FROM instance i JOIN series se ON se.id = i.seriesRef JOIN study s ON s.id = se.studyRef
             JOIN patient p ON p.id = s.patientRef WHERE \(conditions.joined(separator: " AND "))

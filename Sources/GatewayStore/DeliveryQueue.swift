@@ -37,19 +37,36 @@ extension CacheIndex {
         }
     }
 
+    /// The deliveries the routes ask for a replaced instance's new content: new rows are queued;
+    /// an existing row takes the new coercion (the new content's identity edits) and route, and
+    /// keeps the higher class. Its state is `requeueDeliveries`' business.
+    static func refreshDeliveries(_ deliveries: [PendingDelivery], instanceRef: Int64, now: Date, _ db: Database) throws {
+        for d in deliveries {
+            try db.execute(cached: """
+                INSERT INTO delivery(instanceRef, destination, route, priority, state, nextAttemptAt, edits, createdAt, updatedAt)
+                VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?)
+                ON CONFLICT(instanceRef, destination) DO UPDATE SET
+                  edits = excluded.edits, route = excluded.route, priority = MAX(priority, excluded.priority), updatedAt = excluded.updatedAt
+                """, arguments: [instanceRef, d.destination, d.route, d.priorityRank, now, d.editsJSON, now, now])
+        }
+    }
+
     /// The instance's content was replaced: every delivery of it goes out again, with a fresh retry
     /// budget (a dead one too: the new content may be accepted). One a worker is sending now (the
     /// old content) is marked instead, and its outcome puts it back in the queue (see
-    /// `finishDelivery`). One an operator cancelled stays cancelled. Runs inside the replacing
-    /// transaction.
-    static func requeueDeliveries(ofReplacedInstance instanceRef: Int64, now: Date, _ db: Database) throws {
+    /// `finishDelivery`). One an operator cancelled stays cancelled, and the node that sent the
+    /// new content gets nothing back. Runs inside the replacing transaction.
+    static func requeueDeliveries(ofReplacedInstance instanceRef: Int64, sender: String?, now: Date, _ db: Database) throws {
+        // The node that sent the new content has it already.
+        let sender = sender ?? ""
         try db.execute(cached: """
             UPDATE delivery SET state = 'queued', attempts = 0, nextAttemptAt = ?, updatedAt = ?, requeueAfterFlight = 0
-            WHERE instanceRef = ? AND state NOT IN ('inflight', 'cancelled')
-            """, arguments: [now, now, instanceRef])
+            WHERE instanceRef = ? AND state NOT IN ('inflight', 'cancelled') AND destination <> ?
+            """, arguments: [now, now, instanceRef, sender])
         try db.execute(cached: """
             UPDATE delivery SET requeueAfterFlight = 1, attempts = 0, updatedAt = ? WHERE instanceRef = ? AND state = 'inflight'
-            """, arguments: [now, instanceRef])
+              AND destination <> ?
+            """, arguments: [now, instanceRef, sender])
     }
 
     /// Whether any instance of the study still has a delivery that is not done (retention keeps it).

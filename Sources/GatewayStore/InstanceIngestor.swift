@@ -191,8 +191,8 @@ public final class InstanceIngestor: Sendable {
                     // content gets the new one, even where the routes no longer send it.
                     if let id = existing.id {
                         let now = Date()
-                        try CacheIndex.requeueDeliveries(ofReplacedInstance: id, now: now, db)
-                        try CacheIndex.insertDeliveries(deliveries, instanceRef: id, now: now, db)
+                        try CacheIndex.refreshDeliveries(deliveries, instanceRef: id, now: now, db)
+                        try CacheIndex.requeueDeliveries(ofReplacedInstance: id, sender: origin.node, now: now, db)
                     }
                 }
             } catch {

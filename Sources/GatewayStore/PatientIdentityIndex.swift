@@ -68,15 +68,26 @@ extension CacheIndex {
         return rows.map { PatientIdentityMapping(issuer: $0["issuer"], localPatientID: $0["localPatientID"], networkPatientID: networkPatientID) }
     }
 
-    /// The trust patient (issuer, Patient ID as indexed) a cached instance belongs to.
-    public func patientIdentity(ofInstance instanceID: Int64) -> (issuer: String, patientID: String)? {
-        try? read { db -> (issuer: String, patientID: String)? in
+    /// The study a cached instance belongs to, with its patient and origin.
+    public func studyIdentity(ofInstance instanceID: Int64) -> StudyIdentity? {
+        try? read { db -> StudyIdentity? in
             guard let row = try Row.fetchOne(cached: db, sql: """
-                SELECT p.issuer, p.patientID FROM instance i JOIN series se ON se.id = i.seriesRef JOIN study s ON s.id = se.studyRef
-                JOIN patient p ON p.id = s.patientRef WHERE i.id = ?
+                SELECT s.studyUID, s.originNode AS origin, p.issuer, p.patientID FROM instance i JOIN series se ON se.id = i.seriesRef
+                JOIN study s ON s.id = se.studyRef JOIN patient p ON p.id = s.patientRef WHERE i.id = ?
                 """, arguments: [instanceID]) else { return nil }
-            return (row["issuer"], row["patientID"])
+            return StudyIdentity(studyUID: row["studyUID"], originNode: row["origin"], issuer: row["issuer"], patientID: row["patientID"])
         }
+    }
+
+    /// The nodes the studies of a trust patient came from.
+    public func originNodes(issuer: String, patientID: String) -> Set<String> {
+        let nodes = (try? read { db in
+            try String.fetchAll(cached: db, sql: """
+                SELECT DISTINCT s.originNode FROM study s JOIN patient p ON p.id = s.patientRef
+                WHERE p.issuer = ? AND p.patientID = ? AND s.originNode IS NOT NULL
+                """, arguments: [issuer, patientID])
+        }) ?? []
+        return Set(nodes)
     }
 
     /// The patient and origin of a cached study; nil when the study is not cached.

@@ -176,6 +176,46 @@ import Testing
         #expect(exitStatus == 0)
         await OrthancPeer.stopAll([a, b])
     }
+
+    /// With `identity.patient_id: prefix`, a reporter's federated query by the network Patient ID
+    /// finds the patient's cached study and, asked of the trust by the trust's own ID, the one
+    /// still only at the trust, both answered with the network ID.
+    @Test func aFederatedQueryByTheNetworkIDAsksTheTrustByItsOwnID() async throws {
+        let dir = TestDirectory("federated-network-id")
+        let portA = Net.freePort()
+        let gateway = try GatewayProcess(directory: dir, extraYAML: """
+            identity: { patient_id: prefix }
+            nodes:
+              TRUST_A: { ae_title: TRUSTA_PACS, host: 127.0.0.1, port: \(portA), issuer: RTH, roles: [source] }
+              HUB: { ae_title: HUB_READ, host: 127.0.0.1, port: \(Net.freePort()), roles: [reporter], federated_query: true }
+            """)
+        let a = try await OrthancPeer.launch(aeTitle: "TRUSTA_PACS", in: dir,
+                                             modalities: ["gateway": OrthancPeer.Modality(aeTitle: "NETGW", port: gateway.port)], dicomPort: portA)
+        let earlier = TrustStudy(patientID: "12345", patientName: "Doe^Jane", studyDate: "20200101", instances: 1)
+        let latest = TrustStudy(patientID: "12345", patientName: "Doe^Jane", studyDate: "20240102", instances: 1)
+        let files = try await a.load([earlier, latest], writingIn: dir.sub("a-files"))
+        _ = try await OffPool.run { try gateway.start() }
+        // The earlier study reaches the cache (and with it the mapping 12345@RTH -> RTH-12345).
+        let sent = try await ProcessRun.run(PeerProcess.resolve("storescu"), [
+            "-aet", "TRUSTA_PACS", "-aec", "NETGW", "127.0.0.1", "\(gateway.port)"] + (files[earlier.studyUID] ?? []), in: dir)
+        #expect(sent.status == 0, "\(sent.combined)")
+
+        var keys = DicomAttributes()
+        keys[.queryRetrieveLevel] = "STUDY"
+        keys[.patientID] = "RTH-12345"
+        keys[.studyInstanceUID] = ""
+        keys[.instanceAvailability] = ""
+        let (matches, result) = try await DicomClient(callingAE: "HUB_READ").find(gateway.node, model: .studyRoot, keys: keys)
+        #expect(result.status.isSuccess)
+        let byStudy = Dictionary(uniqueKeysWithValues: matches.map { ($0.string(.studyInstanceUID) ?? "", $0) })
+        #expect(Set(byStudy.keys) == [earlier.studyUID, latest.studyUID], "\(matches)")
+        #expect(byStudy[earlier.studyUID]?.string(.instanceAvailability) == "ONLINE")
+        #expect(byStudy[latest.studyUID]?.string(.instanceAvailability) == "NEARLINE")
+        #expect(matches.allSatisfy { $0.string(.patientID) == "RTH-12345" }, "\(matches)")
+        let exitStatus = try await OffPool.run { gateway.terminate() }
+        #expect(exitStatus == 0)
+        await OrthancPeer.stopAll([a])
+    }
 }
 
 /// Relevant priors: a new stat CT from trust A makes the gateway fetch the patient's earlier CT

@@ -77,4 +77,62 @@ import Testing
         #expect(outgoing.isEmpty, "copies left in outgoing/: \(outgoing)")
         await gw.stop()
     }
+
+    /// Two trusts whose local Patient IDs are both 12345 (different people): the network ID names
+    /// one of them, in queries and in retrieves; a second system of trust A (same issuer, not the
+    /// sender) sees trust A's own ID.
+    @Test func aNetworkIDSelectsOnlyItsOwnTrustsPatientWhenTwoTrustsShareALocalID() async throws {
+        let hubPort = Net.freePort()
+        let gw = try await CacheQR.boot("netview-two") { c in
+            c.identity.patientID = .prefix
+            c.nodes = [
+                NodeConfig(name: "TRUST_A", aeTitle: "TRUSTA_PACS", issuer: "RTH", roles: [.source]),
+                NodeConfig(name: "TRUST_A_WS", aeTitle: "TRUSTA_WS", issuer: "RTH", roles: [.reporter]),
+                NodeConfig(name: "TRUST_B", aeTitle: "TRUSTB_PACS", issuer: "RGT", roles: [.source]),
+                NodeConfig(name: "HUB", aeTitle: "HUB_READ", host: "127.0.0.1", port: hubPort, roles: [.reporter, .destination]),
+            ]
+        }
+        let received = gw.directory.sub("hub")
+        let hub = try PeerProcess("storescp", ["-aet", "HUB_READ", "-od", received, "\(hubPort)"], logDirectory: gw.directory.path).start()
+        defer { hub.stop() }
+        #expect(try await CacheQR.offPool { Net.waitForListener(hubPort) })
+        let studyA = TestData.newUID(), studyB = TestData.newUID()
+        let filesA = try TestData.study(in: gw.directory.sub("a"), count: 2, studyUID: studyA, patientID: "12345")
+        let filesB = try TestData.study(in: gw.directory.sub("b"), count: 3, studyUID: studyB, patientID: "12345")
+        try await CacheQR.storescu(gw, filesA, callingAE: "TRUSTA_PACS")
+        try await CacheQR.storescu(gw, filesB, callingAE: "TRUSTB_PACS")
+
+        let findA = try await CacheQR.findscu(gw, model: "-S", ["QueryRetrieveLevel=STUDY", "PatientID=RTH-12345", "StudyInstanceUID"],
+                                              callingAE: "HUB_READ")
+        #expect(findA.matches.map { $0.string(.studyInstanceUID) } == [studyA], "\(findA.output)")
+        let findB = try await CacheQR.findscu(gw, model: "-S", ["QueryRetrieveLevel=STUDY", "PatientID=RGT-12345", "StudyInstanceUID"],
+                                              callingAE: "HUB_READ")
+        #expect(findB.matches.map { $0.string(.studyInstanceUID) } == [studyB], "\(findB.output)")
+        // The trust's other system (issuer RTH) sees trust A's patient by trust A's ID, and B's by the network's.
+        let workstation = try await CacheQR.findscu(gw, model: "-S", ["QueryRetrieveLevel=STUDY", "PatientID=12345", "StudyInstanceUID"],
+                                                    callingAE: "TRUSTA_WS")
+        let seen = Dictionary(uniqueKeysWithValues: workstation.matches.map { ($0.string(.studyInstanceUID) ?? "", $0.string(.patientID) ?? "") })
+        #expect(seen == [studyA: "12345", studyB: "RGT-12345"], "\(workstation.output)")
+
+        // C-MOVE of the patient RTH-12345 brings trust A's two instances, none of trust B's three.
+        let (status, log) = try await CacheQR.dcmtk("movescu", [
+            "-P", "-aet", "HUB_READ", "-aec", "NETGW", "-aem", "HUB_READ", "127.0.0.1", "\(gw.port)",
+            "-k", "QueryRetrieveLevel=PATIENT", "-k", "PatientID=RTH-12345",
+        ], in: gw.directory)
+        #expect(status == 0, "\(log)")
+        let moved = try CacheQR.filesBySOP(in: received).values.map { try DicomFile.readAttributes($0) }
+        #expect(moved.map { $0.string(.studyInstanceUID) } == [studyA, studyA], "another trust's patient was sent: \(log)")
+        #expect(moved.allSatisfy { $0.string(.patientID) == "RTH-12345" })
+        // An issuer in a retrieve narrows it too.
+        let got = gw.directory.sub("got")
+        let (getStatus, getLog) = try await CacheQR.dcmtk("getscu", [
+            "-P", "-aet", "HUB_READ", "-aec", "NETGW", "-od", got, "127.0.0.1", "\(gw.port)",
+            "-k", "QueryRetrieveLevel=PATIENT", "-k", "PatientID=12345", "-k", "IssuerOfPatientID=RGT",
+        ], in: gw.directory)
+        #expect(getStatus == 0, "\(getLog)")
+        let gotten = try CacheQR.filesBySOP(in: got).values.map { try DicomFile.readAttributes($0) }
+        #expect(gotten.count == 3 && gotten.allSatisfy { $0.string(.studyInstanceUID) == studyB && $0.string(.patientID) == "RGT-12345" },
+                "\(getLog)")
+        await gw.stop()
+    }
 }

@@ -23,17 +23,20 @@ import Testing
         var lastError: String
     }
 
-    /// Ingests `bytes` as the test instance under the `replace` policy, routed to `destinations`.
+    /// Ingests `bytes` as the test instance under the `replace` policy, routed to `destinations`
+    /// with `edits`, from `sender`.
     @discardableResult
-    static func ingest(_ f: CacheFixture, _ bytes: Data, to destinations: [String] = ["HUB"]) throws -> IngestResult {
+    static func ingest(_ f: CacheFixture, _ bytes: Data, to destinations: [String] = ["HUB"], edits: String = "{}",
+                       from sender: String? = nil) throws -> IngestResult {
         try FileManager.default.createDirectory(atPath: f.paths.incomingDirectory, withIntermediateDirectories: true)
         let temporary = f.paths.incomingDirectory + "/\(UUID().uuidString).part"
         FileManager.default.createFile(atPath: temporary, contents: bytes)
         return try InstanceIngestor(index: f.index, paths: f.paths, logger: f.logger).ingest(
             temporaryPath: temporary, attributes: CacheFixture.attributes(study: study, series: series, sop: sop),
-            sopClassUID: "1.2.840.10008.5.1.4.1.1.2", transferSyntax: "1.2.840.10008.1.2.1", origin: origin,
+            sopClassUID: "1.2.840.10008.5.1.4.1.1.2", transferSyntax: "1.2.840.10008.1.2.1",
+            origin: InstanceMetadata.Origin(callingAE: "MODALITY", peerHost: "127.0.0.1", node: sender),
             duplicatePolicy: .replace,
-            deliveries: destinations.map { PendingDelivery(destination: $0, route: "r", priorityRank: 1) })
+            deliveries: destinations.map { PendingDelivery(destination: $0, route: "r", priorityRank: 1, editsJSON: edits) })
     }
 
     static func lease(_ f: CacheFixture, _ destination: String = "HUB") throws -> [DeliveryWork] {
@@ -208,5 +211,17 @@ import Testing
         #expect(try f.index.cancelDeliveries(DeliverySelection(states: ["queued"], destination: "HUB"), actor: "test") == 1)
         #expect(try Self.ingest(f, Self.corrected) == .replaced)
         #expect(try Self.row(f).state == "cancelled", "an operator's cancel is not undone by new content")
+    }
+
+    @Test func aReplacementsDeliveriesCarryTheNewContentsEditsAndSkipItsSender() throws {
+        let f = try CacheFixture("replace-edits")
+        #expect(try Self.ingest(f, Self.original, to: ["HUB", "TRUST_B"], edits: #"{"0010,0020":"RTH-12345"}"#) == .stored)
+        for work in try Self.lease(f) + Self.lease(f, "TRUST_B") { f.index.finishDelivery(id: work.id, succeeded: true) }
+        // TRUST_B sends a corrected copy (a new Patient ID): HUB gets it with the new identity edits; TRUST_B, which sent it, nothing.
+        #expect(try Self.ingest(f, Self.corrected, to: ["HUB"], edits: #"{"0010,0020":"RTH-12346"}"#, from: "TRUST_B") == .replaced)
+        #expect(try Self.row(f, "HUB").state == "queued")
+        #expect(try Self.row(f, "TRUST_B").state == "done", "the sender of the new content is not sent it back")
+        let resend = try Self.lease(f)
+        #expect(resend.map(\.editsJSON) == [#"{"0010,0020":"RTH-12346"}"#], "the requeued delivery must carry the new content's edits")
     }
 }
