@@ -60,6 +60,7 @@ extension CacheServiceProvider {
         logger.info("C-FIND answered", metadata: meta(association, ["level": "\(level.rawValue)", "matches": "\(count)", "state": "\(state)"]))
         index.audit(AuditRecord(event: "query", actor: association.callingAE, peer: association.peerHost,
                                 outcome: "\(count) match(es)", detail: "level \(level.rawValue)"))
+        GatewayMetrics.query(level: level.rawValue)
         return DIMSEResult(status: .success)
     }
 
@@ -73,6 +74,7 @@ extension CacheServiceProvider {
             index.audit(AuditRecord(event: "retrieve", actor: association.callingAE, peer: association.peerHost,
                                     studyUID: identifier.string(.studyInstanceUID), outcome: DIMSEStatus.moveDestinationUnknown.hex,
                                     detail: "C-MOVE to unknown destination \(request.moveDestination ?? "")"))
+            GatewayMetrics.retrieve("move", status: .moveDestinationUnknown)
             return RetrieveReply(status: .moveDestinationUnknown, errorComment: "move destination is not a configured node")
         }
         let fetchProblem = pullThrough(identifier, association: association, responder: responder)
@@ -100,6 +102,7 @@ extension CacheServiceProvider {
             logger.error("C-MOVE failed: cannot associate with the destination", metadata: meta(association, ["destination": "\(node.name)", "error": "\(error)"]))
             counts.failed = instances.count
             counts.remaining = 0
+            GatewayMetrics.retrieve("move", status: .outOfResourcesSubOperations)
             return RetrieveReply(status: .outOfResourcesSubOperations, counts: counts, errorComment: "cannot associate with \(node.aeTitle)",
                                  failedSOPInstanceUIDs: instances.map(\.sopUID))
         }
@@ -136,6 +139,7 @@ extension CacheServiceProvider {
         index.audit(AuditRecord(event: "retrieve", actor: association.callingAE, peer: association.peerHost,
                                 studyUID: identifier.string(.studyInstanceUID), outcome: reply.status.hex,
                                 detail: "C-MOVE to \(node.aeTitle): \(counts)"))
+        GatewayMetrics.retrieve("move", status: reply.status)
         return reply
     }
 
@@ -179,6 +183,7 @@ extension CacheServiceProvider {
         let reply = finalReply(counts, failed: failed)
         index.audit(AuditRecord(event: "retrieve", actor: association.callingAE, peer: association.peerHost,
                                 studyUID: identifier.string(.studyInstanceUID), outcome: reply.status.hex, detail: "C-GET: \(counts)"))
+        GatewayMetrics.retrieve("get", status: reply.status)
         return reply
     }
 

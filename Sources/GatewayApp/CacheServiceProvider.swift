@@ -41,14 +41,17 @@ public final class CacheServiceProvider: DicomServiceProvider {
                            metadata: meta(association, ["expected": "\(configuration.gateway.aeTitle)"]))
             index.audit(AuditRecord(event: "association", actor: association.callingAE, peer: association.peerHost,
                                     outcome: "rejected", detail: "called AE title \(association.calledAE) not recognised"))
+            GatewayMetrics.association("rejected_called_ae")
             return .rejectCalledAETitle
         }
         if !configuration.acceptsCaller(association.callingAE) {
             logger.warning("association rejected: calling AE title is not a configured node", metadata: meta(association))
             index.audit(AuditRecord(event: "association", actor: association.callingAE, peer: association.peerHost,
                                     outcome: "rejected", detail: "calling AE title not recognised"))
+            GatewayMetrics.association("rejected_calling_ae")
             return .rejectCallingAETitle
         }
+        GatewayMetrics.association("accepted")
         logger.info("association accepted", metadata: meta(association))
         return .accept
     }

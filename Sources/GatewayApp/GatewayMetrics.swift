@@ -1,3 +1,4 @@
+import DicomCore
 import Foundation
 import GatewayConfig
 import Metrics
@@ -32,6 +33,22 @@ enum GatewayMetrics {
         Counter(label: "dicom_gateway_deliveries_total",
                 dimensions: [("destination", destination), ("class", PriorityClass.name(ofRank: rank)), ("outcome", dead ? "dead" : "retry")])
             .increment()
+    }
+
+    /// An inbound association: `accepted`, or rejected with the reason (`called_ae`, `calling_ae`).
+    static func association(_ outcome: String) {
+        Counter(label: "dicom_gateway_associations_total", dimensions: [("outcome", outcome)]).increment()
+    }
+
+    /// A C-FIND answered, by query level.
+    static func query(level: String) {
+        Counter(label: "dicom_gateway_queries_total", dimensions: [("level", level)]).increment()
+    }
+
+    /// A C-MOVE or C-GET finished: `success`, `warning` (some sub-operations failed) or `failure`.
+    static func retrieve(_ kind: String, status: DIMSEStatus) {
+        let outcome = status.isSuccess ? "success" : status.category == .warning ? "warning" : "failure"
+        Counter(label: "dicom_gateway_retrieves_total", dimensions: [("kind", kind), ("outcome", outcome)]).increment()
     }
 
     /// A destination could not be reached (association refused or no answer).

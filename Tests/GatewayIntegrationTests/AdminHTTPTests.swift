@@ -108,6 +108,7 @@ import Testing
         #expect(Self.sample(metrics.text, "dicom_gateway_deliveries_total", "destination=\"HUB\",class=\"routine\",outcome=\"dead\"") == 3,
                 "\(metrics.text)")
         #expect(Self.sample(metrics.text, "dicom_gateway_cache_instances") == 3, "\(metrics.text)")
+        #expect((Self.sample(metrics.text, "dicom_gateway_associations_total", "outcome=\"accepted\"") ?? 0) >= 1, "\(metrics.text)")
 
         // Cancel needs a choice; states must exist and be ones a replay or cancel can change; a
         // misspelt key is refused rather than ignored (it would widen the choice).
@@ -142,10 +143,15 @@ import Testing
         #expect(try replay.object()["changed"] as? Int ?? 0 >= 2, "\(replay.text)")
         #expect(Arrivals.wait(in: received, timeout: 60) { $0.count >= 3 }, "the replayed deliveries did not arrive:\n\(gateway.peer?.output.suffix(3000) ?? "")")
 
+        let (findStatus, findOutput) = try DCMTK.run("findscu", ["-S", "-aet", "TRUSTA_PACS", "-aec", "NETGW",
+                                                                 "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID",
+                                                                 "127.0.0.1", "\(gateway.port)"], in: dir)
+        #expect(findStatus == 0, "\(findOutput)")
         let after = try http.wait("/metrics") { Self.sample($0.text, "dicom_gateway_deliveries_total", "destination=\"HUB\",class=\"routine\",outcome=\"sent\"") == 3 }
         #expect(Self.sample(after.text, "dicom_gateway_deliveries_total", "destination=\"HUB\",class=\"routine\",outcome=\"sent\"") == 3, "\(after.text)")
         #expect(Self.sample(after.text, "dicom_gateway_delivery_delay_seconds_count", "destination=\"HUB\",class=\"routine\"") == 3, "\(after.text)")
         #expect(Self.sample(after.text, "dicom_gateway_queue_deliveries", "destination=\"HUB\",class=\"routine\",state=\"dead\"") == nil)
+        #expect(Self.sample(after.text, "dicom_gateway_queries_total", "level=\"STUDY\"") == 1, "\(after.text)")
         #expect(Self.formatProblems(after.text).isEmpty, "\(Self.formatProblems(after.text))\n\(after.text)")
 
         // The audit trail names the replay and who did it.
