@@ -8,19 +8,25 @@ import Testing
 /// network Patient ID (RTH-12345) it sees on routed copies, and the trust by its own (12345):
 /// findscu, movescu into a real storescp, getscu, against the gateway.
 @Suite(.serialized) struct NetworkViewTests {
-    @Test func reportersQueryAndRetrieveByTheNetworkPatientIDAndTheTrustSeesItsOwn() async throws {
+    /// A gateway with `identity.patient_id: prefix`, the nodes given plus HUB (a reporter whose
+    /// storescp receives C-MOVEs into `received`).
+    static func gatewayWithHub(_ label: String, nodes: [NodeConfig]) async throws -> (GatewayUnderTest, PeerProcess, received: String) {
         let hubPort = Net.freePort()
-        let gw = try await CacheQR.boot("netview") { c in
+        let gw = try await CacheQR.boot(label) { c in
             c.identity.patientID = .prefix
-            c.nodes = [
-                NodeConfig(name: "TRUST_A", aeTitle: "TRUSTA_PACS", issuer: "RTH", roles: [.source]),
-                NodeConfig(name: "HUB", aeTitle: "HUB_READ", host: "127.0.0.1", port: hubPort, roles: [.reporter, .destination]),
-            ]
+            c.nodes = nodes + [NodeConfig(name: "HUB", aeTitle: "HUB_READ", host: "127.0.0.1", port: hubPort, roles: [.reporter, .destination])]
         }
         let received = gw.directory.sub("hub")
         let hub = try PeerProcess("storescp", ["-aet", "HUB_READ", "-od", received, "\(hubPort)"], logDirectory: gw.directory.path).start()
-        defer { hub.stop() }
         #expect(try await CacheQR.offPool { Net.waitForListener(hubPort) })
+        return (gw, hub, received)
+    }
+
+    @Test func reportersQueryAndRetrieveByTheNetworkPatientIDAndTheTrustSeesItsOwn() async throws {
+        let (gw, hub, received) = try await Self.gatewayWithHub("netview", nodes: [
+            NodeConfig(name: "TRUST_A", aeTitle: "TRUSTA_PACS", issuer: "RTH", roles: [.source]),
+        ])
+        defer { hub.stop() }
         let study = TestData.newUID()
         let files = try TestData.study(in: gw.directory.sub("in"), count: 2, studyUID: study, patientID: "12345")
         try await CacheQR.storescu(gw, files, callingAE: "TRUSTA_PACS")
@@ -82,20 +88,12 @@ import Testing
     /// one of them, in queries and in retrieves; a second system of trust A (same issuer, not the
     /// sender) sees trust A's own ID.
     @Test func aNetworkIDSelectsOnlyItsOwnTrustsPatientWhenTwoTrustsShareALocalID() async throws {
-        let hubPort = Net.freePort()
-        let gw = try await CacheQR.boot("netview-two") { c in
-            c.identity.patientID = .prefix
-            c.nodes = [
-                NodeConfig(name: "TRUST_A", aeTitle: "TRUSTA_PACS", issuer: "RTH", roles: [.source]),
-                NodeConfig(name: "TRUST_A_WS", aeTitle: "TRUSTA_WS", issuer: "RTH", roles: [.reporter]),
-                NodeConfig(name: "TRUST_B", aeTitle: "TRUSTB_PACS", issuer: "RGT", roles: [.source]),
-                NodeConfig(name: "HUB", aeTitle: "HUB_READ", host: "127.0.0.1", port: hubPort, roles: [.reporter, .destination]),
-            ]
-        }
-        let received = gw.directory.sub("hub")
-        let hub = try PeerProcess("storescp", ["-aet", "HUB_READ", "-od", received, "\(hubPort)"], logDirectory: gw.directory.path).start()
+        let (gw, hub, received) = try await Self.gatewayWithHub("netview-two", nodes: [
+            NodeConfig(name: "TRUST_A", aeTitle: "TRUSTA_PACS", issuer: "RTH", roles: [.source]),
+            NodeConfig(name: "TRUST_A_WS", aeTitle: "TRUSTA_WS", issuer: "RTH", roles: [.reporter]),
+            NodeConfig(name: "TRUST_B", aeTitle: "TRUSTB_PACS", issuer: "RGT", roles: [.source]),
+        ])
         defer { hub.stop() }
-        #expect(try await CacheQR.offPool { Net.waitForListener(hubPort) })
         let studyA = TestData.newUID(), studyB = TestData.newUID()
         let filesA = try TestData.study(in: gw.directory.sub("a"), count: 2, studyUID: studyA, patientID: "12345")
         let filesB = try TestData.study(in: gw.directory.sub("b"), count: 3, studyUID: studyB, patientID: "12345")
