@@ -232,10 +232,10 @@ struct DeliveryWorker {
                     continue
                 }
                 // The association broke: this instance spends an attempt (one that always breaks the
-                // link must end up dead, not block the destination), the rest go back untouched.
+                // link must end up dead, not block the destination), the rest go back untouched and
+                // due: the destination's own back-off paces the next try, not each instance's.
                 fail(work, "association broke: \(error)", permanent: false, settings: settings)
-                index.releaseDeliveries(ids: batch[(position + 1)...].map(\.id), error: "\(error)",
-                                        retryAt: Date().addingTimeInterval(settings.retryInitial.seconds))
+                index.releaseDeliveries(ids: batch[(position + 1)...].map(\.id), error: "\(error)", retryAt: Date())
                 link.abort()
                 association = nil
                 logger.warning("association broke during delivery; the rest of the batch is requeued",
@@ -250,7 +250,7 @@ struct DeliveryWorker {
         let expired = Date().timeIntervalSince(work.queuedAt) > settings.maxAge.seconds
         let dead = permanent || expired || work.attempts + 1 >= settings.maxAttempts
         index.finishDelivery(id: work.id, succeeded: false, error: error,
-                             retryAt: dead ? nil : Date().addingTimeInterval(Self.backoff(work.attempts, settings)))
+                             retryAt: dead ? nil : Date().addingTimeInterval(Self.backoff(work.attempts, settings, rank: work.priorityRank)))
         GatewayMetrics.deliveryFailed(destination: destination, rank: work.priorityRank, dead: dead)
         if dead {
             let why = permanent ? "permanent refusal" : expired ? "older than max_age" : "retry budget spent"
@@ -300,8 +300,13 @@ struct DeliveryWorker {
     }
 
     /// `retry_initial` doubling per attempt, capped at `retry_max`, with up to 20% jitter.
-    static func backoff(_ attempts: Int, _ settings: DeliverySettings) -> TimeInterval {
-        let base = min(settings.retryMax.seconds, settings.retryInitial.seconds * pow(2.0, Double(min(attempts, 20))))
+    /// The wait before retrying a delivery that failed `attempts` times before this one:
+    /// `retry_initial` doubling up to `retry_max`, with jitter. A stat or urgent delivery's first
+    /// retry comes within a second: one refusal or broken link must not hold a stroke study for
+    /// the whole initial back-off.
+    static func backoff(_ attempts: Int, _ settings: DeliverySettings, rank: Int = 1) -> TimeInterval {
+        var base = min(settings.retryMax.seconds, settings.retryInitial.seconds * pow(2.0, Double(min(attempts, 20))))
+        if rank >= 2 && attempts == 0 { base = min(base, 1) }
         return base * Double.random(in: 0.8...1.0)
     }
 }

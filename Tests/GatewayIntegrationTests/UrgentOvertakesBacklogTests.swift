@@ -28,20 +28,18 @@ import Testing
                                      in: dir, timeout: 300)
         try #require(s1 == 0, "\(o1.suffix(2000))")
 
-        // The destination comes up with 2,000 routine instances queued for it; once they flow, the
-        // stat study follows.
-        let stat = try TestData.study(in: dir.sub("stat1"), count: 50, description: "CT head stroke pathway", rows: 256, columns: 256)
+        // The destination comes up with 2,000 routine instances queued for it; the stat study follows.
         let received = dir.sub("hub")
         // A destination allowed two associations must accept two at once: storescp --fork does.
         let hub = PeerProcess("storescp", (associations > 1 ? ["--fork"] : []) + ["-aet", "HUB_READ", "-od", received, "\(hubPort)"],
                               logDirectory: dir.path)
         try hub.start()
         defer { hub.stop() }
+        // Timed from when the destination listens: how long storescp takes to start is not the
+        // gateway's. The gateway backs off a failing destination (up to a minute when no work
+        // comes), and new stat work cuts that short: the stat study's arrival brings it back.
         try #require(Net.waitForListener(hubPort), "storescp did not listen on \(hubPort)")
-        // Timed from when the backlog is being delivered: how soon the gateway notices that a
-        // destination is back (it tries a failing one about once a second) is not what this measures.
-        try #require(Arrivals.wait(in: received, timeout: 30, poll: 0.01) { $0.contains { $0.contains(routineStudy) } },
-                     "the gateway did not reconnect to HUB; gateway log:\n\(gateway.peer?.output.suffix(3000) ?? "")")
+        let stat = try TestData.study(in: dir.sub("stat1"), count: 50, description: "CT head stroke pathway", rows: 256, columns: 256)
         let underBacklog = try timeToDeliver(stat, via: gateway, into: received, in: dir, otherStudy: routineStudy)
         #expect(underBacklog.otherAtArrival < 2000,
                 "the stat study arrived only after the whole routine backlog (\(underBacklog.otherAtArrival) routine delivered)")
@@ -52,7 +50,7 @@ import Testing
         let stat2 = try TestData.study(in: dir.sub("stat2"), count: 50, description: "CT head stroke pathway", rows: 256, columns: 256)
         let idle = try timeToDeliver(stat2, via: gateway, into: received, in: dir, otherStudy: routineStudy)
         #expect(underBacklog.seconds <= 2 * idle.seconds,
-                "stat under a 2,000-instance backlog took \(underBacklog.seconds) s, idle \(idle.seconds) s (more than 2x)")
+                "stat under a 2,000-instance backlog took \(underBacklog.seconds) s, idle \(idle.seconds) s (more than 2x); gateway log:\n\(gateway.peer?.output.suffix(6000) ?? "")")
         print("associations \(associations): stat under backlog \(underBacklog.seconds) s with \(underBacklog.otherAtArrival) routine delivered first; idle \(idle.seconds) s")
         #expect(gateway.terminate() == 0)
     }
