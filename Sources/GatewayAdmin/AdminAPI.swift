@@ -35,7 +35,7 @@ struct AdminAPI: Sendable {
         let configuration = control.configuration
         let indexState: String
         do {
-            _ = try await blocking { [index] in try index.cacheTotals() }
+            _ = try await blocking { [index] in try index.checkReadable() }
             indexState = "ok"
         } catch {
             indexState = "unreadable: \(error)"

@@ -30,12 +30,12 @@ struct IdentityResolution {
     var isReturningReport: Bool
     /// The mapping to record with the instance (nil when nothing new is mapped).
     var mapping: PatientIdentityMapping?
-    /// The issuer of each configured node, by name.
-    var nodeIssuers: [String: String] = [:]
+    /// The issuer of a configured node, by name (looked up only for the destinations routed to).
+    var issuerOfNode: @Sendable (String) -> String? = { _ in nil }
 
     /// The identity edits of the copy for `destination`, relative to the file as received.
     func edits(for destination: String, received: DicomAttributes) -> AttributeEdits {
-        let audience = NetworkIdentity.audience(node: destination, nodeIssuer: nodeIssuers[destination],
+        let audience = NetworkIdentity.audience(node: destination, nodeIssuer: issuerOfNode(destination),
                                                 studyOrigins: Set([originNode].compactMap { $0 }), patientIssuer: identity.issuer)
         return identity.edits(toward: audience, from: received)
     }
@@ -43,7 +43,8 @@ struct IdentityResolution {
 
 extension CacheServiceProvider {
     func resolveIdentity(_ received: DicomAttributes, otherPatientIDs: [DicomAttributes], sender: NodeConfig?,
-                         sopClassUID: String, settings: IdentitySettings, nodeIssuers: [String: String] = [:]) -> IdentityResolution {
+                         sopClassUID: String, settings: IdentitySettings,
+                         issuerOfNode: @escaping @Sendable (String) -> String? = { _ in nil }) -> IdentityResolution {
         var issuer = received.string(.issuerOfPatientID) ?? sender?.issuer ?? ""
         var local = received.string(.patientID) ?? ""
         let known = received.string(.studyInstanceUID).flatMap { index.studyIdentity(studyUID: $0) }
@@ -83,6 +84,6 @@ extension CacheServiceProvider {
         return IdentityResolution(
             indexed: indexed, identity: identity, originNode: originNode, studyKnown: known != nil,
             isReturningReport: fromElsewhere && InstanceCategory(sopClassUID: sopClassUID) == .report, mapping: mapping,
-            nodeIssuers: nodeIssuers)
+            issuerOfNode: issuerOfNode)
     }
 }

@@ -85,18 +85,20 @@ public final class CacheServiceProvider: DicomServiceProvider {
     public func store(_ request: StoreRequest, association: AssociationInfo) -> DIMSEResult {
         // The file's bytes go to the device while it is parsed, routed and indexed.
         let received = ReceivedFile(digest: request.datasetSHA256.map { ($0, request.fileSize) }, flush: PendingFlush.start(request.filePath))
-        let result = ingest(request, association: association, received: received)
+        let configuration = self.configuration
+        let sender = configuration.node(forCallingAE: association.callingAE)
+        let result = ingest(request, association: association, received: received, configuration: configuration, sender: sender)
         if !result.status.isSuccess {
             received.flush?.discard()
             try? FileManager.default.removeItem(atPath: request.filePath)
         }
         tally.add(association.id, stored: result.status.isSuccess)
-        GatewayMetrics.store(node: configuration.node(forCallingAE: association.callingAE)?.name, stored: result.status.isSuccess)
+        GatewayMetrics.store(node: sender?.name, stored: result.status.isSuccess)
         return result
     }
 
-    private func ingest(_ request: StoreRequest, association: AssociationInfo, received: ReceivedFile) -> DIMSEResult {
-        let configuration = self.configuration
+    private func ingest(_ request: StoreRequest, association: AssociationInfo, received: ReceivedFile,
+                        configuration: GatewayConfiguration, sender: NodeConfig?) -> DIMSEResult {
         let attributes: DicomAttributes
         var otherPatientIDs: [DicomAttributes] = []
         do {
@@ -121,7 +123,6 @@ public final class CacheServiceProvider: DicomServiceProvider {
         guard attributes.string(.studyInstanceUID) != nil, attributes.string(.seriesInstanceUID) != nil else {
             return DIMSEResult(status: .dataSetDoesNotMatchSOPClass, errorComment: "Study or Series Instance UID missing")
         }
-        let sender = configuration.node(forCallingAE: association.callingAE)
         let origin = InstanceMetadata.Origin(callingAE: association.callingAE, peerHost: association.peerHost, node: sender?.name)
         // Identity: an instance without IssuerOfPatientID gains its sending node's issuer, in the
         // index and in every copy sent on, so equal local Patient IDs of two trusts never merge; a
@@ -130,7 +131,8 @@ public final class CacheServiceProvider: DicomServiceProvider {
         // the bytes as sent (see CacheServiceProvider+Identity).
         let sopClassUID = request.sopClassUID.trimmingDicomPadding()
         let resolution = resolveIdentity(attributes, otherPatientIDs: otherPatientIDs, sender: sender, sopClassUID: sopClassUID,
-                                         settings: configuration.identity, nodeIssuers: configuration.nodeIssuers)
+                                         settings: configuration.identity,
+                                         issuerOfNode: { [configuration] in configuration.node(named: $0)?.issuer })
         let deliveries = routedDeliveries(resolution.indexed, request: request, origin: origin, association: association,
                                           studyOriginNode: resolution.studyKnown ? resolution.originNode : nil) { destination in
             resolution.edits(for: destination, received: attributes)

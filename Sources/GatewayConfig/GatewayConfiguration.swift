@@ -43,11 +43,6 @@ public struct GatewayConfiguration: Sendable, Hashable {
         GatewayConfiguration(baseDirectory: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
     }
 
-    /// The issuer of every node that has one, by node name.
-    public var nodeIssuers: [String: String] {
-        Dictionary(nodes.compactMap { node in node.issuer.map { (node.name, $0) } }, uniquingKeysWith: { first, _ in first })
-    }
-
     /// The node with this name (the key under `nodes:`), matched exactly.
     public func node(named name: String) -> NodeConfig? {
         nodes.first { $0.name == name }

@@ -69,6 +69,11 @@ public final class CacheIndex: @unchecked Sendable {
 
     public func close() { committer.stop() }
 
+    /// Throws when the index cannot be read (for health checks: one trivial read, no table scan).
+    public func checkReadable() throws {
+        _ = try read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+
     /// The writer connection's `PRAGMA synchronous` (2 = FULL).
     public func writerSynchronousLevel() throws -> Int {
         try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
