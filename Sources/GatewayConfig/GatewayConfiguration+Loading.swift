@@ -5,7 +5,7 @@ extension GatewayConfiguration {
     /// The top-level sections. To add one: add a case, a `static let keys` on its model, and a
     /// line in `read(_:baseDirectory:)`. Any other top-level key is reported as unknown.
     enum Section: String, CaseIterable {
-        case gateway, storage, delivery, identity, priors, logging, http, nodes, priorities, routes
+        case gateway, limits, storage, delivery, identity, priors, logging, http, nodes, priorities, routes
     }
 
     /// Reads and validates the file at `url`. Relative paths in it resolve against the
@@ -69,6 +69,7 @@ extension GatewayConfiguration {
             top.optional(name.rawValue) { $0.mapping(keys: keys) }
         }
         if let s = section(.gateway, keys: GatewaySettings.keys) { gateway = .read(s) }
+        if let s = section(.limits, keys: LimitsSettings.keys) { limits = .read(s) }
         if let s = section(.storage, keys: StorageSettings.keys) { storage = .read(s, baseDirectory: baseDirectory) }
         if let s = section(.delivery, keys: DeliverySettings.keys) { delivery = .read(s) }
         if let s = section(.identity, keys: IdentitySettings.keys) { identity = .read(s) }

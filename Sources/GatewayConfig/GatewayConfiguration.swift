@@ -13,6 +13,8 @@ import Foundation
 public struct GatewayConfiguration: Sendable, Hashable {
     /// `gateway:` our AE title, listener and association limits.
     public var gateway = GatewaySettings()
+    /// `limits:` what the gateway accepts from peers before parsing (hostile input).
+    public var limits = LimitsSettings()
     /// `storage:` cache directory, index and disk policies.
     public var storage: StorageSettings
     /// `delivery:` batches, retries, aging and giving up on queued deliveries.

@@ -63,14 +63,14 @@ import Testing
         return problems
     }
 
-    @Test(.enabled(if: CachePython.interpreter != nil, "no python3 with pynetdicom and pydicom (run scripts/setup)"))
+    @Test
     func deadDeliveriesAreSeenInTheAPIAndMetricsAndAReplayDeliversThem() throws {
         let dir = TestDirectory("admin-replay")
         let hubPort = Net.freePort()
         let gateway = try GatewayProcess(directory: dir, extraYAML: Self.routing(hubPort: hubPort))
         let script = dir.path + "/refusing.py"
         try Self.refusingHub.write(toFile: script, atomically: true, encoding: .utf8)
-        let refusing = try PeerProcess(CachePython.interpreter!, [script, "\(hubPort)"], logDirectory: dir.path).start()
+        let refusing = try PythonPeer.process(script, ["\(hubPort)"], logDirectory: dir.path).start()
         try #require(Net.waitForListener(hubPort), "the refusing HUB did not listen:\n\(refusing.output)")
         try gateway.start()
         let http = HTTPProbe(port: gateway.httpPort)
@@ -128,8 +128,8 @@ import Testing
         #expect(try cancelled.object()["changed"] as? Int == 1, "\(cancelled.text)")
         #expect(try http.get("/api/v1/deliveries?state=cancelled").array().map { $0["id"] as? Int } == [firstID])
         #expect(try http.get("/api/v1/audit?event=delivery&limit=1").array().first?["outcome"] as? String == "cancel")
-        #expect(try http.post("/api/v1/deliveries/replay", json: #"{"ids": [\#(firstID)], "states": ["cancelled"]}"#).object()["changed"] as? Int == 1)
-        #expect(try http.post("/api/v1/deliveries/cancel", json: #"{"ids": [\#(firstID)]}"#).object()["changed"] as? Int == 1)
+        // (Not cancelled again after this: the replayed delivery may already be in flight, which
+        // a cancel rightly leaves alone.)
         #expect(try http.post("/api/v1/deliveries/replay", json: #"{"ids": [\#(firstID)], "states": ["cancelled"]}"#).object()["changed"] as? Int == 1)
 
         // The HUB is fixed (a storescp now listens there); the operator replays the dead work.

@@ -123,14 +123,14 @@ import Testing
         let received: [Received]
     }
 
-    @Test(.enabled(if: CachePython.interpreter != nil, "no python3 with pynetdicom and pydicom (run scripts/setup)"))
+    @Test
     func pynetdicomEchoesStoresFindsAndGets() async throws {
         let gw = try await CacheQR.boot("pynetdicom")
         let scriptPath = gw.directory.path + "/scu.py"
         try Self.script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
         let (port, logs, prefix) = (gw.port, gw.directory.path, TestData.newUID())
         let (status, output) = try await CacheQR.offPool {
-            try PeerProcess(CachePython.interpreter!, [scriptPath, "\(port)", prefix], logDirectory: logs).run(timeout: 120)
+            try PythonPeer.process(scriptPath, ["\(port)", prefix], logDirectory: logs).run(timeout: 120)
         }
         #expect(status == 0, "\(output)")
         let line = try #require(output.split(separator: "\n").last { $0.hasPrefix("RESULT ") }, "\(output)")

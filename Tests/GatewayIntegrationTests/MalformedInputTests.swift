@@ -75,7 +75,7 @@ import Testing
         let valid = try TestData.study(in: gw.directory.sub("in"), count: 1)[0]
         let script = work + "/send_garbage.py"
         try Self.garbageSender.write(toFile: script, atomically: true, encoding: .utf8)
-        let (status, out) = try await PeerProcess("python3", [script, "\(gw.port)", valid, work], logDirectory: gw.directory.path)
+        let (status, out) = try await PythonPeer.process(script, ["\(gw.port)", valid, work], logDirectory: gw.directory.path)
             .runOffPool(timeout: 90)
         #expect(status == 0, "\(out)")
         let aborted = try #require(out.split(separator: "\n").first { $0.hasPrefix("CASE odd-length ") }, "\(out)")

@@ -42,7 +42,7 @@ import Testing
         return false
     }
 
-    @Test(.enabled(if: CachePython.interpreter != nil, "no python3 with pynetdicom and pydicom (run scripts/setup)"))
+    @Test
     func correctedCopyAcknowledgedWhileTheOldOneIsInFlightReachesTheDestination() throws {
         let dir = TestDirectory("replace-inflight")
         let hubPort = Net.freePort()
@@ -60,7 +60,7 @@ import Testing
         let hubFolder = dir.sub("hub")
         let script = dir.path + "/hub.py"
         try Self.hub.write(toFile: script, atomically: true, encoding: .utf8)
-        let hub = try PeerProcess(CachePython.interpreter!, [script, "\(hubPort)", hubFolder], logDirectory: dir.path).start()
+        let hub = try PythonPeer.process(script, ["\(hubPort)", hubFolder], logDirectory: dir.path).start()
         defer { hub.stop() }
         #expect(Net.waitForListener(hubPort), "the HUB did not listen:\n\(hub.output)")
         try gateway.start()

@@ -5,11 +5,19 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+# The benchmarks' Python is the one scripts/setup provisioned (.build-python, with pynetdicom and
+# pydicom), whichever python3 started them: re-run this script with it if need be.
+PEER_PYTHON = os.environ.get("DICOM_GATEWAY_PYTHON") or os.path.join(ROOT, ".build-python", "bin", "python")
+if os.path.abspath(sys.prefix) != os.path.abspath(os.path.join(os.path.dirname(PEER_PYTHON), "..")):
+    if not os.access(PEER_PYTHON, os.X_OK):
+        sys.exit(f"bench: {PEER_PYTHON} missing: run scripts/setup first")
+    os.execv(PEER_PYTHON, [PEER_PYTHON] + sys.argv)
 GATEWAY = os.path.join(ROOT, ".build", "release", "dicom-gateway")
 
 

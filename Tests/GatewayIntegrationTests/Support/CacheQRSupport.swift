@@ -163,20 +163,6 @@ enum CacheTmpfs {
     }
 }
 
-/// A python3 that can import pynetdicom and pydicom (installed by scripts/setup).
-enum CachePython {
-    static let interpreter: String? = {
-        var candidates = ["/usr/bin/python3", "/usr/local/bin/python3"]
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
-            candidates.append("\(dir)/python3")
-        }
-        for candidate in candidates where FileManager.default.isExecutableFile(atPath: candidate) {
-            if CacheTmpfs.run(candidate, ["-c", "import pynetdicom, pydicom"]) == 0 { return candidate }
-        }
-        return nil
-    }()
-}
-
 extension DicomAttributes {
     /// The data set's attributes without the file meta group (0002,xxxx), which differs per writer.
     func cacheWithoutFileMeta() -> DicomAttributes {

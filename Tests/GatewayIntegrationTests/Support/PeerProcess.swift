@@ -27,9 +27,19 @@ final class PeerProcess: @unchecked Sendable {
         process.standardInput = FileHandle.nullDevice
     }
 
+    /// DCMTK's command-line tools, always run from Debian's package (/usr/bin): a Python
+    /// environment's `bin/` may hold pynetdicom's apps of the same names.
+    static let dcmtkTools: Set<String> = [
+        "storescu", "storescp", "findscu", "movescu", "getscu", "echoscu", "dcmqrscp", "dcmsend", "dcmrecv",
+        "dump2dcm", "dcmdump", "dcmodify", "dcmconv", "img2dcm", "dcmcjpeg", "dcmdjpeg",
+    ]
+
+    /// An absolute path for `executable`: DCMTK's tools from /usr/bin only, anything else from the
+    /// system's own directories. PATH is never searched, so what comes first on it does not matter.
     static func resolve(_ executable: String) -> String {
         if executable.hasPrefix("/") { return executable }
-        for dir in ["/usr/bin", "/usr/sbin", "/usr/local/bin", "/bin"] where FileManager.default.isExecutableFile(atPath: "\(dir)/\(executable)") {
+        if dcmtkTools.contains(executable) { return "/usr/bin/\(executable)" }
+        for dir in ["/usr/bin", "/usr/sbin", "/bin", "/sbin"] where FileManager.default.isExecutableFile(atPath: "\(dir)/\(executable)") {
             return "\(dir)/\(executable)"
         }
         return executable
