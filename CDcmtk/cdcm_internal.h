@@ -12,6 +12,7 @@
 #include "include/CDcmtk.h"
 
 #include <exception>
+#include <mutex>
 #include <string>
 
 struct cdcm_dataset {
@@ -32,6 +33,21 @@ cdcm_error_kind kind_of(const OFCondition &cond);
 /* A transport layer whose connections set TCP_NODELAY and re-arm TCP_QUICKACK after every read,
  * so a peer that leaves Nagle on does not stall each response for the delayed-ACK timer. */
 DcmTransportLayer *quickack_transport_layer();
+
+/* The acceptor's layer: like quickack_transport_layer, except that the connection for the socket
+ * staged last replays the bytes the acceptor's gate already read from it (its A-ASSOCIATE-RQ). */
+class AcceptorLayer : public DcmTransportLayer {
+public:
+    DcmTransportConnection *createConnection(DcmNativeSocketType openSocket, OFBool useSecureLayer) override;
+    void stage(int fd, std::string bytes);
+    /* Clears the stage; true when no connection took it (the caller still owns the socket). */
+    bool unstage();
+
+private:
+    std::mutex mutex_;
+    int staged_fd_ = -1;
+    std::string staged_;
+};
 
 /* Copy a C string into a fixed buffer, always NUL-terminated. */
 void copy_string(char *dst, size_t dst_len, const char *src);

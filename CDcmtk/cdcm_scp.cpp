@@ -1,6 +1,7 @@
 /* SCP acceptor: binds the port, receives association requests, enforces the association limit
  * and runs each association on a thread of its own (DcmSCPPool leaks a thread per association in 3.6.7). */
 #include "cdcm_scp_internal.h"
+#include "cdcm_scp_gate.h"
 
 #include <arpa/inet.h>
 #include <algorithm>
@@ -110,8 +111,10 @@ extern "C" cdcm_scp *cdcm_scp_create(const cdcm_scp_config *cfg, const cdcm_scp_
         scp->acse_timeout = cfg->acse_timeout > 0 ? cfg->acse_timeout : 30;
         scp->dimse_timeout = cfg->dimse_timeout > 0 ? cfg->dimse_timeout : 60;
         scp->handlers = *handlers;
-        // The acceptor thread reads each A-ASSOCIATE-RQ itself (DCMTK 3.6.7 accepts and reads in one call):
-        // wait at most 5 s for it, so a silent connection cannot stall everyone for the full ACSE timeout.
+        if (cfg->association_request_timeout_ms > 0) scp->gate.request_timeout_ms = cfg->association_request_timeout_ms;
+        if (cfg->max_pending_per_address > 0) scp->gate.max_pending_per_address = cfg->max_pending_per_address;
+        if (cfg->max_pending > 0) scp->gate.max_pending = cfg->max_pending;
+        // The gate (cdcm_scp_gate.cpp) reads each A-ASSOCIATE-RQ before DCMTK sees the connection.
         OFCondition cond = ASC_initializeNetwork(NET_ACCEPTOR, cfg->port, std::min(scp->acse_timeout, 5), &scp->net);
         if (cond.bad()) {
             cdcm::status_from_condition(st, cond, "cannot listen on DICOM port " + std::to_string(cfg->port) +
@@ -120,7 +123,7 @@ extern "C" cdcm_scp *cdcm_scp_create(const cdcm_scp_config *cfg, const cdcm_scp_
             delete scp;
             return nullptr;
         }
-        ASC_setTransportLayer(scp->net, cdcm::quickack_transport_layer(), 0);
+        ASC_setTransportLayer(scp->net, &scp->layer, 0);
         std::string rebind_error;
         if (!rebind(scp, cfg->bind_address, rebind_error)) {
             cdcm::status_set(st, CDCM_ERR_NETWORK, rebind_error);
@@ -171,24 +174,47 @@ extern "C" int cdcm_scp_run(cdcm_scp *scp, cdcm_status *st) {
     }
 }
 
+/* DCMTK reads dcmExternalSocketHandle (a process-wide global) instead of calling accept(): one
+ * acceptor at a time may hand it a socket. */
+static std::mutex external_socket_mutex;
+
 static int run_acceptor(cdcm_scp *scp) {
+    PRIVATE_NETWORKKEY *key = reinterpret_cast<PRIVATE_NETWORKKEY *>(scp->net->network);
+    cdcm::AssociationGate gate(key->networkSpecific.TCP.listenSocket, scp->gate);
     while (!scp->stopping.load()) {
-        T_ASC_Association *assoc = nullptr;
-        OFCondition cond = EC_Normal;
+        cdcm::ReadyConnection ready;
+        bool got = false;
         try {
-            cond = ASC_receiveAssociation(scp->net, &assoc, scp->max_pdu, nullptr, nullptr, OFFalse, DUL_NOBLOCK, 1);
+            got = gate.next(250, ready);
         } catch (...) {
-            cond = ASC_NULLKEY;
+            got = false;
         }
         reap(scp, false);
-        if (cond == DUL_NOASSOCIATIONREQUEST || cond.bad()) {
-            // A poll timeout, or a connection that was not a valid association request (port scanner, TLS, garbage).
+        if (!got) continue;
+        // The whole A-ASSOCIATE-RQ is buffered: DCMTK takes the socket and reads it without waiting.
+        T_ASC_Association *assoc = nullptr;
+        OFCondition cond = EC_Normal;
+        {
+            std::lock_guard<std::mutex> lock(external_socket_mutex);
+            scp->layer.stage(ready.fd, std::move(ready.bytes));
+            dcmExternalSocketHandle.set(ready.fd);
+            try {
+                cond = ASC_receiveAssociation(scp->net, &assoc, scp->max_pdu, nullptr, nullptr, OFFalse, DUL_NOBLOCK, 1);
+            } catch (...) {
+                cond = ASC_NULLKEY;
+            }
+            dcmExternalSocketHandle.set(DCMNET_INVALID_SOCKET);
+            if (scp->layer.unstage()) close(ready.fd);  // DCMTK never took it
+        }
+        if (cond.bad()) {
+            // Not a valid association request after all (bad items, wrong protocol version).
             if (assoc != nullptr) {
                 ASC_dropAssociation(assoc);
                 ASC_destroyAssociation(&assoc);
             }
             continue;
         }
+        if (assoc == nullptr) continue;
         if (assoc->params == nullptr || assoc->params->DULparams.applicationContextName[0] == '\0') {
             // A connection that closed without an association request (health check, port probe).
             ASC_dropAssociation(assoc);

@@ -3,6 +3,7 @@
 #define CDCM_SCP_INTERNAL_H
 
 #include "cdcm_internal.h"
+#include "cdcm_scp_gate.h"
 
 #include <atomic>
 #include <chrono>
@@ -47,6 +48,8 @@ struct cdcm_scp {
     int acse_timeout = 30;
     int dimse_timeout = 60;
     cdcm_scp_handlers handlers{};
+    cdcm::GateSettings gate;
+    cdcm::AcceptorLayer layer;         /* outlives net, which does not own it */
     T_ASC_Network *net = nullptr;
 
     std::atomic<bool> stopping{false};

@@ -262,6 +262,11 @@ typedef struct cdcm_scp_config {
     int acse_timeout;
     int dimse_timeout;                /* idle time between commands before the association is aborted */
     const char *temp_dir;             /* where incoming C-STORE data sets are streamed */
+    /* Before association: each connection's A-ASSOCIATE-RQ is read by a gate that never blocks,
+     * so idle or slow connections hold no slot and no thread (0 = defaults: 5000 ms, 32, 512). */
+    int association_request_timeout_ms;
+    int max_pending_per_address;      /* a newer connection closes that address's oldest waiting one */
+    int max_pending;
 } cdcm_scp_config;
 
 /** Bind the port (errors come back here, synchronously). The handlers' ctx must stay valid

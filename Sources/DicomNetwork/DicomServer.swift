@@ -25,6 +25,11 @@ public final class DicomServer: Service, @unchecked Sendable {
         public var dimseTimeout: Int
         public var temporaryDirectory: String
         public var shutdownGrace: Int
+        /// Before association (see `LimitsSettings`): how long a connection may take to send its
+        /// A-ASSOCIATE-RQ, and how many such connections may wait, per address and in all.
+        public var associationRequestTimeoutMilliseconds = 5_000
+        public var maxPendingPerAddress = 32
+        public var maxPending = 512
 
         public init(
             port: Int, bindAddress: String = "127.0.0.1", maxAssociations: Int = 32, maxPDU: UInt32 = 131_072, acseTimeout: Int = 30, dimseTimeout: Int = 60,
@@ -67,7 +72,10 @@ public final class DicomServer: Service, @unchecked Sendable {
             var cfg = cdcm_scp_config(
                 bind_address: bind, port: Int32(configuration.port), max_associations: Int32(configuration.maxAssociations),
                 max_pdu: configuration.maxPDU, acse_timeout: Int32(configuration.acseTimeout),
-                dimse_timeout: Int32(configuration.dimseTimeout), temp_dir: tmp)
+                dimse_timeout: Int32(configuration.dimseTimeout), temp_dir: tmp,
+                association_request_timeout_ms: Int32(clamping: configuration.associationRequestTimeoutMilliseconds),
+                max_pending_per_address: Int32(clamping: configuration.maxPendingPerAddress),
+                max_pending: Int32(clamping: configuration.maxPending))
             return cdcm_scp_create(&cfg, &handlers, &st)
             }
         }

@@ -70,11 +70,17 @@ public final class Gateway: Sendable {
                               control: RunningGatewayControl(holder: holder, index: index, signal: signal, startedAt: started, logger: logger),
                               metrics: metrics, logger: logger, onListening: onHTTPListening)
             : nil
+        var listener = DicomServer.Configuration(
+            port: g.port, bindAddress: g.bind, maxAssociations: g.maxAssociations, maxPDU: UInt32(g.maxPDU),
+            acseTimeout: Int(g.acseTimeout.components.seconds), dimseTimeout: Int(g.dimseTimeout.components.seconds),
+            temporaryDirectory: paths.incomingDirectory)
+        let gate = configuration.limits
+        let (requestSeconds, requestAttoseconds) = gate.associationRequestTimeout.components
+        listener.associationRequestTimeoutMilliseconds = Int(requestSeconds) * 1000 + Int(requestAttoseconds / 1_000_000_000_000_000)
+        listener.maxPendingPerAddress = gate.maxPendingPerAddress
+        listener.maxPending = gate.maxPending
         dicomServer = try DicomServer(
-            configuration: .init(
-                port: g.port, bindAddress: g.bind, maxAssociations: g.maxAssociations, maxPDU: UInt32(g.maxPDU),
-                acseTimeout: Int(g.acseTimeout.components.seconds), dimseTimeout: Int(g.dimseTimeout.components.seconds),
-                temporaryDirectory: paths.incomingDirectory),
+            configuration: listener,
             provider: provider,
             logger: logger)
     }
