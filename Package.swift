@@ -29,7 +29,8 @@ let package = Package(
             path: "CDcmtk",
             cxxSettings: [.unsafeFlags(["-Wno-deprecated-declarations"])],
             // OpenSSL's libcrypto (libssl-dev, which libdcmtk-dev depends on): SHA-256 of data sets as they arrive.
-            linkerSettings: dcmtkLibraries + [.linkedLibrary("crypto")]
+            // zlib: the input-limits scanner inflates Deflated Explicit VR Little Endian data sets.
+            linkerSettings: dcmtkLibraries + [.linkedLibrary("crypto"), .linkedLibrary("z")]
         ),
         .target(name: "DicomCore"),
         .target(

@@ -54,6 +54,8 @@ enum APIViews {
         /// Deliveries to this node waiting to be sent (queued, in flight, failed; dead ones are counted apart).
         var waiting: Int
         var dead: Int
+        /// Deliveries of instances that crashed the gateway or break the input limits: never retried by themselves.
+        var quarantined: Int
         var oldestWaitingAgeSeconds: Int?
     }
 

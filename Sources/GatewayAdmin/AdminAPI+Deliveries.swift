@@ -5,9 +5,10 @@ import Hummingbird
 /// `/api/v1/deliveries`: list, replay and cancel deliveries.
 extension AdminAPI {
     /// The states a delivery can be in, as the index stores them.
-    static let deliveryStates = ["queued", "inflight", "failed", "dead", "done", "cancelled"]
-    /// The states replay and cancel act on (one in flight is the worker's; a done one stays done).
-    static let changeableStates = ["queued", "failed", "dead", "cancelled"]
+    static let deliveryStates = ["queued", "inflight", "failed", "dead", "quarantined", "done", "cancelled"]
+    /// The states replay and cancel act on (one in flight is the worker's; a done one stays done;
+    /// a quarantined one only when named explicitly).
+    static let changeableStates = ["queued", "failed", "dead", "quarantined", "cancelled"]
     static let choiceKeys: Set<String> = ["ids", "states", "destination", "study_instance_uid"]
 
     /// The body of replay and cancel: which deliveries. Absent fields do not narrow the choice.
@@ -28,7 +29,7 @@ extension AdminAPI {
     /// state that is not done or cancelled).
     func listDeliveries(_ request: Request) async throws -> Response {
         let q = request.uri.queryParameters
-        let states = q.get("state").map { $0.split(separator: ",").map(String.init) } ?? ["queued", "inflight", "failed", "dead"]
+        let states = q.get("state").map { $0.split(separator: ",").map(String.init) } ?? ["queued", "inflight", "failed", "dead", "quarantined"]
         if let unknown = states.first(where: { !Self.deliveryStates.contains($0) }) {
             return JSONResponse.error(.badRequest, "unknown delivery state '\(unknown)'; use \(Self.deliveryStates.joined(separator: ", "))")
         }

@@ -58,11 +58,12 @@ struct AdminAPI: Sendable {
         let now = Date()
         let views = control.configuration.nodes.map { node -> APIViews.Node in
             let mine = depths.filter { $0.destination == node.name }
-            let waiting = mine.filter { $0.state != "dead" }
+            let waiting = mine.filter { $0.state != "dead" && $0.state != "quarantined" }
             return APIViews.Node(
                 name: node.name, aeTitle: node.aeTitle.value, host: node.host, port: node.port,
                 roles: node.roles.map(\.rawValue).sorted(), issuer: node.issuer, maxAssociations: node.maxAssociations,
                 waiting: waiting.reduce(0) { $0 + $1.count }, dead: mine.filter { $0.state == "dead" }.reduce(0) { $0 + $1.count },
+                quarantined: mine.filter { $0.state == "quarantined" }.reduce(0) { $0 + $1.count },
                 oldestWaitingAgeSeconds: waiting.map(\.oldest).min().map { max(0, Int(now.timeIntervalSince($0))) })
         }
         return try JSONResponse.ok(views)

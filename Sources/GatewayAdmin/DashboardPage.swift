@@ -20,7 +20,7 @@ enum DashboardPage {
         h1{font-size:1.3em;margin:0 0 .2em} h2{font-size:1.05em;margin:1.4em 0 .4em}
         table{border-collapse:collapse;width:100%} th,td{text-align:left;padding:.25em .6em;border-bottom:1px solid #ddd}
         th{background:#f3f3f3} td.n{text-align:right;font-variant-numeric:tabular-nums}
-        .stat{color:#b00020;font-weight:600} .urgent{color:#b35c00;font-weight:600} .dead{color:#b00020}
+        .stat{color:#b00020;font-weight:600} .urgent{color:#b35c00;font-weight:600} .dead,.quarantined{color:#b00020}
         #status{color:#555} .err{color:#b00020}
         </style></head><body>
         <h1>dicom-gateway</h1><div id="status">loading…</div>
@@ -69,10 +69,12 @@ enum DashboardPage {
             const audit = await get('/api/v1/audit?limit=25');
             document.getElementById('status').textContent = health.ae_title + ' on DICOM port ' + health.dicom_port +
               ' · index ' + health.index + ' · up ' + age(health.uptime_seconds) + ' · ' + new Date().toLocaleTimeString();
-            table('nodes', ['Node', 'AE title', 'Address', 'Roles', 'Waiting', 'Dead', 'Oldest'], nodes.map(n =>
+            table('nodes', ['Node', 'AE title', 'Address', 'Roles', 'Waiting', 'Dead', 'Quarantined', 'Oldest'], nodes.map(n =>
               '<tr><td>' + esc(n.name) + '</td><td>' + esc(n.ae_title) + '</td><td>' + esc(n.host ? n.host + ':' + n.port : '') +
               '</td><td>' + esc(n.roles.join(', ')) + '</td><td class="n">' + n.waiting + '</td><td class="n' + (n.dead ? ' dead' : '') +
-              '">' + n.dead + (n.dead ? ' <button data-node="' + esc(n.name) + '">replay</button>' : '') + '</td><td>' +
+              '">' + n.dead + (n.dead ? ' <button data-node="' + esc(n.name) + '">replay</button>' : '') + '</td><td class="n' +
+              (n.quarantined ? ' dead' : '') + '" title="instances that crashed the gateway or break the input limits: never retried by themselves">' +
+              n.quarantined + '</td><td>' +
               age(n.oldest_waiting_age_seconds) + '</td></tr>'));
             for (const b of document.querySelectorAll('#nodes button')) b.onclick = () => replayDead(b.dataset.node);
             table('queue', ['Destination', 'Class', 'State', 'Count', 'Oldest'], queue.map(q =>

@@ -209,7 +209,9 @@ struct DeliveryWorker {
             }
             lastSeries = work.seriesRef
             do {
-                let result = try link.store(file: try outgoingFile(work), priority: Self.dimsePriority(work.priorityRank))
+                let result = try CrashJournal.during(.delivery(id: work.id, instanceID: work.instanceID, destination: destination)) { () throws(DicomNetworkError) in
+                    try link.store(file: try outgoingFile(work), priority: Self.dimsePriority(work.priorityRank))
+                }
                 cleanUpOutgoing(work)
                 switch result.status.category {
                 case .success, .warning:

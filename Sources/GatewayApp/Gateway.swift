@@ -42,6 +42,8 @@ public final class Gateway: Sendable {
         Self.removeStaleIncoming(paths.incomingDirectory, logger: logger)
         Self.removeStaleOutgoing(paths.root + "/outgoing", logger: logger)
         index = try CacheIndex(path: configuration.storage.indexPath.path)
+        // Before anything parses a file: what the previous run was doing if it crashed.
+        AbnormalEnd.review(try CrashJournal.open(at: paths.root + "/.crash-journal"), index: index, paths: paths, logger: logger)
         recovery = CacheRecovery(index: index, paths: paths, logger: logger)
         _ = try recovery.run { path in
             let attributes = try DicomFile.readAttributes(path)
@@ -117,6 +119,7 @@ public final class Gateway: Sendable {
     public func shutDown() {
         index.close()
         recovery.markCleanShutdown()
+        CrashJournal.close()
         logger.info("dicom-gateway stopped cleanly")
     }
 

@@ -12,6 +12,8 @@ public struct DeliveryWork: Sendable, Equatable {
     public var sopClassUID: String
     public var transferSyntax: String
     public var sopUID: String
+    /// The instance's row id (what a quarantine names).
+    public var instanceID: Int64 = 0
     public var seriesRef: Int64
     public var queuedAt: Date
     /// The class it was taken at: its own, or one higher after waiting longer than `aging`.
@@ -70,7 +72,7 @@ extension CacheIndex {
         try writeRelaxed { db in
             let rows = try Row.fetchAll(cached: db, sql: """
                 SELECT d.id, d.priority, d.attempts, d.edits, d.createdAt, i.path, i.sopClassUID, i.transferSyntax, i.sopUID,
-                       i.seriesRef,
+                       i.seriesRef, i.id AS instanceID,
                        CASE WHEN d.createdAt <= :aged AND d.priority < 2 THEN d.priority + 1 ELSE d.priority END AS effective
                 FROM delivery d JOIN instance i ON i.id = d.instanceRef
                 WHERE d.destination = :destination AND d.state IN ('queued', 'failed') AND d.nextAttemptAt <= :now
@@ -88,7 +90,7 @@ extension CacheIndex {
             work = rows.filter { $0["effective"] == top }.map {
                 DeliveryWork(id: $0["id"], priorityRank: $0["priority"], attempts: $0["attempts"], editsJSON: $0["edits"],
                              path: $0["path"], sopClassUID: $0["sopClassUID"], transferSyntax: $0["transferSyntax"], sopUID: $0["sopUID"],
-                             seriesRef: $0["seriesRef"], queuedAt: $0["createdAt"], effectiveRank: $0["effective"])
+                             instanceID: $0["instanceID"], seriesRef: $0["seriesRef"], queuedAt: $0["createdAt"], effectiveRank: $0["effective"])
             }
             for w in work {
                 try db.execute(cached: "UPDATE delivery SET state = 'inflight', updatedAt = ? WHERE id = ?", arguments: [request.now, w.id])

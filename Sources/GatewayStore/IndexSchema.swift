@@ -197,6 +197,16 @@ enum IndexSchema {
             // The operators' list of recent studies (HTTP API, dashboard) reads newest first.
             try db.create(index: "study_received", on: "study", columns: ["receivedAt"])
         }
+        m.registerMigration("v8-quarantine") { db in
+            // An instance that crashed the gateway, or breaks the input limits (`limits:`), is
+            // quarantined: never parsed, sent or retrieved again until an operator says so.
+            // limitsChecked: 0 for files cached before the limits existed (checked at start).
+            try db.alter(table: "instance") { t in
+                t.add(column: "quarantine", .text)
+                t.add(column: "limitsChecked", .boolean).notNull().defaults(to: true)
+            }
+            try db.execute(sql: "UPDATE instance SET limitsChecked = 0")
+        }
         return m
     }
 }

@@ -16,7 +16,7 @@ struct DeliveryFilter: ParsableArguments {
     }
 
     func validate() throws {
-        let known: Set = ["queued", "failed", "dead", "inflight", "done", "cancelled"]
+        let known: Set = ["queued", "failed", "dead", "quarantined", "inflight", "done", "cancelled"]
         for s in state where !known.contains(s) {
             throw ValidationError("unknown state '\(s)'; use one of \(known.sorted().joined(separator: ", "))")
         }

@@ -37,9 +37,10 @@ final class GatewayProcess: @unchecked Sendable {
 
     var node: DicomNode { DicomNode(aeTitle: "NETGW", host: "127.0.0.1", port: port) }
 
+    /// Starts `serve`; `environment` adds variables (e.g. a test failpoint) to this run only.
     @discardableResult
-    func start() throws -> PeerProcess {
-        let p = PeerProcess(Self.binary, ["serve", "--config", configPath], logDirectory: directory.path)
+    func start(environment: [String: String] = [:]) throws -> PeerProcess {
+        let p = PeerProcess(Self.binary, ["serve", "--config", configPath], environment: environment, logDirectory: directory.path)
         try p.start()
         guard Net.waitForListener(port) else { throw TestFailure("gateway did not start:\n\(p.output)") }
         peer = p
