@@ -19,6 +19,8 @@ let package = Package(
         // The operators' HTTP API; without its swift-configuration support, which we do not use.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // NIOHTTPTypes: the request and response parts the HTTP API's limits handler sees (Hummingbird's own dependency).
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.34.1"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
@@ -69,7 +71,10 @@ let package = Package(
                 "DicomCore", "GatewayConfig", "GatewayStore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -100,6 +105,18 @@ let package = Package(
         .testTarget(name: "GatewayRoutingTests", dependencies: ["GatewayRouting", "GatewayConfig", "DicomCore"]),
         .testTarget(name: "GatewayStoreTests", dependencies: ["GatewayStore", "DicomCore"]),
         .testTarget(name: "GatewayRetrievalTests", dependencies: ["GatewayRetrieval", "GatewayStore", "GatewayConfig", "DicomCore"]),
+        .testTarget(
+            name: "GatewayAdminTests",
+            dependencies: [
+                "GatewayAdmin",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "GatewayIntegrationTests",
             dependencies: ["DicomCore", "DicomNetwork", "GatewayConfig", "GatewayStore", "GatewayApp", "GatewayRetrieval"]

@@ -38,7 +38,8 @@ struct AdminAPI: Sendable {
             _ = try await blocking { [index] in try index.checkReadable() }
             indexState = "ok"
         } catch {
-            indexState = "unreadable: \(error)"
+            // The reason (an SQLite or file error) goes to the log, the reference to the caller.
+            indexState = "unreadable (ref \(InternalError.log(error, while: "reading the index for /health", logger: logger)))"
         }
         let view = APIViews.Health(
             status: indexState == "ok" ? "ok" : "degraded", aeTitle: configuration.gateway.aeTitle.value,

@@ -9,6 +9,7 @@ import ServiceLifecycle
 
 /// The HTTP listener for operators: a Service that stops gracefully with the others. The token
 /// is read once, at start; a listener that cannot bind stops the gateway with the reason.
+/// Requests are held to ``HTTPLimits`` (head and body sizes; refused connections are closed).
 public struct AdminServer: Service {
     let settings: HTTPSettings
     let api: AdminAPI
@@ -40,6 +41,7 @@ public struct AdminServer: Service {
         let (bind, port, onListening) = (settings.bind, settings.port, self.onListening)
         let app = Application(
             router: router,
+            server: HTTPLimits.http1Server(logger: logger),
             configuration: .init(address: .hostname(bind, port: port), serverName: "dicom-gateway"),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port

@@ -31,13 +31,15 @@ public struct DeliverySelection: Sendable, Equatable {
         self.studyUID = studyUID
     }
 
-    /// SQL condition over `d` (delivery) and `s` (study) with its arguments.
+    /// SQL condition over `d` (delivery) and `s` (study) with its arguments. The ids go in as one
+    /// JSON array argument, however many there are: one `?` each would pass SQLite's limit on
+    /// variables (32,766) with a long enough list.
     fileprivate var condition: (String, StatementArguments) {
         var clauses: [String] = []
         var arguments: StatementArguments = []
         if !ids.isEmpty {
-            clauses.append("d.id IN (\(ids.map { _ in "?" }.joined(separator: ",")))")
-            arguments += StatementArguments(ids)
+            clauses.append("d.id IN (SELECT value FROM json_each(?))")
+            arguments += ["[" + ids.map(String.init).joined(separator: ",") + "]"]
         }
         if !states.isEmpty {
             clauses.append("d.state IN (\(states.map { _ in "?" }.joined(separator: ",")))")
@@ -120,10 +122,17 @@ extension CacheIndex {
             var record = AuditRecord(event: "delivery", actor: actor, studyUID: selection.studyUID, outcome: event,
                                      detail: "\(event) \(ids.count) deliveries"
                                          + (selection.destination.map { " to \($0)" } ?? "")
-                                         + (selection.ids.isEmpty ? "" : " (ids \(selection.ids.map(String.init).joined(separator: ",")))"),
+                                         + Self.idsNote(selection.ids),
                                      time: now)
             try record.insert(db)
         }
         return changed
+    }
+
+    /// The ids an operator named, for the audit detail: the first 20, then how many more.
+    private static func idsNote(_ ids: [Int64]) -> String {
+        guard !ids.isEmpty else { return "" }
+        let shown = ids.prefix(20).map(String.init).joined(separator: ",")
+        return " (ids \(shown)\(ids.count > 20 ? " and \(ids.count - 20) more" : ""))"
     }
 }

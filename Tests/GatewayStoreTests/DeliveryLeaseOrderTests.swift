@@ -111,6 +111,32 @@ import Testing
         #expect(audit.map(\.outcome).sorted() == ["cancel", "replay", "replay"])
         index.close()
     }
+
+    @Test func aSelectionOfMoreIdsThanSQLiteHasVariablesIsListedReplayedAndAuditedBriefly() throws {
+        try queue(series: "6.1", count: 3, rank: 1)
+        for w in try lease() { index.finishDelivery(id: w.id, succeeded: false, error: "A900 refused", retryAt: nil) }
+        index.flush()
+        let dead = try index.deliveries(DeliverySelection()).map(\.id)
+        // 40,000 ids: one `?` each would pass SQLite's 32,766 variables.
+        let ids = dead + (1...40_000).map { Int64(1_000_000 + $0) }
+        #expect(try index.deliveries(DeliverySelection(ids: ids)).map(\.id) == dead)
+        #expect(try index.replayDeliveries(DeliverySelection(ids: ids), actor: "test") == 3)
+        let detail = try index.read { db in try AuditRecord.filter(Column("event") == "delivery").fetchAll(db) }.last?.detail ?? ""
+        #expect(detail.hasPrefix("replay 3 deliveries (ids \(dead.map(String.init).joined(separator: ","))"), "\(detail)")
+        #expect(detail.hasSuffix(" and 39983 more)") && detail.count < 300, "the audit names the first ids only: \(detail)")
+        index.close()
+    }
+
+    @Test func anIndexErrorIsSummarisedWithoutItsStatement() throws {
+        let failure = try #require(throws: DatabaseError.self) {
+            try index.read { db in try Int.fetchOne(db, sql: "SELECT nosuchcolumn FROM delivery WHERE id IN (?, ?)", arguments: [1, 2]) }
+        }
+        let summary = CacheIndex.summary(of: failure)
+        #expect(summary.hasPrefix("SQLite error 1: no such column"), "\(summary)")
+        #expect(!summary.contains("SELECT"), "\(summary)")
+        #expect(CacheIndex.summary(of: StoreError(String(repeating: "x", count: 5000))).count <= 301)
+        index.close()
+    }
 }
 
 extension CacheIndex {
