@@ -228,3 +228,60 @@ extern "C" int cdcm_file_probe(const char *path, cdcm_file_info *info, cdcm_stat
         return -1;
     }
 }
+
+namespace {
+
+/* True when a sequence only asks for return values: no items, or items whose elements are all
+ * empty (nested sequences likewise). Bounded by the nesting the input limits allowed in. */
+bool sequence_is_return_key(DcmSequenceOfItems *seq, int depth) {
+    if (depth > 256) return false;
+    for (unsigned long i = 0; i < seq->card(); i++) {
+        DcmItem *item = seq->getItem(i);
+        if (item == nullptr) continue;
+        for (unsigned long e = 0; e < item->card(); e++) {
+            DcmElement *elem = item->getElement(e);
+            if (elem == nullptr) continue;
+            if (elem->ident() == EVR_SQ) {
+                if (!sequence_is_return_key(static_cast<DcmSequenceOfItems *>(elem), depth + 1)) return false;
+            } else if (elem->getLengthField() > 0) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+extern "C" long cdcm_dataset_query_key_at(const cdcm_dataset *ds, size_t index, uint32_t *tag, char *buf, size_t buf_len) {
+    if (ds == nullptr) return -1;
+    try {
+        DcmDataset *d = const_cast<cdcm_dataset *>(ds)->dataset();
+        if (index >= d->card()) return -1;
+        DcmElement *elem = d->getElement(static_cast<unsigned long>(index));
+        if (elem == nullptr) return -1;
+        if (tag) *tag = (static_cast<uint32_t>(elem->getGTag()) << 16) | elem->getETag();
+        if (elem->ident() == EVR_SQ) {
+            return sequence_is_return_key(static_cast<DcmSequenceOfItems *>(elem), 0) ? -2 : -4;
+        }
+        long n = cdcm::element_string(elem, nullptr, 0);
+        if (n == -2) {
+            // Binary or over the attribute-read cutoff: empty is a return key, a value is not matchable here.
+            if (elem->getLengthField() == 0) return -2;
+            switch (elem->ident()) {
+            case EVR_OB: case EVR_OW: case EVR_OF: case EVR_OD: case EVR_OL: case EVR_OV: case EVR_UN:
+                return -5;
+            default:
+                break;
+            }
+            OFString raw;
+            if (elem->getOFStringArray(raw, OFFalse).bad()) return -5;
+            OFString value = cdcm::normalize_components(raw, elem->ident());
+            copy_string(buf, buf_len, value.c_str());
+            return static_cast<long>(value.length());
+        }
+        return cdcm::element_string(elem, buf, buf_len);
+    } catch (...) {
+        return -1;
+    }
+}

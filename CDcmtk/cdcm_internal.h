@@ -49,8 +49,15 @@ private:
     std::string staged_;
 };
 
+/* A short Error Comment (at most 64 characters) for a data set refused by the input limits. */
+std::string limit_comment(const cdcm_limit_verdict &verdict);
+
 /* Copy a C string into a fixed buffer, always NUL-terminated. */
 void copy_string(char *dst, size_t dst_len, const char *src);
+
+/* The components of a raw multi-valued string, each without padding (trailing spaces and NULs,
+ * leading spaces); texts (LT, ST, UT) as one value without trailing spaces. */
+OFString normalize_components(const OFString &raw, int vr);
 
 /* Copy a DICOM element's value as a string; -1 absent, -2 not a string VR. */
 long element_string(DcmElement *elem, char *buf, size_t buf_len);

@@ -114,6 +114,7 @@ extern "C" cdcm_scp *cdcm_scp_create(const cdcm_scp_config *cfg, const cdcm_scp_
         if (cfg->association_request_timeout_ms > 0) scp->gate.request_timeout_ms = cfg->association_request_timeout_ms;
         if (cfg->max_pending_per_address > 0) scp->gate.max_pending_per_address = cfg->max_pending_per_address;
         if (cfg->max_pending > 0) scp->gate.max_pending = cfg->max_pending;
+        scp->limits = cfg->limits;
         // The gate (cdcm_scp_gate.cpp) reads each A-ASSOCIATE-RQ before DCMTK sees the connection.
         OFCondition cond = ASC_initializeNetwork(NET_ACCEPTOR, cfg->port, std::min(scp->acse_timeout, 5), &scp->net);
         if (cond.bad()) {

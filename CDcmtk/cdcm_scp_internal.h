@@ -49,6 +49,7 @@ struct cdcm_scp {
     int dimse_timeout = 60;
     cdcm_scp_handlers handlers{};
     cdcm::GateSettings gate;
+    cdcm_limits limits{};
     cdcm::AcceptorLayer layer;         /* outlives net, which does not own it */
     T_ASC_Network *net = nullptr;
 

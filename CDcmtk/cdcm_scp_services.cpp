@@ -2,6 +2,7 @@
 #include "cdcm_scp_negotiate.h"
 #include "cdcm_store_receive.h"
 #include "cdcm_store_send.h"
+#include "dcmtk/dcmnet/diutil.h"
 
 #include <cstdio>
 #include <cstring>
@@ -54,9 +55,18 @@ OFCondition send_store_response(cdcm::ScpWorker *w, const T_DIMSE_C_StoreRQ &req
     return DIMSE_sendStoreResponse(w->assoc, pcid, &request, &rsp, detail);
 }
 
-OFCondition receive_identifier(cdcm::ScpWorker *w, DcmDataset **ids) {
-    T_ASC_PresentationContextID pc = 0;
-    return DIMSE_receiveDataSetInMemory(w->assoc, DIMSE_NONBLOCKING, w->scp->dimse_timeout, &pc, ids, nullptr, nullptr);
+/* The identifier through the input limits. Refused (*ids NULL): *refusal holds the final answer
+ * (0xA900 with an Error Comment naming the limit), and the refusal is logged. */
+OFCondition receive_identifier(cdcm::ScpWorker *w, T_ASC_PresentationContextID pcid, DcmDataset **ids, cdcm_reply *refusal) {
+    cdcm_limit_verdict verdict;
+    OFCondition cond = cdcm::receive_identifier_bounded(w->assoc, pcid, w->scp->dimse_timeout, w->scp->limits, ids, verdict);
+    if (cond.good() && *ids == nullptr) {
+        memset(refusal, 0, sizeof(*refusal));
+        refusal->status = 0xA900;
+        copy_string(refusal->error_comment, sizeof(refusal->error_comment), cdcm::limit_comment(verdict).c_str());
+        DCMNET_WARN("query identifier from " << w->calling_ae.c_str() << " refused: " << verdict.text);
+    }
+    return cond;
 }
 
 void check_cancel(cdcm_responder *r) {
@@ -124,7 +134,19 @@ OFCondition serve_store(ScpWorker *w, T_DIMSE_C_StoreRQ &req, T_ASC_Presentation
         return send_store_response(w, req, pcid, admission, nullptr);
     }
     cdcm::ReceivedDataset received;
-    OFCondition cond = cdcm::receive_store_dataset(w->assoc, req, pcid, w->scp->dimse_timeout, path, received);
+    OFCondition cond = cdcm::receive_store_dataset(w->assoc, req, pcid, w->scp->dimse_timeout, w->scp->limits, path, received);
+    if (cond.good() && received.limits.kind != CDCM_LIMIT_OK) {
+        // Over the input limits (or not walkable): refused before anything parses it.
+        unlink(path);
+        if (h.on_store_refused) h.on_store_refused(h.ctx, &info, &sreq, 0xC000, received.limits.text);
+        cdcm_reply refusal;
+        memset(&refusal, 0, sizeof(refusal));
+        copy_string(refusal.error_comment, sizeof(refusal.error_comment), cdcm::limit_comment(received.limits).c_str());
+        DcmDataset *detail = comment_detail(refusal);
+        cond = send_store_response(w, req, pcid, 0xC000, detail);
+        delete detail;
+        return cond;
+    }
     if (cond.bad()) {
         unlink(path);
         // The data set was read off the association but could not be written (e.g. the disk
@@ -151,10 +173,11 @@ OFCondition serve_store(ScpWorker *w, T_DIMSE_C_StoreRQ &req, T_ASC_Presentation
 OFCondition serve_find(ScpWorker *w, T_DIMSE_C_FindRQ &req, T_ASC_PresentationContextID pcid) {
     const cdcm_scp_handlers &h = w->scp->handlers;
     DcmDataset *ids = nullptr;
-    OFCondition cond = receive_identifier(w, &ids);
+    cdcm_reply refusal{};
+    OFCondition cond = receive_identifier(w, pcid, &ids, &refusal);
     if (cond.bad()) return cond;
     cdcm_dataset identifier;
-    identifier.dataset()->copyFrom(*ids);
+    if (ids != nullptr) identifier.dataset()->copyFrom(*ids);
     delete ids;
     cdcm_responder r;
     r.w = w; r.pcid = pcid; r.message_id = req.MessageID; r.sop_class = req.AffectedSOPClassUID;
@@ -162,7 +185,9 @@ OFCondition serve_find(ScpWorker *w, T_DIMSE_C_FindRQ &req, T_ASC_PresentationCo
     cdcm_reply reply;
     memset(&reply, 0, sizeof(reply));
     reply.status = STATUS_FIND_Refused_SOPClassNotSupported;
-    if (h.on_find) {
+    if (refusal.status != 0) {
+        reply = refusal;
+    } else if (h.on_find) {
         cdcm_assoc_info info = w->info();
         cdcm_query_request q = query_request(req.AffectedSOPClassUID, req.Priority, req.MessageID, "");
         h.on_find(h.ctx, &info, &q, &identifier, &r, &reply);
@@ -180,10 +205,11 @@ OFCondition serve_find(ScpWorker *w, T_DIMSE_C_FindRQ &req, T_ASC_PresentationCo
 OFCondition serve_move(ScpWorker *w, T_DIMSE_C_MoveRQ &req, T_ASC_PresentationContextID pcid) {
     const cdcm_scp_handlers &h = w->scp->handlers;
     DcmDataset *ids = nullptr;
-    OFCondition cond = receive_identifier(w, &ids);
+    cdcm_reply refusal{};
+    OFCondition cond = receive_identifier(w, pcid, &ids, &refusal);
     if (cond.bad()) return cond;
     cdcm_dataset identifier;
-    identifier.dataset()->copyFrom(*ids);
+    if (ids != nullptr) identifier.dataset()->copyFrom(*ids);
     delete ids;
     cdcm_responder r;
     r.w = w; r.pcid = pcid; r.message_id = req.MessageID; r.sop_class = req.AffectedSOPClassUID;
@@ -191,7 +217,9 @@ OFCondition serve_move(ScpWorker *w, T_DIMSE_C_MoveRQ &req, T_ASC_PresentationCo
     cdcm_reply reply;
     memset(&reply, 0, sizeof(reply));
     reply.status = STATUS_MOVE_Refused_SOPClassNotSupported;
-    if (h.on_move) {
+    if (refusal.status != 0) {
+        reply = refusal;
+    } else if (h.on_move) {
         cdcm_assoc_info info = w->info();
         cdcm_query_request q = query_request(req.AffectedSOPClassUID, req.Priority, req.MessageID, req.MoveDestination);
         h.on_move(h.ctx, &info, &q, &identifier, &r, &reply);
@@ -215,10 +243,11 @@ OFCondition serve_move(ScpWorker *w, T_DIMSE_C_MoveRQ &req, T_ASC_PresentationCo
 OFCondition serve_get(ScpWorker *w, T_DIMSE_C_GetRQ &req, T_ASC_PresentationContextID pcid) {
     const cdcm_scp_handlers &h = w->scp->handlers;
     DcmDataset *ids = nullptr;
-    OFCondition cond = receive_identifier(w, &ids);
+    cdcm_reply refusal{};
+    OFCondition cond = receive_identifier(w, pcid, &ids, &refusal);
     if (cond.bad()) return cond;
     cdcm_dataset identifier;
-    identifier.dataset()->copyFrom(*ids);
+    if (ids != nullptr) identifier.dataset()->copyFrom(*ids);
     delete ids;
     cdcm_responder r;
     r.w = w; r.pcid = pcid; r.message_id = req.MessageID; r.sop_class = req.AffectedSOPClassUID;
@@ -226,7 +255,9 @@ OFCondition serve_get(ScpWorker *w, T_DIMSE_C_GetRQ &req, T_ASC_PresentationCont
     cdcm_reply reply;
     memset(&reply, 0, sizeof(reply));
     reply.status = STATUS_GET_Refused_SOPClassNotSupported;
-    if (h.on_get) {
+    if (refusal.status != 0) {
+        reply = refusal;
+    } else if (h.on_get) {
         cdcm_assoc_info info = w->info();
         cdcm_query_request q = query_request(req.AffectedSOPClassUID, req.Priority, req.MessageID, "");
         h.on_get(h.ctx, &info, &q, &identifier, &r, &reply);

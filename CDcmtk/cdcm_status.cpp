@@ -77,9 +77,57 @@ long element_string(DcmElement *elem, char *buf, size_t buf_len) {
     // Bulk values (look-up tables, long texts beyond 64 KB) are not attributes anyone matches on.
     if (elem->getLengthField() > 65536) return -2;
     OFString value;
-    if (elem->getOFStringArray(value).bad()) value.clear();
+    if (elem->getLengthField() > 4096) {
+        // A long value (e.g. a list of 10,000 UIDs): DCMTK's normalising read finds each component
+        // by scanning from the start (quadratic: 16 s for 10,000 UIDs). Read it raw, normalise here.
+        if (elem->getOFStringArray(value, OFFalse).bad()) value.clear();
+        value = normalize_components(value, elem->ident());
+    } else if (elem->getOFStringArray(value).bad()) {
+        value.clear();
+    }
     copy_string(buf, buf_len, value.c_str());
     return static_cast<long>(value.length());
+}
+
+OFString normalize_components(const OFString &raw, int vr) {
+    auto trim = [](const char *p, size_t n, bool leading) {
+        size_t b = 0, e = n;
+        while (e > b && (p[e - 1] == ' ' || p[e - 1] == '\0')) e--;
+        if (leading) while (b < e && p[b] == ' ') b++;
+        return OFString(p + b, e - b);
+    };
+    const char *p = raw.c_str();
+    size_t n = raw.length();
+    // Texts are one value whatever they contain (a backslash is text there): trailing spaces only.
+    if (vr == EVR_LT || vr == EVR_ST || vr == EVR_UT) return trim(p, n, false);
+    OFString out;
+    out.reserve(n);
+    size_t start = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || p[i] == '\\') {
+            if (start > 0) out += '\\';
+            out += trim(p + start, i - start, true);
+            start = i + 1;
+        }
+    }
+    return out;
+}
+
+std::string limit_comment(const cdcm_limit_verdict &v) {
+    char tag[16] = "";
+    if (v.tag != 0) snprintf(tag, sizeof(tag), " at (%04X,%04X)", v.tag >> 16, v.tag & 0xFFFF);
+    std::string what;
+    switch (v.kind) {
+    case CDCM_LIMIT_DEPTH: what = "sequence nesting over the limit"; break;
+    case CDCM_LIMIT_ELEMENTS: what = "too many elements"; break;
+    case CDCM_LIMIT_VALUE_LENGTH: what = "value over the length limit"; break;
+    case CDCM_LIMIT_TOTAL: what = "data set over the size limit"; break;
+    case CDCM_LIMIT_MALFORMED: what = "malformed data set"; break;
+    default: what = "data set refused"; break;
+    }
+    std::string comment = what + tag;
+    if (comment.size() > 64) comment.resize(64);
+    return comment;
 }
 
 }  // namespace cdcm

@@ -2,6 +2,7 @@
  * added to the data set's SHA-256 and, every 256 KiB, handed to the kernel's writeback, so that
  * neither a second read of the file for its digest nor a long final flush is needed. */
 #include "cdcm_store_receive.h"
+#include "cdcm_limits.h"
 
 #include "dcmtk/dcmdata/dcostrmf.h"
 
@@ -15,7 +16,8 @@ namespace {
 
 class ReceivingConsumer : public DcmConsumer {
 public:
-    explicit ReceivingConsumer(int fd) : fd_(fd), digest_(EVP_MD_CTX_new()) {
+    ReceivingConsumer(int fd, const cdcm_limits &limits, const char *transfer_syntax)
+        : fd_(fd), digest_(EVP_MD_CTX_new()), scanner_(&limits, transfer_syntax) {
         if (digest_ == nullptr || EVP_DigestInit_ex(digest_, EVP_sha256(), nullptr) != 1) digest_failed_ = true;
     }
     ~ReceivingConsumer() override { EVP_MD_CTX_free(digest_); }
@@ -31,7 +33,12 @@ public:
      * for bytes the sender will never send (it waits for our response). The error is kept, the
      * rest is read and dropped, and the caller refuses the instance afterwards. */
     offile_off_t write(const void *buf, offile_off_t buflen) override {
-        if (failed_) return buflen;
+        if (failed_ || over_limits_) return buflen;
+        // The input limits first: nothing past a breach is written, and DCMTK never parses it.
+        if (!scanner_.feed(buf, static_cast<size_t>(buflen))) {
+            over_limits_ = true;
+            return buflen;
+        }
         const char *p = static_cast<const char *>(buf);
         offile_off_t left = buflen;
         while (left > 0) {
@@ -56,6 +63,9 @@ public:
 
     bool write_failed() const { return failed_; }
 
+    /* The scanner's verdict at the end of the data set (OK, or which limit it broke). */
+    const cdcm_limit_verdict &limits_verdict() { return scanner_.finish(); }
+
     offile_off_t written() const { return written_; }
 
     /* "" when the digest could not be computed: the caller then reads it from the file. */
@@ -76,7 +86,9 @@ public:
 private:
     int fd_;
     EVP_MD_CTX *digest_;
+    cdcm::DatasetLimitScanner scanner_;
     bool failed_ = false;
+    bool over_limits_ = false;
     bool digest_failed_ = false;
     offile_off_t written_ = 0;
     offile_off_t handed_to_writeback_ = 0;
@@ -86,7 +98,8 @@ private:
  * is over its file consumer (the base only stores the pointer while members are built). */
 class ReceivingStream : public DcmOutputStream {
 public:
-    explicit ReceivingStream(int fd) : DcmOutputStream(&consumer_), consumer_(fd) {}
+    ReceivingStream(int fd, const cdcm_limits &limits, const char *transfer_syntax)
+        : DcmOutputStream(&consumer_), consumer_(fd, limits, transfer_syntax) {}
     ReceivingConsumer &consumer() { return consumer_; }
 
 private:
@@ -98,7 +111,9 @@ private:
 namespace cdcm {
 
 OFCondition receive_store_dataset(T_ASC_Association *assoc, T_DIMSE_C_StoreRQ &req, T_ASC_PresentationContextID pcid,
-                                  int timeout, const char *path, ReceivedDataset &out) {
+                                  int timeout, const cdcm_limits &limits, const char *path, ReceivedDataset &out) {
+    T_ASC_PresentationContext pc;
+    ASC_findAcceptedPresentationContext(assoc->params, pcid, &pc);
     // The meta header exactly as DCMTK writes it for storescp; the data set is appended below.
     DcmOutputFileStream *meta = nullptr;
     OFCondition cond = DIMSE_createFilestream(path, &req, assoc, pcid, 1, &meta);
@@ -121,9 +136,11 @@ OFCondition receive_store_dataset(T_ASC_Association *assoc, T_DIMSE_C_StoreRQ &r
     T_ASC_PresentationContextID received_on = 0;
     bool write_failed = false;
     try {
-        ReceivingStream stream(fd);
+        ReceivingStream stream(fd, limits, pc.acceptedTransferSyntax);
         cond = DIMSE_receiveDataSetInFile(assoc, DIMSE_NONBLOCKING, timeout, &received_on, &stream, nullptr, nullptr);
         write_failed = stream.consumer().write_failed();
+        // A failed write stops both writing and scanning: that refusal (out of resources) wins.
+        if (cond.good() && !write_failed) out.limits = stream.consumer().limits_verdict();
         if (cond.good() && !write_failed) {
             out.sha256 = stream.consumer().hex_digest();
             out.file_size = static_cast<long long>(meta_size) + static_cast<long long>(stream.consumer().written());
@@ -135,6 +152,7 @@ OFCondition receive_store_dataset(T_ASC_Association *assoc, T_DIMSE_C_StoreRQ &r
     if (close(fd) != 0) write_failed = true;
     if (cond.bad()) return cond;
     // The whole data set was read off the association: refusing it leaves the association usable.
+    if (out.limits.kind != CDCM_LIMIT_OK) return EC_Normal;  // the caller refuses it (0xC000)
     if (write_failed) return DIMSE_OUTOFRESOURCES;
     if (received_on != pcid) {
         return makeDcmnetCondition(DIMSEC_INVALIDPRESENTATIONCONTEXTID, OF_error,

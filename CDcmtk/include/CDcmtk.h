@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "CDcmtk_journal.h"
+#include "CDcmtk_limits.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -88,6 +89,12 @@ size_t cdcm_dataset_count(const cdcm_dataset *ds);
  *  value (return value as in get_string); for sequences and binary VRs returns -2 and no value. */
 long cdcm_dataset_element_at(const cdcm_dataset *ds, size_t index, uint32_t *tag, char vr[3],
                              char *buf, size_t buf_len);
+
+/** The index-th top-level element of a query identifier, as a matching key: its full string value
+ *  (no length cut-off; return value as in get_string); -2 for a return key that asks only for
+ *  values back (an empty element, or a sequence whose items are all empty); -4 for a sequence
+ *  with matching values inside (sequence matching); -5 for a binary value (not matchable). */
+long cdcm_dataset_query_key_at(const cdcm_dataset *ds, size_t index, uint32_t *tag, char *buf, size_t buf_len);
 
 /** Number of items of the top-level sequence seq_tag (0 when absent or not a sequence). */
 size_t cdcm_dataset_item_count(const cdcm_dataset *ds, uint32_t seq_tag);
@@ -243,6 +250,11 @@ typedef struct cdcm_scp_handlers {
     /** May we receive this instance? Called before the data set is read; a non-zero status
      *  refuses it (the data set is read and discarded), e.g. 0xA700 when the disk is full. */
     uint16_t (*on_store_begin)(void *ctx, const cdcm_assoc_info *info, const cdcm_store_request *req);
+    /** An instance was refused after it arrived, before anything parsed it (it broke the input
+     *  limits, e.g. sequence nesting deeper than allowed): for the log and the audit trail. The
+     *  reason names the limit and the tag, never a value. May be NULL. */
+    void (*on_store_refused)(void *ctx, const cdcm_assoc_info *info, const cdcm_store_request *req, uint16_t status,
+                             const char *reason);
     /** An instance arrived in req->file_path. Answer with the C-STORE status. */
     void (*on_store)(void *ctx, const cdcm_assoc_info *info, const cdcm_store_request *req, cdcm_reply *reply);
     /** C-FIND: call cdcm_responder_find_match for each match, then return the final status. */
@@ -269,6 +281,9 @@ typedef struct cdcm_scp_config {
     int association_request_timeout_ms;
     int max_pending_per_address;      /* a newer connection closes that address's oldest waiting one */
     int max_pending;
+    /* What a received data set (C-STORE, C-FIND/C-MOVE/C-GET identifier) may contain, checked as
+     * it arrives, before DCMTK parses it (0 fields = defaults; see CDcmtk_limits.h). */
+    cdcm_limits limits;
 } cdcm_scp_config;
 
 /** Bind the port (errors come back here, synchronously). The handlers' ctx must stay valid

@@ -30,6 +30,8 @@ public final class DicomServer: Service, @unchecked Sendable {
         public var associationRequestTimeoutMilliseconds = 5_000
         public var maxPendingPerAddress = 32
         public var maxPending = 512
+        /// What a received data set may contain, checked before anything parses it.
+        public var inputLimits = InputLimits()
 
         public init(
             port: Int, bindAddress: String = "127.0.0.1", maxAssociations: Int = 32, maxPDU: UInt32 = 131_072, acseTimeout: Int = 30, dimseTimeout: Int = 60,
@@ -75,7 +77,8 @@ public final class DicomServer: Service, @unchecked Sendable {
                 dimse_timeout: Int32(configuration.dimseTimeout), temp_dir: tmp,
                 association_request_timeout_ms: Int32(clamping: configuration.associationRequestTimeoutMilliseconds),
                 max_pending_per_address: Int32(clamping: configuration.maxPendingPerAddress),
-                max_pending: Int32(clamping: configuration.maxPending))
+                max_pending: Int32(clamping: configuration.maxPending),
+                limits: configuration.inputLimits.c)
             return cdcm_scp_create(&cfg, &handlers, &st)
             }
         }

@@ -93,6 +93,9 @@ public protocol DicomServiceProvider: Sendable {
     /// Before the data set is read: a non-success status refuses it (e.g. 0xA700 when the disk is full).
     func admitStore(_ request: StoreRequest, association: AssociationInfo) -> DIMSEStatus
     func store(_ request: StoreRequest, association: AssociationInfo) -> DIMSEResult
+    /// An instance refused after it arrived and before anything parsed it (the input limits):
+    /// the answer is already decided; this is for the log and the audit trail.
+    func storeRefused(_ request: StoreRequest, association: AssociationInfo, status: DIMSEStatus, reason: String)
     func find(_ request: QueryRequest, identifier: DicomAttributes, association: AssociationInfo, responder: FindResponder) -> DIMSEResult
     func move(_ request: QueryRequest, identifier: DicomAttributes, association: AssociationInfo, responder: RetrieveResponder) -> RetrieveReply
     func get(_ request: QueryRequest, identifier: DicomAttributes, association: AssociationInfo, responder: RetrieveResponder) -> RetrieveReply
@@ -102,6 +105,7 @@ extension DicomServiceProvider {
     public func associationRequested(_ association: AssociationInfo) -> AssociationDecision { .accept }
     public func associationEnded(_ association: AssociationInfo, how: AssociationEnd, detail: String) {}
     public func admitStore(_ request: StoreRequest, association: AssociationInfo) -> DIMSEStatus { .success }
+    public func storeRefused(_ request: StoreRequest, association: AssociationInfo, status: DIMSEStatus, reason: String) {}
     public func find(_ request: QueryRequest, identifier: DicomAttributes, association: AssociationInfo, responder: FindResponder) -> DIMSEResult {
         DIMSEResult(status: .sopClassNotSupported)
     }

@@ -12,6 +12,9 @@ extension CacheServiceProvider {
     public func find(_ request: QueryRequest, identifier: DicomAttributes, association: AssociationInfo, responder: FindResponder)
         -> DIMSEResult
     {
+        if let problem = QueryKeyLimits.problem(identifier) {
+            return refuseQuery(problem, event: "query", identifier: identifier, association: association)
+        }
         guard let levelText = identifier.string(.queryRetrieveLevel), let level = QueryLevel(rawValue: levelText.uppercased()) else {
             return DIMSEResult(status: .identifierDoesNotMatchSOPClass, errorComment: "QueryRetrieveLevel missing or invalid")
         }
@@ -67,6 +70,10 @@ extension CacheServiceProvider {
     public func move(_ request: QueryRequest, identifier: DicomAttributes, association: AssociationInfo, responder: RetrieveResponder)
         -> RetrieveReply
     {
+        if let problem = QueryKeyLimits.problem(identifier) {
+            let refused = refuseQuery(problem, event: "retrieve", identifier: identifier, association: association)
+            return RetrieveReply(status: refused.status, errorComment: refused.errorComment)
+        }
         guard let destinationAE = request.moveDestination?.trimmingDicomPadding(),
               let node = configuration.node(forCallingAE: destinationAE), let address = node.address
         else {
@@ -146,6 +153,10 @@ extension CacheServiceProvider {
     public func get(_ request: QueryRequest, identifier: DicomAttributes, association: AssociationInfo, responder: RetrieveResponder)
         -> RetrieveReply
     {
+        if let problem = QueryKeyLimits.problem(identifier) {
+            let refused = refuseQuery(problem, event: "retrieve", identifier: identifier, association: association)
+            return RetrieveReply(status: refused.status, errorComment: refused.errorComment)
+        }
         let fetchProblem = pullThrough(identifier, association: association, responder: responder)
         let view = NetworkView(index: index, configuration: configuration, node: configuration.node(forCallingAE: association.callingAE),
                                logger: logger)
@@ -235,5 +246,13 @@ extension CacheServiceProvider {
                                  failedSOPInstanceUIDs: failed)
         }
         return RetrieveReply(status: .subOperationsCompleteWithFailures, counts: final, failedSOPInstanceUIDs: failed)
+    }
+
+    /// A query or retrieve whose keys break `QueryKeyLimits`: refused (0xC000 range), logged and audited.
+    func refuseQuery(_ problem: String, event: String, identifier: DicomAttributes, association: AssociationInfo) -> DIMSEResult {
+        logger.warning("\(event) refused: \(problem)", metadata: meta(association, [:]))
+        index.audit(AuditRecord(event: event, actor: association.callingAE, peer: association.peerHost,
+                                outcome: DIMSEStatus.unableToProcess.hex, detail: problem))
+        return DIMSEResult(status: .unableToProcess, errorComment: problem)
     }
 }

@@ -82,6 +82,15 @@ public final class CacheServiceProvider: DicomServiceProvider {
         return .success
     }
 
+    public func storeRefused(_ request: StoreRequest, association: AssociationInfo, status: DIMSEStatus, reason: String) {
+        logger.warning("C-STORE refused before parsing: the data set breaks the input limits (limits: in the config)",
+                       metadata: meta(association, ["reason": "\(reason)", "status": "\(status.hex)"]))
+        index.audit(AuditRecord(event: "store", actor: association.callingAE, peer: association.peerHost,
+                                outcome: status.hex, detail: "refused by the input limits: \(reason)"))
+        tally.add(association.id, stored: false)
+        GatewayMetrics.store(node: configuration.node(forCallingAE: association.callingAE)?.name, stored: false)
+    }
+
     public func store(_ request: StoreRequest, association: AssociationInfo) -> DIMSEResult {
         // The file's bytes go to the device while it is parsed, routed and indexed.
         let received = ReceivedFile(digest: request.datasetSHA256.map { ($0, request.fileSize) }, flush: PendingFlush.start(request.filePath))

@@ -21,6 +21,7 @@ public final class Gateway: Sendable {
     let retention: RetentionService
     let delivery: DeliveryService
     let pulls: PullScheduler
+    let limitsCheck: CachedLimitsCheck
     /// The operators' HTTP API, dashboard and metrics; nil when `http.enabled` is false.
     let admin: AdminServer?
     public let startedAt: Date
@@ -45,10 +46,23 @@ public final class Gateway: Sendable {
         // Before anything parses a file: what the previous run was doing if it crashed.
         AbnormalEnd.review(try CrashJournal.open(at: paths.root + "/.crash-journal"), index: index, paths: paths, logger: logger)
         recovery = CacheRecovery(index: index, paths: paths, logger: logger)
+        let inputLimits = Self.inputLimits(configuration.limits)
         _ = try recovery.run { path in
-            let attributes = try DicomFile.readAttributes(path)
+            // Unindexed files are parsed only within the input limits, and announced in the crash journal.
+            let verdict = DicomFile.checkLimits(path, inputLimits)
+            if !verdict.isOK {
+                let moved = (try? AbnormalEnd.quarantineFile(path, paths: paths)) ?? path
+                throw DicomNetworkError(code: .file, message: "breaks the input limits (\(verdict.text)); moved to \(moved)")
+            }
+            let attributes = try CrashJournal.during(.recovery(path: path)) { () throws(DicomNetworkError) in
+                try DicomFile.readAttributes(path)
+            }
             return (attributes, attributes.string(.sopClassUID) ?? "", attributes.string(.transferSyntaxUID) ?? TransferSyntax.explicitVRLittleEndian)
         }
+        // Files cached before the input limits existed: those still to be sent are checked now,
+        // before any delivery worker parses them; the rest in the background.
+        limitsCheck = CachedLimitsCheck(index: index, paths: paths, limits: Self.inputLimits(configuration.limits), logger: logger)
+        limitsCheck.pass(outstandingOnly: true)
         let limits = RetentionRunner.Limits(
             maxBytes: configuration.storage.retention.maxSize?.bytes, maxAgeDays: configuration.storage.retention.maxAgeDays)
         retention = RetentionService(
@@ -81,6 +95,7 @@ public final class Gateway: Sendable {
         listener.associationRequestTimeoutMilliseconds = Int(requestSeconds) * 1000 + Int(requestAttoseconds / 1_000_000_000_000_000)
         listener.maxPendingPerAddress = gate.maxPendingPerAddress
         listener.maxPending = gate.maxPending
+        listener.inputLimits = Self.inputLimits(gate)
         dicomServer = try DicomServer(
             configuration: listener,
             provider: provider,
@@ -96,6 +111,7 @@ public final class Gateway: Sendable {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: dicomServer), .init(service: delivery, successTerminationBehavior: .ignore),
             .init(service: pulls, successTerminationBehavior: .ignore),
+            .init(service: limitsCheck, successTerminationBehavior: .ignore),
         ]
         if let admin { services.append(.init(service: admin)) }
         if configuration.storage.retention.isEnabled {
@@ -127,6 +143,16 @@ public final class Gateway: Sendable {
     static func classify(_ attributes: DicomAttributes, _ holder: ConfigurationHolder) -> PriorityClass {
         let now = Calendar(identifier: .gregorian).dateComponents(in: TimeZone.current, from: Date())
         return holder.router.classify(RoutedInstance(attributes: attributes, timeOfDay: TimeOfDay(hour: now.hour ?? 0, minute: now.minute ?? 0))).priority
+    }
+
+    /// The `limits:` section as the DICOM layer takes it.
+    static func inputLimits(_ settings: LimitsSettings) -> InputLimits {
+        var limits = InputLimits()
+        limits.maxSequenceDepth = settings.maxSequenceDepth
+        limits.maxElements = settings.maxElements
+        limits.maxValueLength = settings.maxValueLength.bytes
+        limits.maxDatasetBytes = settings.maxDatasetSize.bytes
+        return limits
     }
 
     /// Coerced copies made for sending (deliveries, retrieves) are made again when needed.

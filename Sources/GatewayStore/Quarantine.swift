@@ -46,11 +46,17 @@ extension CacheIndex {
         }
     }
 
-    /// Instances cached before the input limits existed, whose files have not been checked yet.
-    public func instancesAwaitingLimitsCheck(after lastID: Int64, limit: Int) throws -> [(id: Int64, path: String)] {
+    /// Instances cached before the input limits existed, whose files have not been checked yet;
+    /// with `outstandingOnly`, only those with deliveries still to send (checked before any worker starts).
+    public func instancesAwaitingLimitsCheck(after lastID: Int64, limit: Int, outstandingOnly: Bool = false) throws
+        -> [(id: Int64, path: String)]
+    {
         try read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT id, path FROM instance WHERE limitsChecked = 0 AND id > ? ORDER BY id LIMIT ?
+            let outstanding = outstandingOnly
+                ? "AND EXISTS (SELECT 1 FROM delivery d WHERE d.instanceRef = instance.id AND d.state IN ('queued', 'inflight', 'failed'))"
+                : ""
+            return try Row.fetchAll(db, sql: """
+                SELECT id, path FROM instance WHERE limitsChecked = 0 AND quarantine IS NULL AND id > ? \(outstanding) ORDER BY id LIMIT ?
                 """, arguments: [lastID, limit]).map { ($0["id"], $0["path"]) }
         }
     }

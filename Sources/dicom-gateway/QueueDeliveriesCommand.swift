@@ -6,7 +6,7 @@ import GatewayStore
 /// Which deliveries `queue list|replay|cancel` act on.
 struct DeliveryFilter: ParsableArguments {
     @Option(name: .customLong("id"), help: "A delivery id (repeatable); overrides --state.") var ids: [Int64] = []
-    @Option(help: "State: queued, failed, dead, inflight, done or cancelled (repeatable; default dead).") var state: [String] = []
+    @Option(help: "State: queued, failed, dead, quarantined, inflight, done or cancelled (repeatable; default dead).") var state: [String] = []
     @Option(help: "Only deliveries to this destination node.") var destination: String?
     @Option(help: "Only deliveries of this study (Study Instance UID).") var study: String?
 

@@ -15,13 +15,19 @@ Library:
     find_identifier(level, keys, nested_depth=0, ...)
     part10(dataset_bytes, sop_class, sop_instance, transfer_syntax)   # file bytes for dcmdump/pydicom
 
-Script (one JSON line on stdout; exit 0 = exchange completed whatever the DIMSE status,
-2 = connection or association failed, 64 = usage error):
-    dicom_wire.py [--host H] [--port P] [--called-ae AE] [--calling-ae AE] [--timeout S] [--max-pdu N] echo
+Script (one JSON line on stdout; exit 0 = the exchange completed, whatever the DIMSE status;
+2 = connection refused/reset/timed out, association rejected or aborted; 64 = usage error or a
+host that is not loopback). Connection options may come before or after the sub-command:
+    dicom_wire.py [--host 127.0.0.1] [--port 11112] [--called-ae NETGW] [--calling-ae WIRE]
+                  [--timeout 60] [--max-pdu 16384] echo
     dicom_wire.py ... store-nested DEPTH [--defined-length] [--transfer-syntax implicit|explicit]
     dicom_wire.py ... find-nested DEPTH [--level STUDY] [--model study|patient] [--defined-length]
                                         [--transfer-syntax implicit|explicit]
     dicom_wire.py write-nested DEPTH OUT.dcm [--defined-length] [--transfer-syntax ...] [--find LEVEL]
+JSON keys: op, host, port, completed, status (int), status_hex ("0x0000"), error_comment,
+timings_ms {build, associate, exchange, release, total}, peer_max_pdu, released; store-nested and
+find-nested add depth, defined_length, transfer_syntax, dataset_bytes; store-nested sop_instance;
+find-nested level, matches, match_bytes; on failure error (exception class) and detail.
 """
 import argparse
 import ipaddress

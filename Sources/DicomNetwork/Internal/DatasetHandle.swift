@@ -70,6 +70,32 @@ final class DatasetHandle {
         return result
     }
 
+    /// The matching and return keys of a C-FIND/C-MOVE/C-GET identifier, every value whole; or why
+    /// the identifier asks for matching the gateway does not do (sequence or binary matching),
+    /// so that it is refused instead of silently matching everything.
+    func queryKeys() -> Result<DicomAttributes, QueryKeyRefusal> {
+        var result = DicomAttributes()
+        let count = cdcm_dataset_count(pointer)
+        var buffer = [CChar](repeating: 0, count: 1024)
+        for index in 0..<count {
+            var tag: UInt32 = 0
+            var n = cdcm_dataset_query_key_at(pointer, index, &tag, &buffer, buffer.count)
+            let key = DicomTag(rawValue: tag)
+            switch n {
+            case -4: return .failure(QueryKeyRefusal(tag: key, reason: "sequence matching on \(key) is not supported"))
+            case -5: return .failure(QueryKeyRefusal(tag: key, reason: "binary value matching on \(key) is not supported"))
+            case ..<0: continue
+            default: break
+            }
+            if n >= buffer.count {
+                buffer = [CChar](repeating: 0, count: n + 1)
+                n = cdcm_dataset_query_key_at(pointer, index, &tag, &buffer, buffer.count)
+            }
+            result[key] = String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        return .success(result)
+    }
+
     /// The `keys` of each item of the top-level sequence `sequence` (absent keys are left out).
     func items(of sequence: DicomTag, keys: [DicomTag]) -> [DicomAttributes] {
         (0..<cdcm_dataset_item_count(pointer, sequence.rawValue)).map { item in
@@ -87,4 +113,10 @@ final class DatasetHandle {
             return result
         }
     }
+}
+
+/// Why a query identifier is refused before it reaches the provider.
+struct QueryKeyRefusal: Error {
+    let tag: DicomTag
+    let reason: String
 }

@@ -32,21 +32,40 @@ final class ProviderBox {
         h.on_store_begin = { ctx, info, req in
             ProviderBox.from(ctx).provider.admitStore(StoreRequest(req!.pointee), association: AssociationInfo(info!.pointee)).code
         }
+        h.on_store_refused = { ctx, info, req, status, reason in
+            ProviderBox.from(ctx).provider.storeRefused(StoreRequest(req!.pointee), association: AssociationInfo(info!.pointee),
+                                                        status: DIMSEStatus(status), reason: reason.map { String(cString: $0) } ?? "")
+        }
         h.on_store = { ctx, info, req, reply in
             let result = ProviderBox.from(ctx).provider.store(StoreRequest(req!.pointee), association: AssociationInfo(info!.pointee))
             reply!.pointee.status = result.status.code
             setFixedCString(&reply!.pointee.error_comment, result.errorComment)
         }
         h.on_find = { ctx, info, req, ids, responder, reply in
+            let identifier: DicomAttributes
+            switch DatasetHandle(borrowing: ids!).queryKeys() {
+            case let .success(keys): identifier = keys
+            case let .failure(refusal):
+                reply!.pointee.status = DIMSEStatus.unableToProcess.code
+                setFixedCString(&reply!.pointee.error_comment, refusal.reason)
+                return
+            }
             let result = ProviderBox.from(ctx).provider.find(
-                QueryRequest(req!.pointee), identifier: DatasetHandle(borrowing: ids!).attributes(),
+                QueryRequest(req!.pointee), identifier: identifier,
                 association: AssociationInfo(info!.pointee), responder: FindResponder(responder!))
             reply!.pointee.status = result.status.code
             setFixedCString(&reply!.pointee.error_comment, result.errorComment)
         }
         h.on_move = { ctx, info, req, ids, responder, reply in
+            let identifier: DicomAttributes
+            switch DatasetHandle(borrowing: ids!).queryKeys() {
+            case let .success(keys): identifier = keys
+            case let .failure(refusal):
+                reply!.pointee.set(RetrieveReply(status: .unableToProcess, errorComment: refusal.reason))
+                return
+            }
             let result = ProviderBox.from(ctx).provider.move(
-                QueryRequest(req!.pointee), identifier: DatasetHandle(borrowing: ids!).attributes(),
+                QueryRequest(req!.pointee), identifier: identifier,
                 association: AssociationInfo(info!.pointee), responder: RetrieveResponder(responder!))
             reply!.pointee.set(result)
             if !result.failedSOPInstanceUIDs.isEmpty {
@@ -54,8 +73,15 @@ final class ProviderBox {
             }
         }
         h.on_get = { ctx, info, req, ids, responder, reply in
+            let identifier: DicomAttributes
+            switch DatasetHandle(borrowing: ids!).queryKeys() {
+            case let .success(keys): identifier = keys
+            case let .failure(refusal):
+                reply!.pointee.set(RetrieveReply(status: .unableToProcess, errorComment: refusal.reason))
+                return
+            }
             let result = ProviderBox.from(ctx).provider.get(
-                QueryRequest(req!.pointee), identifier: DatasetHandle(borrowing: ids!).attributes(),
+                QueryRequest(req!.pointee), identifier: identifier,
                 association: AssociationInfo(info!.pointee), responder: RetrieveResponder(responder!))
             reply!.pointee.set(result)
             if !result.failedSOPInstanceUIDs.isEmpty {

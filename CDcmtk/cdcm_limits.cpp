@@ -1,0 +1,1008 @@
+/* Bounds a DICOM data set before DCMTK parses it: a streaming, non-recursive walk of the encoded bytes
+ * (PS3.5 chapter 7) that reads them as DCMTK 3.6.7 with its default settings does, plus the C API. */
+#include "cdcm_limits.h"
+
+#include "dcmtk/config/osconfig.h"
+#include "dcmtk/dcmdata/dcdict.h"
+#include "dcmtk/dcmdata/dcdicent.h"
+#include "dcmtk/dcmdata/dcistrmz.h"
+#include "dcmtk/dcmdata/dcobject.h"
+#include "dcmtk/dcmdata/dctag.h"
+#include "dcmtk/dcmdata/dcvr.h"
+#include "dcmtk/dcmdata/dcxfer.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <new>
+#include <string>
+#include <string_view>
+
+namespace {
+
+constexpr uint64_t kUndefined = ~0ull;          /* end/limit of a frame without one */
+constexpr uint32_t kUndefinedLength = 0xFFFFFFFFu;
+constexpr uint32_t kItem = 0xFFFEE000u;
+constexpr uint32_t kItemDelimitation = 0xFFFEE00Du;
+constexpr uint32_t kSequenceDelimitation = 0xFFFEE0DDu;
+constexpr uint32_t kPixelData = 0x7FE00010u;
+constexpr size_t kMaxCreatorsPerItem = 64;
+
+constexpr int kDefaultDepth = 64;
+constexpr long long kDefaultElements = 1000000;
+constexpr long long kDefaultValueLength = 16ll * 1024 * 1024;
+
+inline uint16_t rd16(const uint8_t *p, bool big) {
+    return big ? static_cast<uint16_t>(p[0] << 8 | p[1]) : static_cast<uint16_t>(p[1] << 8 | p[0]);
+}
+inline uint32_t rd32(const uint8_t *p, bool big) {
+    return big ? (uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3])
+               : (uint32_t(p[3]) << 24 | uint32_t(p[2]) << 16 | uint32_t(p[1]) << 8 | p[0]);
+}
+
+/* ------------------------------------------------------------ what DCMTK's tables say */
+
+/* What an element is, by its VR in the data dictionary (Implicit VR). */
+enum DictClass : uint8_t {
+    DC_UNKNOWN = 1,  /* not in the dictionary, or UN: undefined length = a sequence (CP-246) */
+    DC_SQ,
+    DC_NA,           /* item and delimitation tags */
+    DC_PX,           /* read as pixel data: undefined length = fragments */
+    DC_BULK,         /* OB OW OF OD OL OV and DCMTK's internal bulk VRs */
+    DC_STRING,       /* byte strings padded with spaces (a private creator can be one) */
+    DC_UID,
+    DC_OTHER,
+};
+
+DictClass class_of(DcmEVR evr) {
+    switch (evr) {
+    case EVR_SQ: return DC_SQ;
+    case EVR_na: return DC_NA;
+    case EVR_UN: case EVR_UNKNOWN: case EVR_UNKNOWN2B: return DC_UNKNOWN;
+    case EVR_px: case EVR_PixelData: return DC_PX;
+    case EVR_OB: case EVR_OW: case EVR_OF: case EVR_OD: case EVR_OL: case EVR_OV: case EVR_ox: case EVR_lt:
+    case EVR_pixelItem: case EVR_pixelSQ: case EVR_OverlayData: return DC_BULK;
+    case EVR_UI: return DC_UID;
+    case EVR_AE: case EVR_AS: case EVR_CS: case EVR_DA: case EVR_DS: case EVR_DT: case EVR_IS: case EVR_TM:
+    case EVR_UR: case EVR_LO: case EVR_LT: case EVR_PN: case EVR_SH: case EVR_ST: case EVR_UC: case EVR_UT:
+        return DC_STRING;
+    default: return DC_OTHER;
+    }
+}
+
+/* What an element is, by the two VR bytes of Explicit VR (DCMTK's DcmVR decides). */
+enum VrClass : uint8_t {
+    VC_SHORT = 0,    /* 2-byte length, a value subject to max_value_length */
+    VC_SHORT_BULK,   /* 2-byte length, an illegal VR DCMTK reads as bytes */
+    VC_LONG,         /* 4-byte length: UC UR UT SV UV */
+    VC_LONG_BULK,    /* OF OD OL OV */
+    VC_OBOW,         /* undefined length = fragments */
+    VC_UN,           /* UN or an unknown upper-case VR: undefined length = Implicit VR LE sequence */
+    VC_SQ,
+    VC_REFUSE,       /* a VR name DCMTK keeps for internal use ("ox", "na", "pi", ...) */
+};
+constexpr uint8_t kVcExtended = 0x80;  /* reserved field + 4-byte length */
+
+struct Tables {
+    uint8_t vr[65536];                 /* VrClass | kVcExtended, by first byte | second byte << 8 */
+    std::vector<std::string> creators; /* sorted: private creators with a sequence in the dictionary */
+    size_t max_creator_length = 0;
+    bool na_elsewhere = false;         /* the dictionary gives VR "na" to tags other than items/delimiters */
+    std::string changed_settings;      /* DCMTK parser settings not at the defaults the walk models */
+};
+
+/* The parser settings (dcmdata globals) whose defaults the walk models; read once per process. */
+std::string changed_parser_settings() {
+    struct Setting { const char *name; OFGlobal<OFBool> *value; bool expected; };
+    const Setting settings[] = {
+        {"dcmEnableCP246Support", &dcmEnableCP246Support, true},
+        {"dcmEnableAutomaticInputDataCorrection", &dcmEnableAutomaticInputDataCorrection, true},
+        {"dcmEnableUnknownVRConversion", &dcmEnableUnknownVRConversion, false},
+        {"dcmAutoDetectDatasetXfer", &dcmAutoDetectDatasetXfer, false},
+        {"dcmAcceptUnexpectedImplicitEncoding", &dcmAcceptUnexpectedImplicitEncoding, false},
+        {"dcmPreferVRFromDataDictionary", &dcmPreferVRFromDataDictionary, false},
+        {"dcmPreferLengthFieldSizeFromDataDictionary", &dcmPreferLengthFieldSizeFromDataDictionary, false},
+        {"dcmReadImplPrivAttribMaxLengthAsSQ", &dcmReadImplPrivAttribMaxLengthAsSQ, false},
+        {"dcmIgnoreParsingErrors", &dcmIgnoreParsingErrors, false},
+        {"dcmIgnoreFileMetaInformationGroupLength", &dcmIgnoreFileMetaInformationGroupLength, false},
+        {"dcmReplaceWrongDelimitationItem", &dcmReplaceWrongDelimitationItem, false},
+        {"dcmConvertUndefinedLengthOBOWtoSQ", &dcmConvertUndefinedLengthOBOWtoSQ, false},
+        {"dcmConvertVOILUTSequenceOWtoSQ", &dcmConvertVOILUTSequenceOWtoSQ, false},
+        {"dcmZlibExpectRFC1950Encoding", &dcmZlibExpectRFC1950Encoding, false},
+    };
+    std::string changed;
+    for (const Setting &x : settings)
+        if (bool(x.value->get()) != x.expected) changed += (changed.empty() ? "" : ", ") + std::string(x.name);
+    return changed;
+}
+
+const Tables *g_tables = nullptr;  /* set once by tables(); read on the hot path after that */
+
+const Tables &tables() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        Tables *n = new Tables;
+        for (unsigned i = 0; i < 65536; i++) {
+            const char name[3] = {char(i & 0xFF), char(i >> 8), 0};
+            DcmVR vr(name);
+            const DcmEVR evr = vr.getEVR();
+            uint8_t c;
+            if (evr == EVR_SQ) c = VC_SQ;
+            else if (evr == EVR_UN || evr == EVR_UNKNOWN) c = VC_UN;
+            else if (evr == EVR_UNKNOWN2B) c = VC_SHORT_BULK;
+            else if (evr == EVR_OB || evr == EVR_OW) c = VC_OBOW;
+            else if (!vr.isStandard()) c = VC_REFUSE;
+            else if (evr == EVR_OF || evr == EVR_OD || evr == EVR_OL || evr == EVR_OV) c = VC_LONG_BULK;
+            else c = vr.usesExtendedLengthEncoding() ? VC_LONG : VC_SHORT;
+            if (vr.usesExtendedLengthEncoding()) c |= kVcExtended;
+            n->vr[i] = c;
+        }
+        DcmDataDictionary &dict = const_cast<DcmDataDictionary &>(dcmDataDict.rdlock());
+        auto visit = [n](const DcmDictEntry *e) {
+            if (e == nullptr) return;
+            const char *creator = e->getPrivateCreator();
+            if (creator != nullptr && e->getEVR() == EVR_SQ) n->creators.emplace_back(creator);
+            if (creator == nullptr && e->getEVR() == EVR_na &&
+                !(e->getGroup() == 0xFFFE && e->getUpperGroup() == 0xFFFE &&
+                  (e->getElement() == 0xE000 || e->getElement() == 0xE00D || e->getElement() == 0xE0DD) &&
+                  e->getUpperElement() == e->getElement()))
+                n->na_elsewhere = true;
+        };
+        for (DcmHashDictIterator it = dict.normalBegin(); it != dict.normalEnd(); ++it) visit(*it);
+        for (DcmDictEntryListIterator it = dict.repeatingBegin(); it != dict.repeatingEnd(); ++it) visit(*it);
+        dcmDataDict.rdunlock();
+        std::sort(n->creators.begin(), n->creators.end());
+        n->creators.erase(std::unique(n->creators.begin(), n->creators.end()), n->creators.end());
+        for (const std::string &c : n->creators) n->max_creator_length = std::max(n->max_creator_length, c.size());
+        n->changed_settings = changed_parser_settings();
+        g_tables = n;
+    });
+    return *g_tables;
+}
+
+/* Dictionary look-ups are on the path of every Implicit VR element: a process-wide, lock-free memo in
+ * front of DCMTK's own findEntry (so the answer is always DCMTK's). An entry packs the tag, the
+ * creator's index (0 = none) and the class; when its probes are taken, the look-up is just not kept. */
+constexpr unsigned kMemoBits = 13;
+std::atomic<uint64_t> g_memo[1u << kMemoBits];
+
+/* DCMTK's VR for the tag (0 when a creator is given but has no entry for it: DCMTK then keeps the
+ * VR it found without the creator). */
+uint8_t lookup_class(uint32_t tag, uint16_t creator) {
+    const char *pc = creator ? g_tables->creators[creator - 1].c_str() : nullptr;
+    const DcmDataDictionary &dict = dcmDataDict.rdlock();
+    const DcmDictEntry *e = dict.findEntry(DcmTagKey(uint16_t(tag >> 16), uint16_t(tag & 0xFFFF)), pc);
+    const DcmEVR evr = e ? e->getEVR() : EVR_UNKNOWN;
+    dcmDataDict.rdunlock();
+    if (e == nullptr && creator != 0) return 0;
+    return class_of(evr);
+}
+
+DictClass dict_class(uint32_t tag, uint16_t creator) {
+    const uint64_t key = uint64_t(creator) << 32 | tag;
+    uint32_t h = (tag * 0x9E3779B1u) ^ (uint32_t(creator) * 0x85EBCA6Bu);
+    h ^= h >> 15;
+    for (unsigned probe = 0; probe < 8; probe++) {
+        std::atomic<uint64_t> &slot = g_memo[(h + probe) & ((1u << kMemoBits) - 1)];
+        uint64_t v = slot.load(std::memory_order_relaxed);
+        if (v == 0) {
+            uint8_t found = lookup_class(tag, creator);
+            const DictClass c = found ? DictClass(found) : dict_class(tag, 0);
+            uint64_t expected = 0;
+            slot.compare_exchange_strong(expected, key | uint64_t(c) << 56, std::memory_order_relaxed);
+            return c;
+        }
+        if ((v & 0x00FFFFFFFFFFFFFFull) == key) return DictClass(v >> 56);
+    }
+    const uint8_t found = lookup_class(tag, creator);
+    return found ? DictClass(found) : dict_class(tag, 0);
+}
+
+/* DCMTK's DcmItem::checkTransferSyntax: how it reads a data set whose transfer syntax it does not know. */
+enum class Detected { ImplicitLittle, ExplicitLittle, ExplicitBig, ImplicitBig };
+
+Detected detect_encoding(const uint8_t b[6]) {
+    const uint16_t t1 = uint16_t(b[0] | b[1] << 8), t2 = uint16_t(b[2] | b[3] << 8);
+    const bool little = DcmTag(t1, t2).error().good();
+    const bool big = DcmTag(uint16_t(t1 >> 8 | t1 << 8), uint16_t(t2 >> 8 | t2 << 8)).error().good();
+    bool vr = false;
+    if (isalpha(b[4]) && isalpha(b[5])) {
+        const char name[3] = {char(b[4]), char(b[5]), 0};
+        vr = DcmVR(name).isStandard();
+    }
+    const uint16_t big_group = uint16_t(t1 >> 8 | t1 << 8);
+    if (!little && !big) return vr ? Detected::ExplicitLittle : Detected::ImplicitLittle;
+    const bool prefer_big = little && big && t1 > 0xFF && big_group <= 0xFF;
+    if (vr) return (!little || prefer_big) ? Detected::ExplicitBig : Detected::ExplicitLittle;
+    return (!little || prefer_big) ? Detected::ImplicitBig : Detected::ImplicitLittle;
+}
+
+const char *frame_noun(bool fragments, bool item) {
+    return fragments ? "encapsulated pixel data" : item ? "item of sequence" : "sequence";
+}
+
+}  // namespace
+
+namespace cdcm {
+
+DatasetEncoding encoding_for_transfer_syntax(const char *uid) {
+    if (uid == nullptr || *uid == '\0') return DatasetEncoding::Detect;
+    DcmXfer xfer(uid);
+    if (xfer.getXfer() == EXS_Unknown) return DatasetEncoding::Detect;
+    const E_StreamCompression sc = xfer.getStreamCompression();
+    if (sc == ESC_zlib)
+        return xfer.isExplicitVR() && xfer.isLittleEndian() ? DatasetEncoding::DeflatedExplicitLittle
+                                                            : DatasetEncoding::Unsupported;
+    if (sc != ESC_none) return DatasetEncoding::Unsupported;
+    if (xfer.isImplicitVR()) return xfer.isLittleEndian() ? DatasetEncoding::ImplicitLittle : DatasetEncoding::Unsupported;
+    return xfer.isLittleEndian() ? DatasetEncoding::ExplicitLittle : DatasetEncoding::ExplicitBig;
+}
+
+/* ------------------------------------------------------------ the scanner */
+
+struct DatasetLimitScanner::Inflater {
+    z_stream zs;
+    bool ok = false;
+    bool ended = false;
+    uint64_t produced = 0;
+    uint8_t out[32768];
+    Inflater() {
+        std::memset(&zs, 0, sizeof zs);
+        ok = inflateInit2(&zs, -MAX_WBITS) == Z_OK;
+    }
+    ~Inflater() {
+        if (ok) inflateEnd(&zs);
+    }
+};
+
+cdcm_limits DatasetLimitScanner::effective_limits(const cdcm_limits *limits) {
+    cdcm_limits l{};
+    if (limits != nullptr) l = *limits;
+    if (l.max_sequence_depth <= 0) l.max_sequence_depth = kDefaultDepth;
+    if (l.max_elements <= 0) l.max_elements = kDefaultElements;
+    if (l.max_value_length <= 0) l.max_value_length = kDefaultValueLength;
+    if (l.max_total_bytes < 0) l.max_total_bytes = 0;
+    return l;
+}
+
+DatasetLimitScanner::DatasetLimitScanner(const cdcm_limits *limits, const char *transfer_syntax_uid, long long base_offset)
+    : DatasetLimitScanner(limits, encoding_for_transfer_syntax(transfer_syntax_uid), base_offset) {}
+
+DatasetLimitScanner::DatasetLimitScanner(const cdcm_limits *limits, DatasetEncoding encoding, long long base_offset)
+    : limits_(effective_limits(limits)), base_offset_(base_offset) {
+    std::memset(&verdict_, 0, sizeof verdict_);
+    verdict_.kind = CDCM_LIMIT_OK;
+    (void)tables();
+    stack_.reserve(2 * size_t(std::min(limits_.max_sequence_depth, 4096)) + 4);
+    Enc enc = Enc::ImplicitLittle;
+    switch (encoding) {
+    case DatasetEncoding::ImplicitLittle: enc = Enc::ImplicitLittle; break;
+    case DatasetEncoding::ExplicitLittle: enc = Enc::ExplicitLittle; break;
+    case DatasetEncoding::ExplicitBig: enc = Enc::ExplicitBig; break;
+    case DatasetEncoding::DeflatedExplicitLittle:
+        enc = Enc::ExplicitLittle;
+        deflated_ = true;
+        base_offset_ = 0;  // offsets are those of the inflated data set
+        inflater_.reset(new Inflater);
+        break;
+    case DatasetEncoding::Detect: detect_ = true; break;
+    case DatasetEncoding::Unsupported: break;
+    }
+    stack_.push_back(Frame{kUndefined, kUndefined, 0, FrameKind::Root, enc});
+    if (!g_tables->changed_settings.empty())
+        fail(CDCM_LIMIT_MALFORMED, 0, 0, "DCMTK parser settings changed from the defaults this check models (%s); data set refused",
+             g_tables->changed_settings.c_str());
+    else if (encoding == DatasetEncoding::Unsupported)
+        fail(CDCM_LIMIT_MALFORMED, 0, 0, "transfer syntax not readable by DCMTK; data set refused");
+    else if (deflated_ && !inflater_->ok)
+        fail(CDCM_LIMIT_IO, 0, 0, "zlib could not be initialised to inflate the deflated data set");
+}
+
+DatasetLimitScanner::~DatasetLimitScanner() = default;
+
+bool DatasetLimitScanner::fail(int kind, uint32_t tag, uint64_t offset, const char *fmt, ...) {
+    if (failed_) return false;
+    failed_ = true;
+    verdict_.kind = kind;
+    verdict_.tag = tag;
+    verdict_.offset = report_offset(offset);
+    verdict_.elements = elements_;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(verdict_.text, sizeof verdict_.text, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+#define TAGF "(%04X,%04X)"
+#define TAGA(t) unsigned((t) >> 16), unsigned((t) & 0xFFFF)
+
+bool DatasetLimitScanner::feed(const void *data, size_t length) {
+    try {
+        return feed_unchecked(data, length);
+    } catch (const std::bad_alloc &) {  // the creator table or the capture buffer could not grow
+        return fail(CDCM_LIMIT_IO, 0, off_, "out of memory while checking the data set");
+    }
+}
+
+bool DatasetLimitScanner::feed_unchecked(const void *data, size_t length) {
+    if (failed_) return false;
+    if (finished_ || length == 0) return true;
+    const uint8_t *p = static_cast<const uint8_t *>(data);
+    const uint64_t max = uint64_t(limits_.max_total_bytes);
+    if (max > 0 && fed_ + length > max) {
+        const size_t allowed = size_t(max - fed_);
+        fed_ = max;
+        if (allowed > 0 && !(deflated_ ? feed_deflated(p, allowed) : feed_plain(p, allowed))) return false;
+        return fail(CDCM_LIMIT_TOTAL, 0, deflated_ ? off_ : max,
+                    "data set larger than the limit of %lld bytes%s", limits_.max_total_bytes,
+                    deflated_ ? " (deflated bytes received)" : "");
+    }
+    fed_ += length;
+    return deflated_ ? feed_deflated(p, length) : feed_plain(p, length);
+}
+
+bool DatasetLimitScanner::feed_deflated(const uint8_t *p, size_t n) {
+    Inflater &z = *inflater_;
+    if (z.ended) return true;  // DCMTK ignores what follows the deflate stream (at most a pad byte)
+    const uint64_t max = uint64_t(limits_.max_total_bytes);
+    while (n > 0) {
+        const uInt chunk = n > 0x40000000u ? 0x40000000u : uInt(n);
+        z.zs.next_in = const_cast<Bytef *>(p);
+        z.zs.avail_in = chunk;
+        for (;;) {
+            z.zs.next_out = z.out;
+            z.zs.avail_out = sizeof z.out;
+            const int r = inflate(&z.zs, Z_NO_FLUSH);
+            size_t produced = sizeof z.out - z.zs.avail_out;
+            if (produced > 0) {
+                if (max > 0 && z.produced + produced > max) {
+                    const size_t allowed = size_t(max - z.produced);
+                    z.produced = max;
+                    if (allowed > 0 && !feed_plain(z.out, allowed)) return false;
+                    return fail(CDCM_LIMIT_TOTAL, 0, off_, "inflated data set larger than the limit of %lld bytes",
+                                limits_.max_total_bytes);
+                }
+                z.produced += produced;
+                if (!feed_plain(z.out, produced)) return false;
+            }
+            if (r == Z_STREAM_END) {
+                z.ended = true;
+                return true;
+            }
+            if (r != Z_OK && r != Z_BUF_ERROR)
+                return fail(CDCM_LIMIT_MALFORMED, 0, off_, "deflated data set is not a valid deflate stream (zlib: %s), after %llu inflated bytes",
+                            z.zs.msg ? z.zs.msg : "error", (unsigned long long)off_);
+            if (z.zs.avail_out != 0 || (r == Z_BUF_ERROR && z.zs.avail_in == 0)) break;
+        }
+        p += chunk;
+        n -= chunk;
+    }
+    return true;
+}
+
+bool DatasetLimitScanner::resolve_detected_encoding() {
+    Detected d = detect_encoding(hdr_);
+    detect_ = false;
+    switch (d) {
+    case Detected::ImplicitLittle: stack_[0].enc = Enc::ImplicitLittle; return true;
+    case Detected::ExplicitLittle: stack_[0].enc = Enc::ExplicitLittle; return true;
+    case Detected::ExplicitBig: stack_[0].enc = Enc::ExplicitBig; return true;
+    case Detected::ImplicitBig: break;
+    }
+    return fail(CDCM_LIMIT_MALFORMED, 0, 0, "data set looks like Implicit VR Big Endian, which DCMTK cannot read; refused");
+}
+
+/* Bytes of the header that begins at h (at least 6 bytes of it available). */
+unsigned DatasetLimitScanner::header_size(const uint8_t *h, unsigned) const {
+    const Frame &top = stack_.back();
+    if (top.kind == FrameKind::Sequence || top.kind == FrameKind::Fragments || top.enc == Enc::ImplicitLittle) return 8;
+    if (rd16(h, top.enc == Enc::ExplicitBig) == 0xFFFE) return 8;  // item and delimiters have no VR
+    return (g_tables->vr[h[4] | h[5] << 8] & kVcExtended) ? 12 : 8;
+}
+
+bool DatasetLimitScanner::feed_plain(const uint8_t *p, size_t n) {
+    while (n > 0) {
+        if (skip_ > 0) {
+            const size_t k = skip_ < n ? size_t(skip_) : n;
+            if (capturing_) {
+                const uint32_t room = uint32_t(capture_.size()) - capture_len_;
+                const uint32_t keep = k < room ? uint32_t(k) : room;
+                std::memcpy(capture_.data() + capture_len_, p, keep);
+                capture_len_ += keep;
+                for (size_t i = keep; i < k && capture_tail_padding_; i++)
+                    if (char(p[i]) != capture_pad_) capture_tail_padding_ = false;
+            }
+            p += k;
+            n -= k;
+            off_ += k;
+            skip_ -= k;
+            if (skip_ > 0) return true;
+            if (!value_done()) return false;
+            continue;
+        }
+        if (detect_) {
+            while (hdr_len_ < 6 && n > 0) {
+                hdr_[hdr_len_++] = *p++;
+                n--;
+            }
+            if (hdr_len_ < 6) return true;
+            if (!resolve_detected_encoding()) return false;
+            continue;
+        }
+        const uint8_t *h;
+        unsigned size;
+        if (hdr_len_ == 0 && n >= 12) {
+            h = p;
+            size = header_size(p, 12);
+            p += size;
+            n -= size;
+        } else {
+            while (hdr_len_ < 6 && n > 0) {
+                hdr_[hdr_len_++] = *p++;
+                n--;
+            }
+            if (hdr_len_ < 6) return true;
+            size = header_size(hdr_, hdr_len_);
+            while (hdr_len_ < size && n > 0) {
+                hdr_[hdr_len_++] = *p++;
+                n--;
+            }
+            if (hdr_len_ < size) return true;
+            h = hdr_;
+            hdr_len_ = 0;
+        }
+        if (!on_header(h, size)) return false;
+    }
+    return true;
+}
+
+bool DatasetLimitScanner::on_header(const uint8_t *h, unsigned size) {
+    const Frame &top = stack_.back();
+    const bool big = top.enc == Enc::ExplicitBig;
+    const uint32_t tag = uint32_t(rd16(h, big)) << 16 | rd16(h + 2, big);
+    if (top.limit != kUndefined && off_ + size > top.limit)
+        return fail(CDCM_LIMIT_MALFORMED, tag, off_,
+                    "header of " TAGF " at offset %lld runs past the end of its enclosing %s " TAGF " at offset %lld",
+                    TAGA(tag), report_offset(off_), frame_noun(top.kind == FrameKind::Fragments, top.kind == FrameKind::Item),
+                    TAGA(top.tag), report_offset(top.limit));
+    if (top.kind == FrameKind::Sequence || top.kind == FrameKind::Fragments) {
+        const uint32_t length = rd32(h + 4, big);
+        off_ += 8;
+        return top.kind == FrameKind::Sequence ? on_item_level(tag, length) : on_fragment_level(tag, length);
+    }
+    return on_element(h, size, tag, top.enc);
+}
+
+bool DatasetLimitScanner::on_element(const uint8_t *h, unsigned size, uint32_t tag, Enc enc) {
+    const Frame &top = stack_.back();
+    const uint64_t start = off_;
+    const uint16_t group = uint16_t(tag >> 16), element = uint16_t(tag & 0xFFFF);
+    const bool big = enc == Enc::ExplicitBig;
+
+    if (group == 0xFFFE) {
+        const uint32_t length = rd32(h + 4, big);
+        if (tag == kItemDelimitation && top.kind == FrameKind::Item && top.end == kUndefined) {
+            if (length != 0)
+                return fail(CDCM_LIMIT_MALFORMED, tag, start, "item delimitation item with length %u (must be 0) in " TAGF ", offset %lld",
+                            length, TAGA(top.tag), report_offset(start));
+            off_ += 8;
+            pop_frame();
+            return close_ended();
+        }
+        if (tag == kItemDelimitation) {
+            if (top.kind == FrameKind::Root)
+                return fail(CDCM_LIMIT_MALFORMED, tag, start, "item delimitation item (FFFE,E00D) at the top level of the data set, offset %lld",
+                            report_offset(start));
+            return fail(CDCM_LIMIT_MALFORMED, tag, start, "item delimitation item (FFFE,E00D) in an item of defined length of " TAGF ", offset %lld",
+                        TAGA(top.tag), report_offset(start));
+        }
+        if (tag == kSequenceDelimitation)
+            return fail(CDCM_LIMIT_MALFORMED, tag, start, "sequence delimitation item (FFFE,E0DD) where a data element is expected%s, offset %lld",
+                        top.kind == FrameKind::Root ? " at the top level" : " in an item", report_offset(start));
+        if (tag == kItem)
+            return fail(CDCM_LIMIT_MALFORMED, tag, start, "item (FFFE,E000) where a data element is expected, offset %lld", report_offset(start));
+        return fail(CDCM_LIMIT_MALFORMED, tag, start, "invalid tag " TAGF " (group FFFE), offset %lld", TAGA(tag), report_offset(start));
+    }
+
+    if (++elements_ > limits_.max_elements)
+        return fail(CDCM_LIMIT_ELEMENTS, tag, start, "element count exceeds the limit of %lld at " TAGF ", offset %lld",
+                    limits_.max_elements, TAGA(tag), report_offset(start));
+
+    enum What { Leaf, LeafBulk, Sequence, SequenceImplicit, Fragments } what = Leaf;
+    uint32_t length;
+    bool creator_slot = false;
+    if (enc == Enc::ImplicitLittle) {
+        length = rd32(h + 4, false);
+        uint16_t creator = 0;
+        if ((group & 1) && element >= 0x1000 && !creators_.empty()) creator = creator_for(group, element);
+        const DictClass c = dict_class(tag, creator);
+        if (length == kUndefinedLength) {
+            if (tag == kPixelData || c == DC_PX) what = Fragments;
+            else if (c == DC_SQ || c == DC_UNKNOWN) what = Sequence;
+            else
+                return fail(CDCM_LIMIT_MALFORMED, tag, start, "undefined length on " TAGF ", which DCMTK reads as a single value, offset %lld",
+                            TAGA(tag), report_offset(start));
+        } else if (c == DC_SQ) {
+            what = Sequence;
+        } else {
+            what = (c == DC_UNKNOWN || c == DC_BULK || c == DC_PX) ? LeafBulk : Leaf;
+            if ((group & 1) && element >= 0x10 && element <= 0xFF) {
+                if (c == DC_UID)
+                    return fail(CDCM_LIMIT_MALFORMED, tag, start, "private creator " TAGF " has VR UI in the data dictionary; not supported, offset %lld",
+                                TAGA(tag), report_offset(start));
+                creator_slot = c == DC_STRING && length > 0 && !g_tables->creators.empty();
+            }
+        }
+    } else {
+        if (g_tables->na_elsewhere && dict_class(tag, 0) == DC_NA)
+            return fail(CDCM_LIMIT_MALFORMED, tag, start, TAGF " has no VR in the data dictionary, offset %lld", TAGA(tag), report_offset(start));
+        uint8_t vc = g_tables->vr[h[4] | h[5] << 8];
+        if (tag == kPixelData && h[4] == 'O' && h[5] == 'X') vc = VC_OBOW | kVcExtended;  // DCMTK's workaround
+        const bool extended = (vc & kVcExtended) != 0;
+        vc &= uint8_t(~kVcExtended);
+        if (vc == VC_REFUSE)
+            return fail(CDCM_LIMIT_MALFORMED, tag, start, "non-standard VR \"%c%c\" on " TAGF ", offset %lld",
+                        isprint(h[4]) ? h[4] : '?', isprint(h[5]) ? h[5] : '?', TAGA(tag), report_offset(start));
+        length = extended ? rd32(h + 8, big) : rd16(h + 6, big);
+        if (length == kUndefinedLength) {
+            if (vc == VC_SQ) what = Sequence;
+            else if (vc == VC_UN) what = SequenceImplicit;
+            else if (vc == VC_OBOW) what = Fragments;
+            else
+                return fail(CDCM_LIMIT_MALFORMED, tag, start, "undefined length on " TAGF " with VR %c%c, offset %lld", TAGA(tag),
+                            isprint(h[4]) ? h[4] : '?', isprint(h[5]) ? h[5] : '?', report_offset(start));
+        } else if (vc == VC_SQ) {
+            what = Sequence;
+        } else {
+            what = (vc == VC_SHORT || vc == VC_LONG) ? Leaf : LeafBulk;
+        }
+    }
+
+    if (length != kUndefinedLength) {
+        if (length & 1)
+            return fail(CDCM_LIMIT_MALFORMED, tag, start, "odd length %u of " TAGF ", offset %lld", length, TAGA(tag), report_offset(start));
+        if (top.limit != kUndefined && start + size + length > top.limit)
+            return fail(CDCM_LIMIT_MALFORMED, tag, start, TAGF " of %u bytes at offset %lld runs past the end of its item of " TAGF " at offset %lld",
+                        TAGA(tag), length, report_offset(start), TAGA(top.tag), report_offset(top.limit));
+        if (what == Leaf && length > uint64_t(limits_.max_value_length))
+            return fail(CDCM_LIMIT_VALUE_LENGTH, tag, start, "value of " TAGF " is %u bytes, over the limit of %lld, offset %lld",
+                        TAGA(tag), length, limits_.max_value_length, report_offset(start));
+    }
+
+    off_ += size;
+    switch (what) {
+    case Sequence: return open_frame(FrameKind::Sequence, tag, length, enc, start);
+    case SequenceImplicit: return open_frame(FrameKind::Sequence, tag, length, Enc::ImplicitLittle, start);
+    case Fragments: return open_frame(FrameKind::Fragments, tag, kUndefinedLength, enc, start);
+    case Leaf:
+    case LeafBulk: break;
+    }
+    if (length == 0) return close_ended();
+    skip_ = length;
+    value_tag_ = tag;
+    value_offset_ = start;
+    if (creator_slot) {
+        // DCMTK's private creator cache: the first creator of a block in an item wins.
+        const uint8_t block = uint8_t(element);
+        const uint32_t frame = uint32_t(stack_.size() - 1);
+        bool taken = false;
+        for (size_t i = creators_.size(); i-- > 0 && creators_[i].frame == frame;)
+            if (creators_[i].group == group && creators_[i].block == block) taken = true;
+        if (!taken) {
+            if (capture_.empty()) capture_.resize(tables().max_creator_length + 2);
+            capturing_ = true;
+            capture_group_ = group;
+            capture_block_ = block;
+            capture_pad_ = ' ';
+            capture_len_ = 0;
+            capture_tail_padding_ = true;
+        }
+    }
+    return true;
+}
+
+bool DatasetLimitScanner::on_item_level(uint32_t tag, uint32_t length) {
+    const Frame &seq = stack_.back();
+    const uint64_t start = off_ - 8;
+    if (tag == kItem) {
+        if (length != kUndefinedLength) {
+            if (length & 1)
+                return fail(CDCM_LIMIT_MALFORMED, tag, start, "odd item length %u in " TAGF ", offset %lld", length, TAGA(seq.tag),
+                            report_offset(start));
+            if (seq.limit != kUndefined && off_ + length > seq.limit)
+                return fail(CDCM_LIMIT_MALFORMED, tag, start, "item of %u bytes at offset %lld runs past the end of " TAGF " at offset %lld",
+                            length, report_offset(start), TAGA(seq.tag), report_offset(seq.limit));
+        }
+        const uint64_t end = length == kUndefinedLength ? kUndefined : off_ + length;
+        stack_.push_back(Frame{end, std::min(end, seq.limit), seq.tag, FrameKind::Item, seq.enc});
+        return close_ended();
+    }
+    if (tag == kSequenceDelimitation) {
+        if (seq.end != kUndefined)
+            return fail(CDCM_LIMIT_MALFORMED, tag, start, "sequence delimitation item in " TAGF ", a sequence of defined length, offset %lld",
+                        TAGA(seq.tag), report_offset(start));
+        if (length != 0)
+            return fail(CDCM_LIMIT_MALFORMED, tag, start, "sequence delimitation item with length %u (must be 0) in " TAGF ", offset %lld",
+                        length, TAGA(seq.tag), report_offset(start));
+        pop_frame();
+        return close_ended();
+    }
+    return fail(CDCM_LIMIT_MALFORMED, tag, start, TAGF " where an item (FFFE,E000) is expected in sequence " TAGF ", offset %lld",
+                TAGA(tag), TAGA(seq.tag), report_offset(start));
+}
+
+bool DatasetLimitScanner::on_fragment_level(uint32_t tag, uint32_t length) {
+    const Frame &frag = stack_.back();
+    const uint64_t start = off_ - 8;
+    if (tag == kItem) {
+        if (length == kUndefinedLength)
+            return fail(CDCM_LIMIT_MALFORMED, tag, start, "fragment of undefined length in " TAGF ", offset %lld", TAGA(frag.tag),
+                        report_offset(start));
+        if (length & 1)
+            return fail(CDCM_LIMIT_MALFORMED, tag, start, "odd fragment length %u in " TAGF ", offset %lld", length, TAGA(frag.tag),
+                        report_offset(start));
+        if (frag.limit != kUndefined && off_ + length > frag.limit)
+            return fail(CDCM_LIMIT_MALFORMED, tag, start, "fragment of %u bytes at offset %lld runs past the end of its item at offset %lld",
+                        length, report_offset(start), report_offset(frag.limit));
+        if (length == 0) return close_ended();
+        skip_ = length;
+        value_tag_ = frag.tag;
+        value_offset_ = start;
+        return true;
+    }
+    if (tag == kSequenceDelimitation) {
+        if (length != 0)
+            return fail(CDCM_LIMIT_MALFORMED, tag, start, "sequence delimitation item with length %u (must be 0) in " TAGF ", offset %lld",
+                        length, TAGA(frag.tag), report_offset(start));
+        pop_frame();
+        return close_ended();
+    }
+    return fail(CDCM_LIMIT_MALFORMED, tag, start, TAGF " where a fragment item (FFFE,E000) is expected in " TAGF ", offset %lld",
+                TAGA(tag), TAGA(frag.tag), report_offset(start));
+}
+
+bool DatasetLimitScanner::open_frame(FrameKind kind, uint32_t tag, uint32_t length, Enc enc, uint64_t header_offset) {
+    const uint64_t start = off_;  // just past the header
+    const Frame &parent = stack_.back();
+    const uint64_t end = length == kUndefinedLength ? kUndefined : start + length;
+    if (kind == FrameKind::Sequence) {
+        ++depth_;
+        if (depth_ > verdict_.depth_reached) verdict_.depth_reached = depth_;
+        if (depth_ > limits_.max_sequence_depth)
+            return fail(CDCM_LIMIT_DEPTH, tag, header_offset,
+                        "sequence nesting depth %d exceeds the limit of %d at " TAGF ", offset %lld", depth_,
+                        limits_.max_sequence_depth, TAGA(tag), report_offset(header_offset));
+    }
+    stack_.push_back(Frame{end, std::min(end, parent.limit), tag, kind, enc});
+    return close_ended();
+}
+
+bool DatasetLimitScanner::pop_frame() {
+    const size_t index = stack_.size() - 1;
+    if (stack_.back().kind == FrameKind::Sequence) --depth_;
+    stack_.pop_back();
+    while (!creators_.empty() && creators_.back().frame >= index) creators_.pop_back();
+    return true;
+}
+
+bool DatasetLimitScanner::close_ended() {
+    for (;;) {
+        const Frame &top = stack_.back();
+        if (top.kind == FrameKind::Root) return true;
+        if (top.end == off_) {
+            pop_frame();
+            continue;
+        }
+        if (top.limit == off_)
+            return fail(CDCM_LIMIT_MALFORMED, top.tag, off_, "%s " TAGF " of undefined length not closed at the end of its enclosing item, offset %lld",
+                        frame_noun(top.kind == FrameKind::Fragments, top.kind == FrameKind::Item), TAGA(top.tag), report_offset(off_));
+        return true;
+    }
+}
+
+bool DatasetLimitScanner::value_done() {
+    if (capturing_) {
+        capturing_ = false;
+        remember_creator();
+        if (failed_) return false;
+    }
+    return close_ended();
+}
+
+void DatasetLimitScanner::remember_creator() {
+    // DCMTK's value: trailing padding removed, then up to the first NUL (DcmByteString::getString).
+    const char *v = capture_.data();
+    size_t len = capture_len_;
+    const void *nul = std::memchr(v, 0, len);
+    if (nul != nullptr) {
+        len = size_t(static_cast<const char *>(nul) - v);
+    } else {
+        if (!capture_tail_padding_) return;  // longer than any creator of the dictionary
+        while (len > 0 && v[len - 1] == capture_pad_) len--;
+    }
+    const Tables &t = tables();
+    if (len > t.max_creator_length) return;
+    const std::string_view name(v, len);
+    auto it = std::lower_bound(t.creators.begin(), t.creators.end(), name,
+                               [](const std::string &a, std::string_view b) { return std::string_view(a) < b; });
+    if (it == t.creators.end() || std::string_view(*it) != name) return;
+    const uint32_t frame = uint32_t(stack_.size() - 1);
+    size_t in_item = 0;
+    for (size_t i = creators_.size(); i-- > 0 && creators_[i].frame == frame;) in_item++;
+    if (in_item >= kMaxCreatorsPerItem) {
+        fail(CDCM_LIMIT_MALFORMED, uint32_t(capture_group_) << 16 | capture_block_, value_offset_,
+             "more than %zu private creators of dictionary sequences in one item, at " TAGF ", offset %lld", kMaxCreatorsPerItem,
+             unsigned(capture_group_), unsigned(capture_block_), report_offset(value_offset_));
+        return;
+    }
+    creators_.push_back(Creator{frame, capture_group_, capture_block_, uint16_t(it - t.creators.begin() + 1)});
+}
+
+uint16_t DatasetLimitScanner::creator_for(uint16_t group, uint16_t element) const {
+    const uint32_t frame = uint32_t(stack_.size() - 1);
+    const uint8_t block = uint8_t(element >> 8);
+    for (size_t i = creators_.size(); i-- > 0 && creators_[i].frame == frame;)
+        if (creators_[i].group == group && creators_[i].block == block) return creators_[i].creator;
+    return 0;
+}
+
+const cdcm_limit_verdict &DatasetLimitScanner::finish() {
+    if (finished_ || failed_) {
+        finished_ = true;
+        return verdict_;
+    }
+    finished_ = true;
+    if (deflated_ && !inflater_->ended) {
+        // As DCMTK does: one zero byte after the data lets raw inflate see the end of the stream.
+        static const uint8_t pad = 0;
+        if (!feed_deflated(&pad, 1)) return verdict_;
+        if (!inflater_->ended) {
+            fail(CDCM_LIMIT_MALFORMED, 0, off_, "deflated data set ends before the end of its deflate stream, after %llu inflated bytes",
+                 (unsigned long long)off_);
+            return verdict_;
+        }
+    }
+    if (detect_) {
+        // Fewer than 6 bytes: DCMTK assumes Explicit VR Little Endian.
+        detect_ = false;
+        stack_[0].enc = Enc::ExplicitLittle;
+    }
+    if (hdr_len_ > 0) {
+        fail(CDCM_LIMIT_MALFORMED, 0, off_, "data set ends inside an element header at offset %lld", report_offset(off_));
+    } else if (skip_ > 0) {
+        fail(CDCM_LIMIT_MALFORMED, value_tag_, value_offset_, "value of " TAGF " at offset %lld ends %llu bytes past the end of the data set",
+             TAGA(value_tag_), report_offset(value_offset_), (unsigned long long)skip_);
+    } else if (stack_.size() > 1) {
+        const Frame &top = stack_.back();
+        const char *noun = frame_noun(top.kind == FrameKind::Fragments, top.kind == FrameKind::Item);
+        if (top.end != kUndefined)
+            fail(CDCM_LIMIT_MALFORMED, top.tag, off_, "%s " TAGF " of defined length ends at offset %lld, past the end of the data set at offset %lld",
+                 noun, TAGA(top.tag), report_offset(top.end), report_offset(off_));
+        else
+            fail(CDCM_LIMIT_MALFORMED, top.tag, off_, "%s " TAGF " of undefined length not closed at the end of the data set, offset %lld",
+                 noun, TAGA(top.tag), report_offset(off_));
+    } else {
+        verdict_.kind = CDCM_LIMIT_OK;
+        verdict_.offset = report_offset(off_);
+        verdict_.elements = elements_;
+        snprintf(verdict_.text, sizeof verdict_.text, "within limits: %lld elements, nesting depth %d, %llu bytes", elements_,
+                 verdict_.depth_reached, (unsigned long long)off_);
+    }
+    return verdict_;
+}
+
+}  // namespace cdcm
+
+/* ------------------------------------------------------------ Part 10 files */
+
+namespace {
+
+constexpr size_t kWindow = 1u << 20;  /* the file meta information must fit in the first MiB */
+
+void set_verdict(cdcm_limit_verdict &v, int kind, uint32_t tag, long long offset, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+void set_verdict(cdcm_limit_verdict &v, int kind, uint32_t tag, long long offset, const char *fmt, ...) {
+    std::memset(&v, 0, sizeof v);
+    v.kind = kind;
+    v.tag = tag;
+    v.offset = offset;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v.text, sizeof v.text, fmt, ap);
+    va_end(ap);
+}
+
+struct Meta {
+    size_t end = 0;          /* where the data set begins */
+    bool has_ts = false;
+    std::string ts;          /* (0002,0010) as DCMTK reads it */
+};
+
+/* The file meta information group as DcmMetaInfo::read delimits it: by its group length when the
+ * first element is (0002,0000), else while the next tag is in group 0002. Nothing but plain group
+ * 0002 elements in Explicit VR LE is accepted in it. */
+bool parse_meta(const uint8_t *b, size_t n, bool whole_file, size_t start, Meta &meta, cdcm_limit_verdict &v) {
+    meta.end = start;
+    if (n - start < 2) return true;
+    if (b[start] == 0x00 && b[start + 1] == 0x02) {
+        set_verdict(v, CDCM_LIMIT_MALFORMED, 0, (long long)start, "file meta information in big endian byte order at offset %zu", start);
+        return false;
+    }
+    if (!(b[start] == 0x02 && b[start + 1] == 0x00)) return true;  // no meta header
+    if (n - start >= 6 && detect_encoding(b + start) != Detected::ExplicitLittle) {
+        set_verdict(v, CDCM_LIMIT_MALFORMED, 0, (long long)start, "file meta information not in Explicit VR Little Endian, offset %zu", start);
+        return false;
+    }
+    const Tables &t = tables();
+    uint64_t boundary = kUndefined;  /* group length mode: bytes of the group after its start */
+    size_t pos = start;
+    for (bool first = true;; first = false) {
+        if (!first) {
+            if (boundary != kUndefined) {
+                if (pos - start >= boundary) break;
+            } else {
+                if (pos >= n && whole_file) break;
+                if (pos + 2 <= n && !(b[pos] == 0x02 && b[pos + 1] == 0x00)) {
+                    if (b[pos] == 0x00 && b[pos + 1] == 0x02) {
+                        set_verdict(v, CDCM_LIMIT_MALFORMED, 0, (long long)pos, "big endian group 0002 tag in the file meta information, offset %zu", pos);
+                        return false;
+                    }
+                    break;
+                }
+            }
+        }
+        if (pos + 8 > n) {
+            set_verdict(v, CDCM_LIMIT_MALFORMED, 0, (long long)pos, whole_file ? "file ends inside its meta information, offset %zu"
+                                                                                 : "file meta information longer than 1 MiB, offset %zu", pos);
+            return false;
+        }
+        const uint32_t tag = uint32_t(rd16(b + pos, false)) << 16 | rd16(b + pos + 2, false);
+        if ((tag >> 16) != 0x0002) {
+            set_verdict(v, CDCM_LIMIT_MALFORMED, tag, (long long)pos, TAGF " inside the file meta information (its group length), offset %zu",
+                        TAGA(tag), pos);
+            return false;
+        }
+        uint8_t vc = t.vr[b[pos + 4] | b[pos + 5] << 8];
+        const bool extended = (vc & kVcExtended) != 0;
+        vc &= uint8_t(~kVcExtended);
+        const size_t hdr = extended ? 12 : 8;
+        if (pos + hdr > n) {
+            set_verdict(v, CDCM_LIMIT_MALFORMED, tag, (long long)pos, "file meta information truncated at " TAGF ", offset %zu", TAGA(tag), pos);
+            return false;
+        }
+        const uint32_t length = extended ? rd32(b + pos + 8, false) : rd16(b + pos + 6, false);
+        if (vc == VC_REFUSE || vc == VC_SQ || length == kUndefinedLength || (length & 1)) {
+            set_verdict(v, CDCM_LIMIT_MALFORMED, tag, (long long)pos, "%s " TAGF " in the file meta information, offset %zu",
+                        vc == VC_REFUSE ? "non-standard VR on" : vc == VC_SQ ? "sequence" : (length & 1) && length != kUndefinedLength ? "odd length on" : "undefined length on",
+                        TAGA(tag), pos);
+            return false;
+        }
+        if (pos + hdr + length > n) {
+            set_verdict(v, CDCM_LIMIT_MALFORMED, tag, (long long)pos, whole_file ? "file ends inside " TAGF " of its meta information, offset %zu"
+                                                                                  : "file meta information longer than 1 MiB at " TAGF ", offset %zu",
+                        TAGA(tag), pos);
+            return false;
+        }
+        const uint8_t *value = b + pos + hdr;
+        if (first && tag == 0x00020000u) {
+            if (!(b[pos + 4] == 'U' && b[pos + 5] == 'L' && length == 4)) {
+                set_verdict(v, CDCM_LIMIT_MALFORMED, tag, (long long)pos, "file meta information group length (0002,0000) is not UL of 4 bytes, offset %zu", pos);
+                return false;
+            }
+            boundary = 12 + uint64_t(rd32(value, false));
+        }
+        if (tag == 0x00020010u && !meta.has_ts) {
+            if (!(b[pos + 4] == 'U' && b[pos + 5] == 'I')) {
+                set_verdict(v, CDCM_LIMIT_MALFORMED, tag, (long long)pos, "transfer syntax UID (0002,0010) without VR UI, offset %zu", pos);
+                return false;
+            }
+            // DcmUniqueIdentifier::getString: white space removed, then up to the first NUL.
+            meta.has_ts = true;
+            for (uint32_t i = 0; i < length && value[i] != 0; i++)
+                if (!isspace(value[i])) meta.ts.push_back(char(value[i]));
+        }
+        pos += hdr + length;
+    }
+    meta.end = pos;
+    return true;
+}
+
+}  // namespace
+
+struct cdcm_limit_scanner {
+    cdcm::DatasetLimitScanner scanner;
+    cdcm_limit_scanner(const cdcm_limits *limits, const char *uid) : scanner(limits, uid) {}
+};
+
+extern "C" int cdcm_file_check_limits(const char *path, const cdcm_limits *limits, cdcm_limit_verdict *verdict) {
+    cdcm_limit_verdict local;
+    cdcm_limit_verdict &v = verdict ? *verdict : local;
+    if (path == nullptr) {
+        set_verdict(v, CDCM_LIMIT_IO, 0, 0, "no file given");
+        return v.kind;
+    }
+    FILE *f = fopen(path, "rb");
+    if (f == nullptr) {
+        set_verdict(v, CDCM_LIMIT_IO, 0, 0, "cannot open the file: %s", strerror(errno));
+        return v.kind;
+    }
+    try {
+        std::vector<uint8_t> buf(kWindow);
+        size_t n = fread(buf.data(), 1, buf.size(), f);
+        bool eof = n < buf.size();
+        if (eof && ferror(f)) {
+            set_verdict(v, CDCM_LIMIT_IO, 0, 0, "cannot read the file: %s", strerror(errno));
+            fclose(f);
+            return v.kind;
+        }
+        size_t start = 0;
+        if (n >= 132 && std::memcmp(buf.data() + 128, "DICM", 4) == 0) start = 132;
+        Meta meta;
+        if (!parse_meta(buf.data(), n, eof, start, meta, v)) {
+            fclose(f);
+            return v.kind;
+        }
+        cdcm::DatasetLimitScanner scanner(limits, meta.has_ts ? meta.ts.c_str() : nullptr, (long long)meta.end);
+        bool going = scanner.feed(buf.data() + meta.end, n - meta.end);
+        while (going && !eof) {
+            n = fread(buf.data(), 1, buf.size(), f);
+            eof = n < buf.size();
+            if (eof && ferror(f)) {
+                set_verdict(v, CDCM_LIMIT_IO, 0, 0, "cannot read the file: %s", strerror(errno));
+                fclose(f);
+                return v.kind;
+            }
+            going = scanner.feed(buf.data(), n);
+        }
+        fclose(f);
+        v = scanner.finish();
+    } catch (const std::bad_alloc &) {
+        fclose(f);
+        set_verdict(v, CDCM_LIMIT_IO, 0, 0, "out of memory while checking the file");
+    }
+    return v.kind;
+}
+
+extern "C" int cdcm_buffer_check_limits(const void *data, size_t length, const char *transfer_syntax_uid,
+                                        const cdcm_limits *limits, cdcm_limit_verdict *verdict) {
+    cdcm_limit_verdict local;
+    cdcm_limit_verdict &v = verdict ? *verdict : local;
+    if ((data == nullptr && length > 0) || transfer_syntax_uid == nullptr) {
+        set_verdict(v, CDCM_LIMIT_IO, 0, 0, data == nullptr && length > 0 ? "no data given" : "no transfer syntax given");
+        return v.kind;
+    }
+    try {
+        cdcm::DatasetLimitScanner scanner(limits, transfer_syntax_uid);
+        scanner.feed(data, length);
+        v = scanner.finish();
+    } catch (const std::bad_alloc &) {
+        set_verdict(v, CDCM_LIMIT_IO, 0, 0, "out of memory while checking the data set");
+    }
+    return v.kind;
+}
+
+extern "C" cdcm_limit_scanner *cdcm_limit_scanner_new(const cdcm_limits *limits, const char *transfer_syntax_uid) {
+    try {
+        return new cdcm_limit_scanner(limits, transfer_syntax_uid);
+    } catch (const std::bad_alloc &) {
+        return nullptr;
+    }
+}
+
+extern "C" int cdcm_limit_scanner_feed(cdcm_limit_scanner *s, const void *data, size_t length) {
+    return s != nullptr && s->scanner.feed(data, length) ? 1 : 0;
+}
+
+extern "C" const cdcm_limit_verdict *cdcm_limit_scanner_finish(cdcm_limit_scanner *s) {
+    return s ? &s->scanner.finish() : nullptr;
+}
+
+extern "C" void cdcm_limit_scanner_free(cdcm_limit_scanner *s) { delete s; }
