@@ -2,6 +2,7 @@
  * and runs each association on a thread of its own (DcmSCPPool leaks a thread per association in 3.6.7). */
 #include "cdcm_scp_internal.h"
 #include "cdcm_scp_gate.h"
+#include "cdcm_limits.h"
 
 #include <arpa/inet.h>
 #include <algorithm>
@@ -115,6 +116,8 @@ extern "C" cdcm_scp *cdcm_scp_create(const cdcm_scp_config *cfg, const cdcm_scp_
         if (cfg->max_pending_per_address > 0) scp->gate.max_pending_per_address = cfg->max_pending_per_address;
         if (cfg->max_pending > 0) scp->gate.max_pending = cfg->max_pending;
         scp->limits = cfg->limits;
+        // The scanner's first use builds its tables (15-20 ms): at start, not in the first C-STORE.
+        { cdcm::DatasetLimitScanner warm(&scp->limits, "1.2.840.10008.1.2"); warm.finish(); }
         // The gate (cdcm_scp_gate.cpp) reads each A-ASSOCIATE-RQ before DCMTK sees the connection.
         OFCondition cond = ASC_initializeNetwork(NET_ACCEPTOR, cfg->port, std::min(scp->acse_timeout, 5), &scp->net);
         if (cond.bad()) {

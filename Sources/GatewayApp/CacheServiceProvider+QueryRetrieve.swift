@@ -116,13 +116,16 @@ extension CacheServiceProvider {
         var aborted = false
         var failed: [String] = []
         for instance in instances {
-            if aborted { counts.failed += 1; counts.remaining -= 1; failed.append(instance.sopUID); continue }
+            if aborted || isQuarantined(instance) { counts.failed += 1; counts.remaining -= 1; failed.append(instance.sopUID); continue }
             do {
                 let file = try view.outgoingFile(for: instance, paths: paths)
                 defer { if file.isCopy { try? FileManager.default.removeItem(atPath: file.path) } }
-                let result = try association2.store(
-                    file: file.path, priority: request.priority,
-                    moveOriginator: (try? AETitle(association.callingAE)).map { ($0, request.messageID) })
+                let result = try CrashJournal.during(.retrieve(instanceID: instance.id ?? 0, caller: association.callingAE)) {
+                    () throws(DicomNetworkError) in
+                    try association2.store(
+                        file: file.path, priority: request.priority,
+                        moveOriginator: (try? AETitle(association.callingAE)).map { ($0, request.messageID) })
+                }
                 switch result.status.category {
                 case .success: counts.completed += 1
                 case .warning: counts.warning += 1
@@ -171,10 +174,18 @@ extension CacheServiceProvider {
         var counts = SubOperationCounts(remaining: instances.count)
         var failed: [String] = []
         for instance in instances {
+            if isQuarantined(instance) {
+                counts.failed += 1
+                counts.remaining -= 1
+                failed.append(instance.sopUID)
+                continue
+            }
             do {
                 let file = try view.outgoingFile(for: instance, paths: paths)
                 defer { if file.isCopy { try? FileManager.default.removeItem(atPath: file.path) } }
-                let status = try responder.store(file: file.path)
+                let status = try CrashJournal.during(.retrieve(instanceID: instance.id ?? 0, caller: association.callingAE)) {
+                    () throws(DicomNetworkError) in try responder.store(file: file.path)
+                }
                 switch status.category {
                 case .success: counts.completed += 1
                 case .warning: counts.warning += 1
@@ -254,5 +265,13 @@ extension CacheServiceProvider {
         index.audit(AuditRecord(event: event, actor: association.callingAE, peer: association.peerHost,
                                 outcome: DIMSEStatus.unableToProcess.hex, detail: problem))
         return DIMSEResult(status: .unableToProcess, errorComment: problem)
+    }
+
+    /// A quarantined instance (it crashed the gateway, or breaks the input limits) is never sent:
+    /// its sub-operation fails and it is listed in the final response.
+    func isQuarantined(_ instance: InstanceRecord) -> Bool {
+        guard let id = instance.id, let reason = index.quarantineReason(instanceID: id) else { return false }
+        logger.warning("retrieve skips a quarantined instance", metadata: ["instance": "\(id)", "reason": "\(reason)"])
+        return true
     }
 }

@@ -96,7 +96,10 @@ public final class CacheServiceProvider: DicomServiceProvider {
         let received = ReceivedFile(digest: request.datasetSHA256.map { ($0, request.fileSize) }, flush: PendingFlush.start(request.filePath))
         let configuration = self.configuration
         let sender = configuration.node(forCallingAE: association.callingAE)
-        let result = ingest(request, association: association, received: received, configuration: configuration, sender: sender)
+        // Announced in the crash journal: if parsing it kills the process, the next start says so.
+        let result = CrashJournal.during(.other("ingest from \(association.callingAE)@\(association.peerHost) (association \(association.id))")) {
+            ingest(request, association: association, received: received, configuration: configuration, sender: sender)
+        }
         if !result.status.isSuccess {
             received.flush?.discard()
             try? FileManager.default.removeItem(atPath: request.filePath)
