@@ -34,6 +34,11 @@ cdcm_error_kind kind_of(const OFCondition &cond);
  * so a peer that leaves Nagle on does not stall each response for the delayed-ACK timer. */
 DcmTransportLayer *quickack_transport_layer();
 
+/* After an outgoing association is negotiated: its connection walks every data set it receives
+ * (C-FIND answers, retrieve identifiers...) with the crash guard (depth 512) in the accepted
+ * transfer syntaxes, and resets the connection past it. Command sets are always checked. */
+void arm_transport_guard(T_ASC_Association *assoc);
+
 /* The acceptor's layer: like quickack_transport_layer, except that the connection for the socket
  * staged last replays the bytes the acceptor's gate already read from it (its A-ASSOCIATE-RQ). */
 class AcceptorLayer : public DcmTransportLayer {

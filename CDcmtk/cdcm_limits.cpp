@@ -116,6 +116,7 @@ std::string changed_parser_settings() {
         {"dcmConvertUndefinedLengthOBOWtoSQ", &dcmConvertUndefinedLengthOBOWtoSQ, false},
         {"dcmConvertVOILUTSequenceOWtoSQ", &dcmConvertVOILUTSequenceOWtoSQ, false},
         {"dcmZlibExpectRFC1950Encoding", &dcmZlibExpectRFC1950Encoding, false},
+        {"dcmAcceptOddAttributeLength", &dcmAcceptOddAttributeLength, true},
     };
     std::string changed;
     for (const Setting &x : settings)
@@ -567,7 +568,9 @@ bool DatasetLimitScanner::on_element(const uint8_t *h, unsigned size, uint32_t t
     }
 
     if (length != kUndefinedLength) {
-        if (length & 1)
+        // DCMTK accepts odd lengths of values (dcmAcceptOddAttributeLength, default on): so do we;
+        // a sequence of odd length cannot hold whole items.
+        if ((length & 1) && what == Sequence)
             return fail(CDCM_LIMIT_MALFORMED, tag, start, "odd length %u of " TAGF ", offset %lld", length, TAGA(tag), report_offset(start));
         if (top.limit != kUndefined && start + size + length > top.limit)
             return fail(CDCM_LIMIT_MALFORMED, tag, start, TAGF " of %u bytes at offset %lld runs past the end of its item of " TAGF " at offset %lld",

@@ -66,7 +66,13 @@ void ScpWorker::serve() {
         DcmDataset *status_detail = nullptr;
         OFCondition cond = EC_Normal;
         try {
-            cond = DIMSE_receiveCommand(assoc, DIMSE_NONBLOCKING, 1, &pcid, &msg, &status_detail);
+            // Wait for the first byte of a command in 1 s steps (to notice a stop); once one has
+            // begun, the whole PDU gets the DIMSE timeout (the transport hands DCMTK whole PDUs).
+            if (!ASC_dataWaiting(assoc, 1)) {
+                cond = DIMSE_NODATAAVAILABLE;
+            } else {
+                cond = DIMSE_receiveCommand(assoc, DIMSE_NONBLOCKING, scp->dimse_timeout, &pcid, &msg, &status_detail);
+            }
         } catch (...) {
             cond = DIMSE_RECEIVEFAILED;
         }

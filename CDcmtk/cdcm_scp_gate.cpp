@@ -85,8 +85,18 @@ void AssociationGate::accept_all(long long now) {
                 if (victim >= 0) close(victim);
                 reserve_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
                 closed_[kEvicted]++;
+            } else if (errno == EMFILE || errno == ENFILE) {
+                usleep(100000);  // no spare descriptor either: do not spin on a readable listener
             }
             return;  // EAGAIN: nothing more to accept
+        }
+        if (fd == 0) {
+            // DCMTK takes an external socket only when it is > 0: never hand it descriptor 0.
+            int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+            close(fd);
+            if (moved < 0) continue;
+            fcntl(moved, F_SETFL, fcntl(moved, F_GETFL, 0) | O_NONBLOCK);
+            fd = moved;
         }
         std::string address = peer_address(fd);
         // Limits: the oldest waiting connection of the same address, or the oldest of all, makes room.

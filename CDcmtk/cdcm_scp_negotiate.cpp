@@ -110,6 +110,8 @@ NegotiationResult negotiate(ScpWorker *w) {
     ASC_setAPTitles(assoc->params, nullptr, nullptr, assoc->params->DULparams.calledAPTitle);
     cond = ASC_acknowledgeAssociation(assoc);
     if (cond.bad()) return NegotiationResult{false, std::string("cannot acknowledge: ") + cond.text()};
+    // Command sets are always guarded by the transport; data sets arriving here go through the
+    // services' own checks with the configured limits (answered 0xC000/0xA900, association kept).
     return NegotiationResult{true, ""};
 }
 

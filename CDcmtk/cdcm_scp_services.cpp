@@ -59,7 +59,11 @@ OFCondition send_store_response(cdcm::ScpWorker *w, const T_DIMSE_C_StoreRQ &req
  * (0xA900 with an Error Comment naming the limit), and the refusal is logged. */
 OFCondition receive_identifier(cdcm::ScpWorker *w, T_ASC_PresentationContextID pcid, DcmDataset **ids, cdcm_reply *refusal) {
     cdcm_limit_verdict verdict;
-    OFCondition cond = cdcm::receive_identifier_bounded(w->assoc, pcid, w->scp->dimse_timeout, w->scp->limits, ids, verdict);
+    // An identifier is held in memory: at most 16 MiB, whatever a C-STORE may be.
+    cdcm_limits limits = w->scp->limits;
+    const long long cap = 16LL << 20;
+    if (limits.max_total_bytes <= 0 || limits.max_total_bytes > cap) limits.max_total_bytes = cap;
+    OFCondition cond = cdcm::receive_identifier_bounded(w->assoc, pcid, w->scp->dimse_timeout, limits, ids, verdict);
     if (cond.good() && *ids == nullptr) {
         memset(refusal, 0, sizeof(*refusal));
         refusal->status = 0xA900;

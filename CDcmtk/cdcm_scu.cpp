@@ -138,6 +138,7 @@ extern "C" cdcm_assoc *cdcm_assoc_open(const cdcm_assoc_params *p, const cdcm_pc
             destroy(as);
             return nullptr;
         }
+        cdcm::arm_transport_guard(as->assoc);
         return as;
     } catch (...) {
         cdcm::status_from_exception(st, "cdcm_assoc_open");

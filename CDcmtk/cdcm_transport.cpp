@@ -1,6 +1,11 @@
 /* Transport layers: TCP connections that set TCP_NODELAY and re-arm TCP_QUICKACK after each read,
  * and, for the acceptor, connections that first replay the A-ASSOCIATE-RQ the gate already read. */
 #include "cdcm_internal.h"
+#include "cdcm_limits.h"
+#include "dcmtk/dcmnet/dulstruc.h"
+
+#include <map>
+#include <memory>
 
 #include <algorithm>
 #include <cerrno>
@@ -13,8 +18,32 @@
 
 namespace {
 
-/* Largest P-DATA-TF PDU re-framed (bigger ones pass through unchanged, for DCMTK's own checks). */
-constexpr size_t kMaxReframedPDU = 4u << 20;
+/* Largest P-DATA-TF PDU re-framed: the largest PDU DCMTK accepts (bigger ones pass through
+ * unchanged, and DCMTK refuses them itself). */
+constexpr size_t kMaxReframedPDU = ASC_MAXIMUMPDUSIZE + 100;
+
+/* Command sets are flat and small (PS3.7 9.3): DCMTK parses them as they arrive, so a nested
+ * "command" must be stopped here. */
+cdcm_limits command_limits() {
+    cdcm_limits l{};
+    l.max_sequence_depth = 1;
+    l.max_elements = 256;
+    l.max_value_length = 65536;
+    l.max_total_bytes = 1 << 20;
+    return l;
+}
+
+/* Every data set DCMTK may parse (query answers, retrieve identifiers, as well as what the
+ * services check more strictly with the configured limits): a crash guard, far above any
+ * configurable limit (256) and far below what a thread's stack allows. */
+cdcm_limits guard_limits() {
+    cdcm_limits l{};
+    l.max_sequence_depth = 512;
+    l.max_elements = 10000000;
+    l.max_value_length = 1LL << 62;
+    l.max_total_bytes = 0;
+    return l;
+}
 
 /* A TCP connection that sets TCP_NODELAY, re-arms TCP_QUICKACK after each read, and hands DCMTK
  * every P-DATA-TF PDU as PDUs of one PDV each: DCMTK 3.6.7's DUL_NextPDV mishandles a PDU that
@@ -60,6 +89,10 @@ public:
 
     /* Never polled behind our back: bytes may be waiting here, not on the socket. */
     OFBool isTransparentConnection() override { return OFFalse; }
+
+    /* The accepted presentation contexts' encodings, once negotiated: data PDVs are then walked
+     * by the crash guard too. */
+    void set_encodings(std::map<int, cdcm::DatasetEncoding> encodings) { encodings_ = std::move(encodings); }
 
 private:
     ssize_t socket_read(void *buf, size_t nbyte) {
@@ -113,6 +146,7 @@ private:
                                                  static_cast<unsigned char>(pdu_length >> 16),
                                                  static_cast<unsigned char>(pdu_length >> 8),
                                                  static_cast<unsigned char>(pdu_length)};
+                if (!guard(reinterpret_cast<const unsigned char *>(in_.data()) + pos + 4, item)) return false;
                 out_.append(reinterpret_cast<const char *>(header), 6);
                 out_.append(in_, pos, item + 4);
                 pos += item + 4;
@@ -122,6 +156,52 @@ private:
         in_.erase(0, at);
         return true;
     }
+
+    /* One PDV (presentation context id, control header, fragment) through the guards. False:
+     * a command set that is not flat and small, or a data set nested past the guard. */
+    bool guard(const unsigned char *pdv, size_t length) {
+        const int pcid = pdv[0];
+        const bool command = (pdv[1] & 0x01) != 0, last = (pdv[1] & 0x02) != 0;
+        const unsigned char *fragment = pdv + 2;
+        const size_t n = length - 2;
+        if (command) {
+            if (!command_) {
+                static const cdcm_limits limits = command_limits();
+                command_.reset(new cdcm::DatasetLimitScanner(&limits, cdcm::DatasetEncoding::ImplicitLittle));
+            }
+            if (!command_->feed(fragment, n)) return false;
+            if (last) {
+                bool ok = command_->finish().kind == CDCM_LIMIT_OK;
+                command_.reset();
+                if (!ok) return false;
+            }
+            return true;
+        }
+        auto encoding = encodings_.find(pcid);
+        if (encoding != encodings_.end() && !data_unscanned_) {
+            if (!data_) {
+                static const cdcm_limits limits = guard_limits();
+                data_.reset(new cdcm::DatasetLimitScanner(&limits, encoding->second));
+            }
+            if (!data_->feed(fragment, n)) {
+                int kind = data_->verdict().kind;
+                if (kind == CDCM_LIMIT_DEPTH || kind == CDCM_LIMIT_ELEMENTS) return false;
+                data_unscanned_ = true;  // not walkable here: the service's own check decides
+                data_.reset();
+            }
+        }
+        if (last) {
+            bool ok = !data_ || data_->finish().kind != CDCM_LIMIT_DEPTH;
+            data_.reset();
+            data_unscanned_ = false;
+            if (!ok) return false;
+        }
+        return true;
+    }
+
+    std::map<int, cdcm::DatasetEncoding> encodings_;
+    std::unique_ptr<cdcm::DatasetLimitScanner> command_, data_;
+    bool data_unscanned_ = false;
 
     std::string out_;         /* bytes ready for DCMTK */
     size_t out_pos_ = 0;
@@ -169,6 +249,22 @@ bool AcceptorLayer::unstage() {
     staged_fd_ = -1;
     std::string().swap(staged_);
     return unused;
+}
+
+void arm_transport_guard(T_ASC_Association *assoc) {
+    if (assoc == nullptr || assoc->DULassociation == nullptr || assoc->params == nullptr) return;
+    PRIVATE_ASSOCIATIONKEY *key = reinterpret_cast<PRIVATE_ASSOCIATIONKEY *>(assoc->DULassociation);
+    QuickAckConnection *connection = dynamic_cast<QuickAckConnection *>(key->connection);
+    if (connection == nullptr) return;
+    std::map<int, DatasetEncoding> encodings;
+    int count = ASC_countPresentationContexts(assoc->params);
+    for (int i = 0; i < count; i++) {
+        T_ASC_PresentationContext pc;
+        if (ASC_getPresentationContext(assoc->params, i, &pc).bad()) continue;
+        if (pc.resultReason != ASC_P_ACCEPTANCE) continue;
+        encodings[pc.presentationContextID] = encoding_for_transfer_syntax(pc.acceptedTransferSyntax);
+    }
+    connection->set_encodings(std::move(encodings));
 }
 
 }  // namespace cdcm

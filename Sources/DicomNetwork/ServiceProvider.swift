@@ -97,6 +97,9 @@ public protocol DicomServiceProvider: Sendable {
     /// the answer is already decided; this is for the log and the audit trail.
     func storeRefused(_ request: StoreRequest, association: AssociationInfo, status: DIMSEStatus, reason: String)
     func find(_ request: QueryRequest, identifier: DicomAttributes, association: AssociationInfo, responder: FindResponder) -> DIMSEResult
+    /// A C-FIND/C-MOVE/C-GET refused before it reached the provider (its keys ask for matching
+    /// the gateway does not do): for the log and the audit trail.
+    func queryRefused(_ request: QueryRequest, association: AssociationInfo, status: DIMSEStatus, reason: String)
     func move(_ request: QueryRequest, identifier: DicomAttributes, association: AssociationInfo, responder: RetrieveResponder) -> RetrieveReply
     func get(_ request: QueryRequest, identifier: DicomAttributes, association: AssociationInfo, responder: RetrieveResponder) -> RetrieveReply
 }
@@ -106,6 +109,7 @@ extension DicomServiceProvider {
     public func associationEnded(_ association: AssociationInfo, how: AssociationEnd, detail: String) {}
     public func admitStore(_ request: StoreRequest, association: AssociationInfo) -> DIMSEStatus { .success }
     public func storeRefused(_ request: StoreRequest, association: AssociationInfo, status: DIMSEStatus, reason: String) {}
+    public func queryRefused(_ request: QueryRequest, association: AssociationInfo, status: DIMSEStatus, reason: String) {}
     public func find(_ request: QueryRequest, identifier: DicomAttributes, association: AssociationInfo, responder: FindResponder) -> DIMSEResult {
         DIMSEResult(status: .sopClassNotSupported)
     }

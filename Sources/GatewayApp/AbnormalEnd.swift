@@ -30,7 +30,7 @@ enum AbnormalEnd {
                 logger.error("instance \(instanceID) quarantined with \(deliveries) deliver(ies): it crashed the gateway; see 'dicom-gateway queue list --state quarantined'")
                 index.audit(AuditRecord(event: "quarantine", actor: "gateway", outcome: "instance \(instanceID)", detail: reason))
             case let .recovery(path):
-                let moved = try quarantineFile(path, paths: paths)
+                let moved = try quarantineFile(path.hasPrefix("/") ? path : paths.absolutePath(relative: path), paths: paths)
                 logger.error("file \(path) moved to \(moved): reading it crashed the gateway during recovery")
                 index.audit(AuditRecord(event: "quarantine", actor: "gateway", outcome: "file", detail: reason + " (moved to \(moved))"))
             case .other:

@@ -274,4 +274,9 @@ extension CacheServiceProvider {
         logger.warning("retrieve skips a quarantined instance", metadata: ["instance": "\(id)", "reason": "\(reason)"])
         return true
     }
+
+    public func queryRefused(_ request: QueryRequest, association: AssociationInfo, status: DIMSEStatus, reason: String) {
+        _ = refuseQuery(reason, event: request.moveDestination == nil ? "query" : "retrieve", identifier: DicomAttributes(),
+                        association: association)
+    }
 }

@@ -28,11 +28,12 @@ struct CachedLimitsCheck: Service {
                     DicomFile.checkLimits(paths.absolutePath(relative: path), limits)
                 }
                 checked += 1
-                if verdict.isOK || verdict.kind == .io {
+                if verdict.isOK || (verdict.kind == .io && !FileManager.default.fileExists(atPath: paths.absolutePath(relative: path))) {
                     // A missing file is recovery's business, not a quarantine.
                     within.append(id)
                     continue
                 }
+                if verdict.kind == .io { continue }  // unreadable now (out of memory, I/O error): checked again next start
                 let reason = "cached before the input limits existed and breaks them: \(verdict.text)"
                 do {
                     let deliveries = try index.quarantineInstance(id: id, reason: reason)
@@ -54,8 +55,22 @@ struct CachedLimitsCheck: Service {
     }
 
     func run() async throws {
-        try await BlockingThread.run(name: "limits-check") { [self] in
-            pass(outstandingOnly: false)
+        let stop = StopFlag()
+        try await withGracefulShutdownHandler {
+            try await BlockingThread.run(name: "limits-check") { [self] in
+                pass(outstandingOnly: false, shouldStop: { stop.isSet })
+            }
+        } onGracefulShutdown: {
+            stop.set()
         }
     }
+}
+
+/// A flag one thread sets and another polls.
+final class StopFlag: @unchecked Sendable {
+    // Safe: `value` is only touched under `lock`.
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
 }

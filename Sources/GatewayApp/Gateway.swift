@@ -45,6 +45,9 @@ public final class Gateway: Sendable {
         index = try CacheIndex(path: configuration.storage.indexPath.path)
         // Before anything parses a file: what the previous run was doing if it crashed.
         AbnormalEnd.review(try CrashJournal.open(at: paths.root + "/.crash-journal"), index: index, paths: paths, logger: logger)
+        // A start that fails from here on (a port in use...) is not an abnormal end of this run.
+        var ready = false
+        defer { if !ready { CrashJournal.close() } }
         recovery = CacheRecovery(index: index, paths: paths, logger: logger)
         let inputLimits = Self.inputLimits(configuration.limits)
         _ = try recovery.run { path in
@@ -54,7 +57,8 @@ public final class Gateway: Sendable {
                 let moved = (try? AbnormalEnd.quarantineFile(path, paths: paths)) ?? path
                 throw DicomNetworkError(code: .file, message: "breaks the input limits (\(verdict.text)); moved to \(moved)")
             }
-            let attributes = try CrashJournal.during(.recovery(path: path)) { () throws(DicomNetworkError) in
+            let relative = path.hasPrefix(paths.root + "/") ? String(path.dropFirst(paths.root.count + 1)) : path
+            let attributes = try CrashJournal.during(.recovery(path: relative)) { () throws(DicomNetworkError) in
                 try DicomFile.readAttributes(path)
             }
             return (attributes, attributes.string(.sopClassUID) ?? "", attributes.string(.transferSyntaxUID) ?? TransferSyntax.explicitVRLittleEndian)
@@ -100,6 +104,7 @@ public final class Gateway: Sendable {
             configuration: listener,
             provider: provider,
             logger: logger)
+        ready = true
     }
 
     /// Runs until SIGTERM/SIGINT (or cancellation), then stops gracefully.

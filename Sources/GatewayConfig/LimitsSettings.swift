@@ -40,7 +40,7 @@ public struct LimitsSettings: Sendable, Hashable {
             $0.int(in: 1...256, noun: "a sequence nesting depth")
         }
         s.maxElements = section.read("max_elements", default: s.maxElements) {
-            $0.int(in: 1_000...1_000_000_000, noun: "a number of elements").map(Int64.init)
+            $0.int(in: 1_000...10_000_000, noun: "a number of elements").map(Int64.init)
         }
         s.maxValueLength = section.read("max_value_length", default: s.maxValueLength) { $0.byteCount(minimum: 65_536) }
         s.maxDatasetSize = section.read("max_dataset_size", default: s.maxDatasetSize) { $0.byteCount(minimum: 1 << 20) }

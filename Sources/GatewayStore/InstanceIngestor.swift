@@ -176,7 +176,7 @@ public final class InstanceIngestor: Sendable {
             do {
                 try index.write { db in
                     try db.execute(
-                        sql: "UPDATE instance SET sha256 = ?, sizeBytes = ?, transferSyntax = ?, receivedAt = ?, callingAE = ?, peerHost = ? WHERE id = ?",
+                        sql: "UPDATE instance SET sha256 = ?, sizeBytes = ?, transferSyntax = ?, receivedAt = ?, callingAE = ?, peerHost = ?, quarantine = NULL WHERE id = ?",
                         arguments: [digest, size, transferSyntax, Date(), origin.callingAE, origin.peerHost, existing.id])
                     try db.execute(
                         sql: "UPDATE study SET sizeBytes = sizeBytes + ? WHERE id = (SELECT studyRef FROM series WHERE id = ?)",

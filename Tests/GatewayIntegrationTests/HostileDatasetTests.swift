@@ -97,6 +97,42 @@ import Testing
         #expect(gateway.terminate() == 0)
     }
 
+    /// DCMTK parses command sets as they arrive, recursively: a "command" nesting sequences is cut
+    /// off by the transport (it resets the connection) before DCMTK sees it.
+    @Test func aNestedCommandSetIsCutOffAndTheGatewayStaysUp() async throws {
+        let dir = TestDirectory("hostile")
+        let gateway = try GatewayProcess(directory: dir)
+        let process = try gateway.start()
+        let script = dir.path + "/command.py"
+        try Self.nestedCommandScript.write(toFile: script, atomically: true, encoding: .utf8)
+        let (status, output) = try await PythonPeer.process(script, [PythonPeer.repositoryRoot + "/scripts/fuzz", "\(gateway.port)"],
+                                                            logDirectory: dir.path).runOffPool(timeout: 120)
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("depth 10000: connection closed"), "\(output)")
+        #expect(output.contains("depth 0: status 0x0000"), "a plain C-ECHO still works: \(output)")
+        #expect(process.process.isRunning, "\(process.output.suffix(3000))")
+        #expect(gateway.terminate() == 0)
+    }
+
+    /// Sends a C-ECHO whose command set carries (0008,1115) nested `depth` times (undefined lengths).
+    static let nestedCommandScript = #"""
+    import struct, sys
+    sys.path.insert(0, sys.argv[1])
+    import dicom_wire as dw
+    port = int(sys.argv[2])
+    for depth in (10000, 0):
+        a = dw.Association.open("127.0.0.1", port, contexts=[(dw.VERIFICATION, [dw.IMPLICIT_LE])])
+        nested = (struct.pack("<HHI", 0x0008, 0x1115, 0xFFFFFFFF) + struct.pack("<HHI", 0xFFFE, 0xE000, 0xFFFFFFFF)) * depth
+        command = dw.echo_rq() + nested
+        try:
+            a.send(dw.pdu(4, dw.pdv(1, 3, command)))
+            reply = a.receive_message()
+            print("depth %d: status 0x%04X" % (depth, struct.unpack("<H", reply[0][(0, 0x0900)])[0]), flush=True)
+            a.release()
+        except Exception as e:
+            print("depth %d: connection closed (%s)" % (depth, type(e).__name__), flush=True)
+    """#
+
     @Test func anOverLimitFileCachedByAnOlderVersionIsQuarantinedAtStart() async throws {
         let dir = TestDirectory("hostile")
         let hubPort = Net.freePort()

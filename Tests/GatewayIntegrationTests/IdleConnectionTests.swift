@@ -12,7 +12,7 @@ import Testing
 
     @Test func storeKeepsItsLatencyWhile200IdleAndDrippingConnectionsAreOpen() async throws {
         let dir = TestDirectory("idle")
-        let gateway = try GatewayProcess(directory: dir, extraYAML: "limits: { association_request_timeout: 2s }")
+        let gateway = try GatewayProcess(directory: dir, extraYAML: "limits: { association_request_timeout: 2s, max_pending_per_address: 1000 }")
         let process = try gateway.start()
         let pid = process.process.processIdentifier
         func timedStore(_ label: String) async throws -> Duration {

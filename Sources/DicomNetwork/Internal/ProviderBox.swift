@@ -46,6 +46,8 @@ final class ProviderBox {
             switch DatasetHandle(borrowing: ids!).queryKeys() {
             case let .success(keys): identifier = keys
             case let .failure(refusal):
+                ProviderBox.from(ctx).provider.queryRefused(QueryRequest(req!.pointee), association: AssociationInfo(info!.pointee),
+                                                            status: .unableToProcess, reason: refusal.reason)
                 reply!.pointee.status = DIMSEStatus.unableToProcess.code
                 setFixedCString(&reply!.pointee.error_comment, refusal.reason)
                 return
@@ -61,6 +63,8 @@ final class ProviderBox {
             switch DatasetHandle(borrowing: ids!).queryKeys() {
             case let .success(keys): identifier = keys
             case let .failure(refusal):
+                ProviderBox.from(ctx).provider.queryRefused(QueryRequest(req!.pointee), association: AssociationInfo(info!.pointee),
+                                                            status: .unableToProcess, reason: refusal.reason)
                 reply!.pointee.set(RetrieveReply(status: .unableToProcess, errorComment: refusal.reason))
                 return
             }
@@ -77,6 +81,8 @@ final class ProviderBox {
             switch DatasetHandle(borrowing: ids!).queryKeys() {
             case let .success(keys): identifier = keys
             case let .failure(refusal):
+                ProviderBox.from(ctx).provider.queryRefused(QueryRequest(req!.pointee), association: AssociationInfo(info!.pointee),
+                                                            status: .unableToProcess, reason: refusal.reason)
                 reply!.pointee.set(RetrieveReply(status: .unableToProcess, errorComment: refusal.reason))
                 return
             }
