@@ -59,11 +59,14 @@ OFCondition receive_identifier_bounded(T_ASC_Association *assoc, T_ASC_Presentat
     *out = nullptr;
     memset(&verdict, 0, sizeof(verdict));
     T_ASC_PresentationContext pc;
-    ASC_findAcceptedPresentationContext(assoc->params, pcid, &pc);
+    if (ASC_findAcceptedPresentationContext(assoc->params, pcid, &pc).bad())
+        return makeDcmnetCondition(DIMSEC_INVALIDPRESENTATIONCONTEXTID, OF_error, "identifier on a presentation context not accepted");
     T_ASC_PresentationContextID received_on = 0;
     IdentifierStream stream(limits, pc.acceptedTransferSyntax);
     OFCondition cond = DIMSE_receiveDataSetInFile(assoc, DIMSE_NONBLOCKING, timeout, &received_on, &stream, nullptr, nullptr);
     if (cond.bad()) return cond;
+    if (received_on != pcid)
+        return makeDcmnetCondition(DIMSEC_INVALIDPRESENTATIONCONTEXTID, OF_error, "identifier sent on another presentation context than its command");
     verdict = stream.consumer().verdict();
     if (verdict.kind != CDCM_LIMIT_OK) return EC_Normal;
     const std::string &bytes = stream.consumer().data();

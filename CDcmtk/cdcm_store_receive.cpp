@@ -113,7 +113,8 @@ namespace cdcm {
 OFCondition receive_store_dataset(T_ASC_Association *assoc, T_DIMSE_C_StoreRQ &req, T_ASC_PresentationContextID pcid,
                                   int timeout, const cdcm_limits &limits, const char *path, ReceivedDataset &out) {
     T_ASC_PresentationContext pc;
-    ASC_findAcceptedPresentationContext(assoc->params, pcid, &pc);
+    if (ASC_findAcceptedPresentationContext(assoc->params, pcid, &pc).bad())
+        return makeDcmnetCondition(DIMSEC_INVALIDPRESENTATIONCONTEXTID, OF_error, "C-STORE on a presentation context not accepted");
     // The meta header exactly as DCMTK writes it for storescp; the data set is appended below.
     DcmOutputFileStream *meta = nullptr;
     OFCondition cond = DIMSE_createFilestream(path, &req, assoc, pcid, 1, &meta);
