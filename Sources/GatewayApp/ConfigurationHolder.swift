@@ -78,6 +78,8 @@ public final class ConfigurationHolder: @unchecked Sendable {
         if fresh.storage.path != old.storage.path || fresh.storage.indexPath != old.storage.indexPath { needRestart.append("storage.path/index") }
         if fresh.logging != old.logging { needRestart.append("logging") }
         if fresh.http != old.http { needRestart.append("http") }
+        // The listener's limits are fixed when it starts (they live in the C acceptor).
+        if fresh.limits != old.limits { needRestart.append("limits") }
         next.gateway.port = old.gateway.port
         next.gateway.bind = old.gateway.bind
         next.gateway.maxAssociations = old.gateway.maxAssociations
@@ -85,6 +87,7 @@ public final class ConfigurationHolder: @unchecked Sendable {
         next.storage.indexPath = old.storage.indexPath
         next.logging = old.logging
         next.http = old.http
+        next.limits = old.limits
         value = next
         routerValue = Router(plan: RoutingPlan(configuration: next))
         lock.unlock()

@@ -59,39 +59,13 @@ final class ProviderBox {
             setFixedCString(&reply!.pointee.error_comment, result.errorComment)
         }
         h.on_move = { ctx, info, req, ids, responder, reply in
-            let identifier: DicomAttributes
-            switch DatasetHandle(borrowing: ids!).queryKeys() {
-            case let .success(keys): identifier = keys
-            case let .failure(refusal):
-                ProviderBox.from(ctx).provider.queryRefused(QueryRequest(req!.pointee), association: AssociationInfo(info!.pointee),
-                                                            status: .unableToProcess, reason: refusal.reason)
-                reply!.pointee.set(RetrieveReply(status: .unableToProcess, errorComment: refusal.reason))
-                return
-            }
-            let result = ProviderBox.from(ctx).provider.move(
-                QueryRequest(req!.pointee), identifier: identifier,
-                association: AssociationInfo(info!.pointee), responder: RetrieveResponder(responder!))
-            reply!.pointee.set(result)
-            if !result.failedSOPInstanceUIDs.isEmpty {
-                cdcm_responder_set_failed(responder, result.failedSOPInstanceUIDs.joined(separator: "\\"))
+            ProviderBox.from(ctx).retrieve(info!, req!, ids!, responder!, reply!) { provider, request, identifier, association, responder in
+                provider.move(request, identifier: identifier, association: association, responder: responder)
             }
         }
         h.on_get = { ctx, info, req, ids, responder, reply in
-            let identifier: DicomAttributes
-            switch DatasetHandle(borrowing: ids!).queryKeys() {
-            case let .success(keys): identifier = keys
-            case let .failure(refusal):
-                ProviderBox.from(ctx).provider.queryRefused(QueryRequest(req!.pointee), association: AssociationInfo(info!.pointee),
-                                                            status: .unableToProcess, reason: refusal.reason)
-                reply!.pointee.set(RetrieveReply(status: .unableToProcess, errorComment: refusal.reason))
-                return
-            }
-            let result = ProviderBox.from(ctx).provider.get(
-                QueryRequest(req!.pointee), identifier: identifier,
-                association: AssociationInfo(info!.pointee), responder: RetrieveResponder(responder!))
-            reply!.pointee.set(result)
-            if !result.failedSOPInstanceUIDs.isEmpty {
-                cdcm_responder_set_failed(responder, result.failedSOPInstanceUIDs.joined(separator: "\\"))
+            ProviderBox.from(ctx).retrieve(info!, req!, ids!, responder!, reply!) { provider, request, identifier, association, responder in
+                provider.get(request, identifier: identifier, association: association, responder: responder)
             }
         }
         return h
@@ -135,5 +109,28 @@ extension cdcm_reply {
         counts = cdcm_subop_counts(
             remaining: Int32(result.counts.remaining), completed: Int32(result.counts.completed),
             failed: Int32(result.counts.failed), warning: Int32(result.counts.warning))
+    }
+}
+
+extension ProviderBox {
+    /// A C-MOVE or C-GET: its keys read (or refused, audited through the provider), the provider's
+    /// answer set as the final response with its failed instances.
+    private func retrieve(
+        _ info: UnsafePointer<cdcm_assoc_info>, _ req: UnsafePointer<cdcm_query_request>, _ ids: OpaquePointer,
+        _ responder: OpaquePointer, _ reply: UnsafeMutablePointer<cdcm_reply>,
+        _ handle: (any DicomServiceProvider, QueryRequest, DicomAttributes, AssociationInfo, RetrieveResponder) -> RetrieveReply
+    ) {
+        let request = QueryRequest(req.pointee), association = AssociationInfo(info.pointee)
+        switch DatasetHandle(borrowing: ids).queryKeys() {
+        case let .failure(refusal):
+            provider.queryRefused(request, association: association, status: .unableToProcess, reason: refusal.reason)
+            reply.pointee.set(RetrieveReply(status: .unableToProcess, errorComment: refusal.reason))
+        case let .success(identifier):
+            let result = handle(provider, request, identifier, association, RetrieveResponder(responder))
+            reply.pointee.set(result)
+            if !result.failedSOPInstanceUIDs.isEmpty {
+                cdcm_responder_set_failed(responder, result.failedSOPInstanceUIDs.joined(separator: "\\"))
+            }
+        }
     }
 }
