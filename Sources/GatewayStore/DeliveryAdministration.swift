@@ -31,15 +31,24 @@ public struct DeliverySelection: Sendable, Equatable {
         self.studyUID = studyUID
     }
 
-    /// SQL condition over `d` (delivery) and `s` (study) with its arguments. The ids go in as one
-    /// JSON array argument, however many there are: one `?` each would pass SQLite's limit on
-    /// variables (32,766) with a long enough list.
+    /// The same selection with at most `size` ids each (one `?` per id: portable SQL, and far
+    /// below SQLite's limit on variables, 32,766, however long the list).
+    fileprivate func chunked(_ size: Int = 1000) -> [DeliverySelection] {
+        guard ids.count > size else { return [self] }
+        return stride(from: 0, to: ids.count, by: size).map { start in
+            var part = self
+            part.ids = Array(ids[start..<min(ids.count, start + size)])
+            return part
+        }
+    }
+
+    /// SQL condition over `d` (delivery) and `s` (study) with its arguments (use `chunked` first).
     fileprivate var condition: (String, StatementArguments) {
         var clauses: [String] = []
         var arguments: StatementArguments = []
         if !ids.isEmpty {
-            clauses.append("d.id IN (SELECT value FROM json_each(?))")
-            arguments += ["[" + ids.map(String.init).joined(separator: ",") + "]"]
+            clauses.append("d.id IN (\(ids.map { _ in "?" }.joined(separator: ",")))")
+            arguments += StatementArguments(ids)
         }
         if !states.isEmpty {
             clauses.append("d.state IN (\(states.map { _ in "?" }.joined(separator: ",")))")
@@ -65,6 +74,12 @@ extension CacheIndex {
 
     /// Deliveries matching `selection`, oldest first.
     public func deliveries(_ selection: DeliverySelection, limit: Int = 1000) throws -> [DeliveryListing] {
+        let listings = try selection.chunked().flatMap { try deliveries(chunk: $0, limit: limit) }
+        guard selection.ids.count > 1000 else { return listings }
+        return Array(listings.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }.prefix(max(1, limit)))
+    }
+
+    private func deliveries(chunk selection: DeliverySelection, limit: Int) throws -> [DeliveryListing] {
         let (condition, arguments) = selection.condition
         return try read { db in
             try Row.fetchAll(db, sql: """
@@ -103,11 +118,13 @@ extension CacheIndex {
         selection.states = requested.filter { $0 != "inflight" && $0 != "done" }
         let selectsNothing = !requested.isEmpty && selection.states.isEmpty
         if requested.isEmpty { selection.states = ["queued", "failed", "dead"] }
-        let (condition, arguments) = selection.condition
+        let chunks = selection.chunked()
         var changed = 0
         try write { db in
-            let ids = selectsNothing
-                ? [] : try Int64.fetchAll(db, sql: "SELECT d.id \(Self.selectionJoin) WHERE \(condition)", arguments: arguments)
+            let ids = selectsNothing ? [] : try chunks.flatMap { chunk -> [Int64] in
+                let (condition, arguments) = chunk.condition
+                return try Int64.fetchAll(db, sql: "SELECT d.id \(Self.selectionJoin) WHERE \(condition)", arguments: arguments)
+            }
             for chunk in stride(from: 0, to: ids.count, by: 500) {
                 let part = Array(ids[chunk..<min(ids.count, chunk + 500)])
                 var args: StatementArguments = ["now": now]
