@@ -118,11 +118,12 @@ extension CacheServiceProvider {
         for instance in instances {
             if aborted || isQuarantined(instance) { counts.failed += 1; counts.remaining -= 1; failed.append(instance.sopUID); continue }
             do {
-                let file = try view.outgoingFile(for: instance, paths: paths)
-                defer { if file.isCopy { try? FileManager.default.removeItem(atPath: file.path) } }
                 let result = try CrashJournal.during(.retrieve(instanceID: instance.id ?? 0, caller: association.callingAE)) {
                     () throws(DicomNetworkError) in
-                    try association2.store(
+                    // Inside the journal: making the copy parses the file too.
+                    let file = try view.outgoingFile(for: instance, paths: paths)
+                    defer { if file.isCopy { try? FileManager.default.removeItem(atPath: file.path) } }
+                    return try association2.store(
                         file: file.path, priority: request.priority,
                         moveOriginator: (try? AETitle(association.callingAE)).map { ($0, request.messageID) })
                 }
@@ -181,10 +182,11 @@ extension CacheServiceProvider {
                 continue
             }
             do {
-                let file = try view.outgoingFile(for: instance, paths: paths)
-                defer { if file.isCopy { try? FileManager.default.removeItem(atPath: file.path) } }
                 let status = try CrashJournal.during(.retrieve(instanceID: instance.id ?? 0, caller: association.callingAE)) {
-                    () throws(DicomNetworkError) in try responder.store(file: file.path)
+                    () throws(DicomNetworkError) in
+                    let file = try view.outgoingFile(for: instance, paths: paths)
+                    defer { if file.isCopy { try? FileManager.default.removeItem(atPath: file.path) } }
+                    return try responder.store(file: file.path)
                 }
                 switch status.category {
                 case .success: counts.completed += 1
@@ -270,7 +272,21 @@ extension CacheServiceProvider {
     /// A quarantined instance (it crashed the gateway, or breaks the input limits) is never sent:
     /// its sub-operation fails and it is listed in the final response.
     func isQuarantined(_ instance: InstanceRecord) -> Bool {
-        guard let id = instance.id, let reason = index.quarantineReason(instanceID: id) else { return false }
+        guard let id = instance.id else { return false }
+        var state = index.limitsState(instanceID: id)
+        if !state.checked {
+            // Cached before the limits existed and not checked yet: check it now, before it is parsed.
+            let verdict = DicomFile.checkLimits(paths.absolutePath(relative: instance.path), Gateway.inputLimits(configuration.limits))
+            if verdict.isOK {
+                try? index.markLimitsChecked(ids: [id])
+            } else {
+                let reason = "cached before the input limits existed and breaks them: \(verdict.text)"
+                _ = try? index.quarantineInstance(id: id, reason: reason)
+                index.audit(AuditRecord(event: "quarantine", actor: "gateway", outcome: "instance \(id)", detail: reason))
+                state.quarantine = reason
+            }
+        }
+        guard let reason = state.quarantine else { return false }
         logger.warning("retrieve skips a quarantined instance", metadata: ["instance": "\(id)", "reason": "\(reason)"])
         return true
     }

@@ -37,6 +37,16 @@ extension CacheIndex {
         try? read { db in try String.fetchOne(db, sql: "SELECT quarantine FROM instance WHERE id = ?", arguments: [instanceID]) }
     }
 
+    /// Whether the instance's file is known to be within the input limits (false for a file cached
+    /// before they existed and not checked yet), and its quarantine reason if any.
+    public func limitsState(instanceID: Int64) -> (checked: Bool, quarantine: String?) {
+        let row = try? read { db in
+            try Row.fetchOne(db, sql: "SELECT limitsChecked, quarantine FROM instance WHERE id = ?", arguments: [instanceID])
+        }
+        guard let row else { return (true, nil) }
+        return (row["limitsChecked"] as Bool? ?? true, row["quarantine"])
+    }
+
     /// Instance ids and SOP Instance UIDs quarantined, newest first (at most `limit`).
     public func quarantinedInstances(limit: Int = 1000) throws -> [(id: Int64, sopUID: String, reason: String)] {
         try read { db in
@@ -53,7 +63,7 @@ extension CacheIndex {
     {
         try read { db in
             let outstanding = outstandingOnly
-                ? "AND EXISTS (SELECT 1 FROM delivery d WHERE d.instanceRef = instance.id AND d.state IN ('queued', 'inflight', 'failed'))"
+                ? "AND EXISTS (SELECT 1 FROM delivery d WHERE d.instanceRef = instance.id AND d.state IN ('queued', 'inflight', 'failed', 'dead'))"
                 : ""
             return try Row.fetchAll(db, sql: """
                 SELECT id, path FROM instance WHERE limitsChecked = 0 AND quarantine IS NULL AND id > ? \(outstanding) ORDER BY id LIMIT ?

@@ -170,6 +170,13 @@ import Testing
         let list = try PeerProcess(GatewayProcess.binary, ["queue", "list", "--config", strict.configPath, "--state", "quarantined"],
                                    logDirectory: dir.path).run(timeout: 60)
         #expect(list.output.contains("quarantined"), "\(list.output)")
+        // Nor retrieved: a C-GET lists it as failed and sends nothing.
+        let get = try await PeerProcess("getscu", ["-P", "-aet", "WIRE", "-aec", "NETGW", "-k", "QueryRetrieveLevel=PATIENT",
+                                                   "-k", "PatientID=WIRE-NESTED", "-od", dir.sub("got"), "127.0.0.1", "\(strict.port)"],
+                                        logDirectory: dir.path).runOffPool(timeout: 60)
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/got")) ?? []).isEmpty,
+                "a quarantined instance must not be retrieved: \(get.output.suffix(1500))")
+        #expect(process.process.isRunning)
         #expect(strict.terminate() == 0)
     }
 
