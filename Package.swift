@@ -124,3 +124,32 @@ let package = Package(
     ],
     cxxLanguageStandard: .cxx17
 )
+
+// libFuzzer targets in Swift (scripts/fuzz/run-swift): only with DICOM_GATEWAY_FUZZ=1, so the
+// normal build never sees them. Build into .build-fuzz-swift, never .build.
+if Context.environment["DICOM_GATEWAY_FUZZ"] == "1" {
+    let fuzz: [SwiftSetting] = [.unsafeFlags(["-parse-as-library", "-sanitize=fuzzer,address"])]
+    let link: [LinkerSetting] = [.unsafeFlags(["-sanitize=fuzzer,address"])]
+    let targets: [(String, [Target.Dependency])] = [
+        ("FuzzConfig", ["GatewayConfig", "GatewayRouting", "DicomCore"]),
+        ("FuzzQuery", ["GatewayStore", "DicomCore", .product(name: "Logging", package: "swift-log")]),
+        ("FuzzHTTP", [
+            "GatewayAdmin", "GatewayConfig", "GatewayStore", "DicomCore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+            .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
+    ]
+    package.targets.append(.target(name: "FuzzSupport", path: "scripts/fuzz/swift/FuzzSupport"))
+    for (name, dependencies) in targets {
+        package.targets.append(.executableTarget(
+            name: name, dependencies: ["FuzzSupport"] + dependencies, path: "scripts/fuzz/swift/\(name)",
+            swiftSettings: fuzz, linkerSettings: link))
+        package.products.append(.executable(name: name, targets: [name]))
+    }
+}

@@ -42,6 +42,10 @@ extension GatewayConfiguration {
     /// - Throws: `ConfigError` with every problem found, each with line and column.
     public static func parse(yaml: String, sourceName: String, baseDirectory: URL) throws(ConfigError) -> GatewayConfiguration {
         let sink = DiagnosticSink(file: sourceName)
+        if let problem = YAMLNesting.problem(in: yaml) {
+            throw ConfigError(diagnostics: [ConfigDiagnostic(
+                code: .syntax, file: sourceName, line: problem.line, column: problem.column, path: "", message: problem.message)])
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)

@@ -14,6 +14,15 @@ public enum QueryKeyLimits {
     /// Why `identifier` cannot be matched, as an Error Comment (at most 64 characters), or nil.
     public static func problem(_ identifier: DicomAttributes) -> String? {
         for (tag, value) in identifier {
+            // Text and name keys are matched as one pattern, backslashes included (SQLite refuses
+            // LIKE/GLOB patterns over 50,000 bytes): the whole value is bounded, not each part.
+            if let kind = QueryAttributes.byTag[tag]?.kind, kind == .text || kind == .personName {
+                if value.utf8.count > maxValueBytes { return "\(tag) value of \(value.utf8.count) bytes; at most \(maxValueBytes)" }
+                if value.utf8.lazy.filter({ $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") }).count > maxWildcards {
+                    return "\(tag) has more than \(maxWildcards) wildcards"
+                }
+                continue
+            }
             let values = value.split(separator: "\\", omittingEmptySubsequences: false)
             if values.count > maxListValues {
                 return "\(tag) lists \(values.count) values; at most \(maxListValues)"

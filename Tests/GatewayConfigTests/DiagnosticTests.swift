@@ -210,3 +210,32 @@ import GatewayConfig
         }
     }
 }
+
+/// Hostile configuration text (found by the config fuzz target): deep flow nesting overflowed
+/// Yams's recursive composer; it is refused with a syntax error before Yams sees it.
+@Suite struct HostileConfigTests {
+    @Test func deeplyNestedFlowCollectionsAreASyntaxErrorNotACrash() throws {
+        let text = "gateway: " + String(repeating: "{", count: 4_000)
+        do {
+            _ = try GatewayConfiguration.parse(yaml: text, sourceName: "deep.yaml", baseDirectory: URL(fileURLWithPath: "/tmp"))
+            Issue.record("4,000 nested braces must be refused")
+        } catch {
+            #expect(error.diagnostics.count == 1)
+            #expect(error.diagnostics.first?.line == 1)
+            #expect(error.diagnostics.first?.message.contains("nest deeper than 64") == true, "\(error.diagnostics)")
+        }
+    }
+
+    @Test func bracesInQuotesAndCommentsDoNotCount() throws {
+        let text = """
+            # {{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{
+            gateway: { ae_title: "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[" }
+            """
+        do {
+            _ = try GatewayConfiguration.parse(yaml: text, sourceName: "q.yaml", baseDirectory: URL(fileURLWithPath: "/tmp"))
+        } catch {
+            // The AE title is invalid (too long), but that is a value error, not nesting.
+            #expect(!error.diagnostics.contains { $0.message.contains("nest deeper") }, "\(error.diagnostics)")
+        }
+    }
+}

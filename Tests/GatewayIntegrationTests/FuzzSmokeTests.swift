@@ -22,6 +22,19 @@ import Testing
         #expect(output.contains("stat::number_of_executed_units"), "libFuzzer's final stats are missing: \(output.suffix(2000))")
     }
 
+    /// The Swift targets (libFuzzer through -sanitize=fuzzer, ASan): the YAML config loader and the
+    /// C-FIND identifier to index query translation. The first run builds them into
+    /// .build-fuzz-swift (a few minutes); the HTTP target, which needs all of NIO and Hummingbird
+    /// instrumented, runs by hand (scripts/fuzz/run-swift http SECONDS).
+    @Test(arguments: ["config", "query"])
+    func swiftFuzzTargetFindsNothingIn10Seconds(_ target: String) async throws {
+        let dir = TestDirectory("fuzz")
+        let (status, output) = try await PeerProcess("/bin/bash", [Self.fuzz + "/run-swift", target, "10"], logDirectory: dir.path)
+            .runOffPool(timeout: 1500)
+        #expect(status == 0, "\(output.suffix(4000))")
+        #expect(output.contains("no crash in 10 s"), "\(output.suffix(2000))")
+    }
+
     @Test func networkFuzzerLeavesTheGatewayUpWithoutLeaks() async throws {
         let dir = TestDirectory("fuzz")
         let gateway = try GatewayProcess(directory: dir)
