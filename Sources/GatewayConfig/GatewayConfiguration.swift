@@ -33,6 +33,8 @@ public struct GatewayConfiguration: Sendable, Hashable {
     public var priorities: [PriorityRuleConfig] = []
     /// `routes:` where instances go, in file order (every matching route applies).
     public var routes: [RouteConfig] = []
+    /// `reporting:` the shared reporting worklist: rules, deadlines, escalation, orphans.
+    public var reporting = ReportingSettings()
 
     /// The defaults, with relative paths resolved against `baseDirectory`.
     public init(baseDirectory: URL) {

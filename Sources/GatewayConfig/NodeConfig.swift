@@ -26,6 +26,8 @@ public struct NodeConfig: Sendable, Hashable {
     /// For a reporter: C-FIND answers also list studies known at the sources but not cached,
     /// as NEARLINE with the gateway as RetrieveAETitle (`federated_query`, default false).
     public var federatedQuery = false
+    /// For a reporter site on the worklist: its skills, capacity and hours (`reporting`).
+    public var reporting: ReporterSettings?
 
     public init(name: String, aeTitle: AETitle, host: String? = nil, port: Int? = nil, issuer: String? = nil,
                 roles: Set<NodeRole>, maxAssociations: Int = 2) {
