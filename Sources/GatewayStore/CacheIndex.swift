@@ -136,6 +136,10 @@ extension CacheIndex {
             WHERE id = ?
             """, arguments: [study.seriesCount, study.modalities, study.originNode, m.sizeBytes, m.receivedAt, m.receivedAt, study.id])
         try recordIngest(m, studyCreated: studyCreated, db)
+        if m.extras.worklistActive {
+            try Worklist.ingested(studyUID: m.studyUID, instanceRef: instance.id!, sender: m.origin.node, extras: m.extras,
+                                  now: m.receivedAt, db)
+        }
     }
 
     private static func upsertPatient(_ m: InstanceMetadata, _ db: Database) throws -> Int64 {

@@ -207,6 +207,7 @@ enum IndexSchema {
             }
             try db.execute(sql: "UPDATE instance SET limitsChecked = 0")
         }
+        m.registerMigration("v9-worklist", migrate: WorklistSchema.create)
         return m
     }
 }

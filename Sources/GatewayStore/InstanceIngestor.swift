@@ -51,7 +51,7 @@ public final class InstanceIngestor: Sendable {
                                        studyUID: study, origin: origin, policy: duplicatePolicy, flush: flush, deliveries: deliveries)
             if result != .stored && result != .replaced { flush?.discard() }
             // A replacement queued its deliveries in the transaction that records the new content.
-            if result != .replaced { try ensureDeliveries(deliveries, of: existing, origin: origin) }
+            if result != .replaced { try ensureDeliveries(deliveries, of: existing, origin: origin, studyUID: study, extras: extras) }
             return result
         }
         let relative = paths.relativePath(study: study, series: series, sopInstance: sop)
@@ -107,11 +107,16 @@ public final class InstanceIngestor: Sendable {
     /// A copy indexed without its sender (re-indexed from its file by recovery after a crash, before
     /// its acknowledgement) learns it from the resend, and so does its study, whose origin decides
     /// where reports go home.
+    ///
+    /// Likewise the study's worklist item: a copy re-indexed by recovery before its acknowledgement
+    /// never wrote one, and the resend's acknowledgement promises it.
     private func ensureDeliveries(_ deliveries: [PendingDelivery], of existing: InstanceRecord,
-                                  origin: InstanceMetadata.Origin) throws(StoreError) {
+                                  origin: InstanceMetadata.Origin, studyUID: String, extras: IngestExtras) throws(StoreError) {
         guard let id = existing.id else { return }
         let learnsOrigin = existing.originNode == nil && origin.node != nil
-        guard !deliveries.isEmpty || learnsOrigin else { return }
+        let needsItem = extras.worklistActive && extras.worklist != nil && !extras.isReportObject
+            && !((try? index.hasWorklistItem(studyUID: studyUID)) ?? false)
+        guard !deliveries.isEmpty || learnsOrigin || needsItem else { return }
         do {
             try index.write { db in
                 if learnsOrigin {
@@ -123,6 +128,9 @@ public final class InstanceIngestor: Sendable {
                         """, arguments: [origin.node, existing.seriesRef])
                 }
                 try CacheIndex.insertDeliveries(deliveries, instanceRef: id, now: Date(), db)
+                if needsItem {
+                    try Worklist.ingested(studyUID: studyUID, instanceRef: id, sender: origin.node, extras: extras, now: Date(), db)
+                }
             }
         } catch {
             throw StoreError("cannot queue the deliveries of \(existing.sopUID): \(error)")

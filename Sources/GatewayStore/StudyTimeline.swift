@@ -25,11 +25,22 @@ public struct IngestExtras: Sendable, Equatable {
     public var isReport = false
     /// The node that sent it, for the `reported` event.
     public var sendingNode: String?
+    /// The worklist is on (`reporting.rules`): the study's item gets this instance's part
+    /// (its copy to the item's site, a report closing it).
+    public var worklistActive = false
+    /// A reporting rule matched this instance: the study gets an item if it has none.
+    public var worklist: WorklistPlacement?
+    /// A report object (SR, KOS, Encapsulated PDF/CDA) from any sender, the origin included.
+    public var isReportObject = false
 
-    public init(identity: PatientIdentityMapping? = nil, isReport: Bool = false, sendingNode: String? = nil) {
+    public init(identity: PatientIdentityMapping? = nil, isReport: Bool = false, sendingNode: String? = nil,
+                worklistActive: Bool = false, worklist: WorklistPlacement? = nil, isReportObject: Bool = false) {
         self.identity = identity
         self.isReport = isReport
         self.sendingNode = sendingNode
+        self.worklistActive = worklistActive
+        self.worklist = worklist
+        self.isReportObject = isReportObject
     }
 }
 
@@ -121,6 +132,7 @@ extension CacheIndex {
         } else if let studyOrigin, destination == studyOrigin, instanceOrigin != studyOrigin {
             try recordEvent(StudyEvent.reportReturned, studyUID: studyUID, node: destination, time: now,
                             detail: "from \(instanceOrigin ?? "an unknown sender")", once: true, db)
+            try Worklist.reportReturned(studyUID: studyUID, origin: destination, now: now, db)
         }
     }
 

@@ -1,0 +1,212 @@
+import Foundation
+import GRDB
+
+/// Reading the reporting worklist: listings for the API and dashboard, loads for the allocator,
+/// candidates for the review, counts for metrics.
+extension CacheIndex {
+    public func hasWorklistItem(studyUID: String) throws -> Bool {
+        try read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM worklist_item WHERE studyUID = ?)", arguments: [studyUID]) ?? false
+        }
+    }
+
+    public func worklistItem(id: Int64) throws -> WorklistItem? {
+        try read { db in try WorklistItem.fetchOne(db, sql: "SELECT * FROM worklist_item WHERE id = ?", arguments: [id]) }
+    }
+
+    public func worklistItem(studyUID: String) throws -> WorklistItem? {
+        try read { db in try WorklistItem.fetchOne(db, sql: "SELECT * FROM worklist_item WHERE studyUID = ?", arguments: [studyUID]) }
+    }
+
+    /// The items `filter` selects, soonest deadline first, with the total before paging.
+    public func worklistListing(_ filter: WorklistFilter, now: Date = Date(), limit: Int = 100,
+                                offset: Int = 0) throws -> (items: [WorklistListing], total: Int) {
+        var clauses: [String] = []
+        var arguments: [any DatabaseValueConvertible] = []
+        if let site = filter.site { clauses.append("w.site = ?"); arguments.append(site) }
+        if let skill = filter.skill { clauses.append("w.skill = ?"); arguments.append(skill) }
+        if let states = filter.states, !states.isEmpty {
+            clauses.append("w.state IN (" + states.map { _ in "?" }.joined(separator: ", ") + ")")
+            arguments += states.map(\.rawValue)
+        }
+        if let rank = filter.priorityRank { clauses.append("w.priority = ?"); arguments.append(rank) }
+        if let origin = filter.origin { clauses.append("w.origin = ?"); arguments.append(origin) }
+        if let studyUID = filter.studyUID { clauses.append("w.studyUID = ?"); arguments.append(studyUID) }
+        if let overdue = filter.overdue {
+            clauses.append(overdue ? "(w.state IN \(WorklistState.openSQL) AND w.deadline <= ?)"
+                                   : "NOT (w.state IN \(WorklistState.openSQL) AND w.deadline <= ?)")
+            arguments.append(now.epoch)
+        }
+        if let orphan = filter.orphan { clauses.append(orphan ? "w.orphan IS NOT NULL" : "w.orphan IS NULL") }
+        let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+        return try read { db in
+            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM worklist_item w \(whereSQL)",
+                                         arguments: StatementArguments(arguments)) ?? 0
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT w.*, s.accessionNumber AS s_accession, s.studyDescription AS s_description, s.modalities AS s_modalities,
+                       s.studyDate AS s_date, s.instanceCount AS s_instances, s.id AS s_id
+                FROM worklist_item w LEFT JOIN study s ON s.studyUID = w.studyUID
+                \(whereSQL) ORDER BY w.deadline, w.id LIMIT ? OFFSET ?
+                """, arguments: StatementArguments(arguments + [limit, offset]))
+            let items = try rows.map { row -> WorklistListing in
+                let item = try WorklistItem(row: row)
+                let study: WorklistStudyInfo? = (row["s_id"] as Int64?) == nil ? nil : WorklistStudyInfo(
+                    accessionNumber: row["s_accession"], studyDescription: row["s_description"], modalities: row["s_modalities"],
+                    studyDate: row["s_date"], instanceCount: row["s_instances"])
+                return WorklistListing(item: item, study: study)
+            }
+            return (items, total)
+        }
+    }
+
+    /// The item's history, oldest first.
+    public func worklistHistory(id: Int64) throws -> [WorklistEvent] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT time, event, actor, site, detail FROM worklist_event WHERE itemRef = ? ORDER BY time, id",
+                             arguments: [id]).map {
+                WorklistEvent(time: $0["time"], event: $0["event"], actor: $0["actor"], site: $0["site"], detail: $0["detail"])
+            }
+        }
+    }
+
+    /// Each site's open work (allocated and in progress), and how many of its allocated items
+    /// have deliveries to it failing. Sites with no open work are absent.
+    public func worklistSiteLoads() throws -> [WorklistSiteLoad] {
+        try read { db in
+            var loads: [String: WorklistSiteLoad] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT site, SUM(effort) AS effort, COUNT(*) AS n FROM worklist_item
+                WHERE state IN ('allocated', 'in_progress') AND site IS NOT NULL GROUP BY site
+                """) {
+                let site: String = row["site"]
+                loads[site] = WorklistSiteLoad(site: site, openEffort: row["effort"], openItems: row["n"], failingItems: 0)
+            }
+            for row in try Row.fetchAll(db, sql: """
+                SELECT w.site, COUNT(DISTINCT w.id) AS n FROM worklist_item w
+                JOIN study s ON s.studyUID = w.studyUID JOIN series se ON se.studyRef = s.id JOIN instance i ON i.seriesRef = se.id
+                JOIN delivery d ON d.instanceRef = i.id AND d.destination = w.site
+                WHERE w.state = 'allocated' AND d.state IN ('failed', 'dead') GROUP BY w.site
+                """) {
+                let site: String = row["site"]
+                loads[site, default: WorklistSiteLoad(site: site, openEffort: 0, openItems: 0, failingItems: 0)].failingItems = row["n"]
+            }
+            return loads.values.sorted { $0.site < $1.site }
+        }
+    }
+
+    /// Scheduled items with a skill, most urgent class first, then soonest deadline.
+    public func worklistScheduled(limit: Int = 500) throws -> [WorklistItem] {
+        try read { db in
+            try WorklistItem.fetchAll(db, sql: """
+                SELECT * FROM worklist_item WHERE state = 'scheduled' AND skill <> '' ORDER BY priority DESC, deadline, id LIMIT ?
+                """, arguments: [limit])
+        }
+    }
+
+    /// Allocated items not yet started (for grace, reachability and hours).
+    public func worklistAllocated() throws -> [WorklistItem] {
+        try read { db in try WorklistItem.fetchAll(db, sql: "SELECT * FROM worklist_item WHERE state = 'allocated' ORDER BY priority DESC, deadline") }
+    }
+
+    /// Whether the study's deliveries to `site` are failing (retrying or dead): the site looks unreachable.
+    public func worklistDeliveriesFailing(studyUID: String, site: String) throws -> Bool {
+        try read { db in
+            try Bool.fetchOne(db, sql: """
+                SELECT EXISTS (SELECT 1 FROM delivery d JOIN instance i ON i.id = d.instanceRef JOIN series se ON se.id = i.seriesRef
+                JOIN study s ON s.id = se.studyRef WHERE s.studyUID = ? AND d.destination = ? AND d.state IN ('failed', 'dead'))
+                """, arguments: [studyUID, site]) ?? false
+        }
+    }
+
+    /// Open items past `fraction` of their time to deadline and not yet escalated.
+    public func worklistDueForEscalation(now: Date, fraction: Double) throws -> [WorklistItem] {
+        try read { db in
+            try WorklistItem.fetchAll(db, sql: """
+                SELECT * FROM worklist_item WHERE state IN \(WorklistState.openSQL) AND escalatedAt IS NULL
+                  AND arrivedAt + (deadline - arrivedAt) * ? <= ? ORDER BY deadline LIMIT 1000
+                """, arguments: [fraction, now.epoch])
+        }
+    }
+
+    /// Open items past their deadline that the review has not yet announced.
+    public func worklistNewlyOverdue(now: Date) throws -> [WorklistItem] {
+        try read { db in
+            try WorklistItem.fetchAll(db, sql: """
+                SELECT * FROM worklist_item WHERE state IN \(WorklistState.openSQL) AND overdueAt IS NULL AND deadline <= ?
+                ORDER BY deadline LIMIT 1000
+                """, arguments: [now.epoch])
+        }
+    }
+
+    /// Reported items whose report has not reached the origin since `reportedBefore`, not yet flagged.
+    public func worklistReportsNotReturned(reportedBefore: Date) throws -> [WorklistItem] {
+        try read { db in
+            try WorklistItem.fetchAll(db, sql: """
+                SELECT * FROM worklist_item WHERE state = 'reported' AND orphan IS NULL AND reportedAt <= ? LIMIT 1000
+                """, arguments: [reportedBefore.epoch])
+        }
+    }
+
+    /// Studies received in `(after, upTo]` with no worklist item and no report object: orphans
+    /// once `orphan_after` has passed since they arrived.
+    public func studiesWithoutReport(receivedAfter after: Date, upTo: Date, limit: Int = 1000) throws -> [(studyUID: String, origin: String?, receivedAt: Date)] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT s.studyUID, s.originNode, s.receivedAt FROM study s
+                WHERE s.receivedAt > ? AND s.receivedAt <= ?
+                  AND NOT EXISTS (SELECT 1 FROM worklist_item w WHERE w.studyUID = s.studyUID)
+                  AND NOT EXISTS (SELECT 1 FROM series se JOIN instance i ON i.seriesRef = se.id WHERE se.studyRef = s.id
+                                  AND (i.sopClassUID LIKE '1.2.840.10008.5.1.4.1.1.88.%'
+                                       OR i.sopClassUID IN ('1.2.840.10008.5.1.4.1.1.104.1', '1.2.840.10008.5.1.4.1.1.104.2')))
+                ORDER BY s.receivedAt LIMIT ?
+                """, arguments: [after, upTo, limit]).map { ($0["studyUID"], $0["originNode"], $0["receivedAt"]) }
+        }
+    }
+}
+
+/// Counts for `/metrics`.
+public struct WorklistCounts: Sendable, Equatable {
+    public struct Key: Hashable, Sendable { public var state: String, priority: Int, site: String }
+    public struct OverdueKey: Hashable, Sendable { public var origin: String, site: String, priority: Int }
+    public var items: [Key: Int] = [:]
+    public var overdue: [OverdueKey: Int] = [:]
+    public var orphans: [String: Int] = [:]
+}
+
+/// One reported item's turnaround, for charts and the histogram.
+public struct WorklistTurnaround: Sendable, Equatable {
+    public var priority: Int
+    public var arrivedAt: Date
+    public var reportedAt: Date
+    public var seconds: Double { reportedAt.timeIntervalSince(arrivedAt) }
+}
+
+extension CacheIndex {
+    public func worklistCounts(now: Date = Date()) throws -> WorklistCounts {
+        try read { db in
+            var counts = WorklistCounts()
+            for row in try Row.fetchAll(db, sql: "SELECT state, priority, COALESCE(site, '') AS site, COUNT(*) AS n FROM worklist_item GROUP BY state, priority, site") {
+                counts.items[.init(state: row["state"], priority: row["priority"], site: row["site"])] = row["n"]
+            }
+            for row in try Row.fetchAll(db, sql: """
+                SELECT COALESCE(origin, '') AS origin, COALESCE(site, '') AS site, priority, COUNT(*) AS n FROM worklist_item
+                WHERE state IN \(WorklistState.openSQL) AND deadline <= ? GROUP BY origin, site, priority
+                """, arguments: [now.epoch]) {
+                counts.overdue[.init(origin: row["origin"], site: row["site"], priority: row["priority"])] = row["n"]
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT COALESCE(origin, '') AS origin, COUNT(*) AS n FROM worklist_item WHERE orphan IS NOT NULL GROUP BY origin") {
+                counts.orphans[row["origin"]] = row["n"]
+            }
+            return counts
+        }
+    }
+
+    /// Items reported since `since`, oldest report first.
+    public func worklistTurnarounds(since: Date) throws -> [WorklistTurnaround] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT priority, arrivedAt, reportedAt FROM worklist_item WHERE reportedAt IS NOT NULL AND reportedAt >= ? ORDER BY reportedAt
+                """, arguments: [since.epoch]).map { WorklistTurnaround(priority: $0["priority"], arrivedAt: $0["arrivedAt"], reportedAt: $0["reportedAt"]) }
+        }
+    }
+}
