@@ -48,6 +48,8 @@ let package = Package(
             dependencies: ["DicomCore", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "GatewayRouting", dependencies: ["DicomCore", "GatewayConfig"]),
+        // The reporting worklist's decisions (rules, deadlines, allocation); state lives in GatewayStore.
+        .target(name: "GatewayReporting", dependencies: ["DicomCore", "GatewayConfig", "GatewayRouting"]),
         .target(
             name: "GatewayStore",
             dependencies: [
@@ -84,6 +86,7 @@ let package = Package(
             name: "GatewayApp",
             dependencies: [
                 "DicomCore", "DicomNetwork", "GatewayConfig", "GatewayStore", "GatewayRouting", "GatewayRetrieval", "GatewayAdmin",
+                "GatewayReporting",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -93,7 +96,7 @@ let package = Package(
         .executableTarget(
             name: "dicom-gateway",
             dependencies: [
-                "GatewayApp", "DicomCore", "DicomNetwork", "GatewayConfig", "GatewayStore", "GatewayRouting",
+                "GatewayApp", "DicomCore", "DicomNetwork", "GatewayConfig", "GatewayStore", "GatewayRouting", "GatewayReporting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -104,6 +107,7 @@ let package = Package(
         .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig"]),
         .testTarget(name: "GatewayRoutingTests", dependencies: ["GatewayRouting", "GatewayConfig", "DicomCore"]),
         .testTarget(name: "GatewayStoreTests", dependencies: ["GatewayStore", "DicomCore"]),
+        .testTarget(name: "GatewayReportingTests", dependencies: ["GatewayReporting", "GatewayRouting", "GatewayConfig", "DicomCore"]),
         .testTarget(name: "GatewayRetrievalTests", dependencies: ["GatewayRetrieval", "GatewayStore", "GatewayConfig", "DicomCore"]),
         .testTarget(
             name: "GatewayAdminTests",
@@ -119,7 +123,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GatewayIntegrationTests",
-            dependencies: ["DicomCore", "DicomNetwork", "GatewayConfig", "GatewayStore", "GatewayApp", "GatewayRetrieval"]
+            dependencies: ["DicomCore", "DicomNetwork", "GatewayConfig", "GatewayStore", "GatewayApp", "GatewayRetrieval", "GatewayReporting"]
         ),
     ],
     cxxLanguageStandard: .cxx17

@@ -1,0 +1,135 @@
+import Foundation
+import GatewayConfig
+
+/// Chooses the reporter site for a worklist item, and says why.
+///
+/// Eligible: the site has the skill, is within its hours and its deliveries are not failing.
+/// Among eligible sites the one whose load after taking the item (open effort / capacity) is
+/// lowest wins, so a burst spreads in proportion to capacity. With `prefer: origin`, sites of the
+/// study's own organisation win while one of them stays within capacity. Sites the item was
+/// already taken from (released, reallocated) are used only when no other site is eligible.
+///
+/// ```swift
+/// let decision = Allocator(plan: plan).decide(request, loads: ["NEURO_HUB": 3.0], failing: [], at: TimeOfDay(hour: 9, minute: 0))
+/// decision.chosen   // "NEURO_HUB", or nil: the item stays scheduled and is flagged with decision.reason
+/// ```
+public struct Allocator: Sendable {
+    public let plan: ReportingPlan
+
+    public init(plan: ReportingPlan) { self.plan = plan }
+
+    /// What the allocator knows of one item.
+    public struct Request: Sendable {
+        public var skill: String
+        public var effort: Double
+        /// The study's origin node.
+        public var origin: String?
+        /// Sites it was taken from.
+        public var passedOver: Set<String>
+        /// A site to leave out entirely (the one it is being taken from now).
+        public var excluding: String?
+
+        public init(skill: String, effort: Double, origin: String? = nil, passedOver: Set<String> = [], excluding: String? = nil) {
+            self.skill = skill
+            self.effort = effort
+            self.origin = origin
+            self.passedOver = passedOver
+            self.excluding = excluding
+        }
+    }
+
+    /// One site considered, with the facts and the verdict.
+    public struct Candidate: Sendable, Codable, Equatable {
+        public var site: String
+        public var hasSkill: Bool
+        public var inHours: Bool
+        public var reachable: Bool
+        public var capacity: Double
+        public var openEffort: Double
+        /// (open effort + this item's effort) / capacity.
+        public var loadAfter: Double
+        public var preferred: Bool
+        public var passedOver: Bool
+        public var eligible: Bool
+        /// Why it is not eligible, or how it ranked.
+        public var note: String
+    }
+
+    public struct Decision: Sendable, Codable, Equatable {
+        public var chosen: String?
+        public var reason: String
+        public var candidates: [Candidate]
+        public var decidedAt: Date
+
+        /// The decision as JSON, as the item keeps it.
+        public var json: String {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            encoder.dateEncodingStrategy = .iso8601
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        }
+    }
+
+    /// `loads`: each site's open effort; `failing`: sites whose deliveries are failing now.
+    public func decide(_ request: Request, loads: [String: Double], failing: Set<String>, at time: TimeOfDay,
+                       now: Date = Date()) -> Decision {
+        let originOrganisation = request.origin.flatMap { plan.organisations[$0] }
+        var candidates: [Candidate] = []
+        for site in plan.sites where site.name != request.excluding {
+            let open = loads[site.name] ?? 0
+            var candidate = Candidate(
+                site: site.name, hasSkill: site.skills.contains(request.skill), inHours: site.isWorking(at: time),
+                reachable: !failing.contains(site.name), capacity: site.capacity, openEffort: open,
+                loadAfter: (open + request.effort) / site.capacity,
+                preferred: plan.settings.prefer == .origin && originOrganisation != nil && site.organisation == originOrganisation,
+                passedOver: request.passedOver.contains(site.name), eligible: false, note: "")
+            if !candidate.hasSkill {
+                candidate.note = "does not report \(request.skill)"
+            } else if !candidate.inHours {
+                candidate.note = "outside its hours (\(site.hours.map { "\($0)" } ?? ""))"
+            } else if !candidate.reachable {
+                candidate.note = "its deliveries are failing"
+            } else {
+                candidate.eligible = true
+            }
+            candidates.append(candidate)
+        }
+        let eligible = candidates.filter(\.eligible)
+        guard !eligible.isEmpty else {
+            let skilled = candidates.filter(\.hasSkill)
+            let reason = skilled.isEmpty
+                ? "no reporter site has the skill \(request.skill)"
+                : "no site with the skill \(request.skill) can take it now: "
+                    + skilled.map { "\($0.site) \($0.note)" }.joined(separator: "; ")
+            return Decision(chosen: nil, reason: reason, candidates: candidates, decidedAt: now)
+        }
+        let fresh = eligible.filter { !$0.passedOver }
+        let pool = fresh.isEmpty ? eligible : fresh
+        let preferredWithRoom = pool.filter { $0.preferred && $0.loadAfter <= 1 }
+        let tier = preferredWithRoom.isEmpty ? pool : preferredWithRoom
+        let winner = tier.min { a, b in
+            if a.loadAfter != b.loadAfter { return a.loadAfter < b.loadAfter }
+            if a.capacity != b.capacity { return a.capacity > b.capacity }
+            return a.site < b.site
+        }!
+        for i in candidates.indices where candidates[i].eligible {
+            let c = candidates[i]
+            if c.site == winner.site {
+                candidates[i].note = "chosen"
+            } else if c.passedOver && !fresh.isEmpty {
+                candidates[i].note = "the item was already taken from it"
+            } else if !preferredWithRoom.isEmpty && !c.preferred {
+                candidates[i].note = "not of the origin's organisation, which has room"
+            } else {
+                candidates[i].note = String(format: "load after %.2f, above %.2f", c.loadAfter, winner.loadAfter)
+            }
+        }
+        var reason = String(format: "%@ has the lowest load after taking it (%.2f of its %.4g per hour)",
+                            winner.site, winner.loadAfter, winner.capacity)
+        if !preferredWithRoom.isEmpty { reason += "; of the origin's organisation" }
+        if fresh.isEmpty && eligible.contains(where: \.passedOver) { reason += "; every eligible site had given it up before" }
+        if winner.loadAfter > 1 { reason += "; every eligible site is over capacity" }
+        return Decision(chosen: winner.site, reason: reason, candidates: candidates, decidedAt: now)
+    }
+}
