@@ -21,6 +21,7 @@ struct AdminAPI: Sendable {
         router.get("/metrics") { _, _ in try await metricsPage() }
         router.get("/") { _, _ in DashboardPage.response() }
         router.get("/dashboard") { _, _ in DashboardPage.response() }
+        router.get("/dashboard/worklist") { _, _ in WorklistPage.response() }
         let api = router.group("/api/v1")
         api.get("/nodes") { _, _ in try await nodes() }
         api.get("/queues") { _, _ in try await queues() }

@@ -17,13 +17,13 @@ enum DashboardPage {
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <style>
         body{font:14px system-ui,sans-serif;margin:1.5em;color:#1b1b1b}
-        h1{font-size:1.3em;margin:0 0 .2em} h2{font-size:1.05em;margin:1.4em 0 .4em}
+        h1{font-size:1.3em;margin:0 0 .2em} h1 a{font-size:.7em;font-weight:400;margin-left:.8em} h2{font-size:1.05em;margin:1.4em 0 .4em}
         table{border-collapse:collapse;width:100%} th,td{text-align:left;padding:.25em .6em;border-bottom:1px solid #ddd}
         th{background:#f3f3f3} td.n{text-align:right;font-variant-numeric:tabular-nums}
         .stat{color:#b00020;font-weight:600} .urgent{color:#b35c00;font-weight:600} .dead,.quarantined{color:#b00020}
         #status{color:#555} .err{color:#b00020}
         </style></head><body>
-        <h1>dicom-gateway</h1><div id="status">loading…</div>
+        <h1>dicom-gateway <a href="/dashboard/worklist" id="worklist-link">reporting worklist</a></h1><div id="status">loading…</div>
         <h2>Nodes</h2><table id="nodes"></table>
         <h2>Queue</h2><table id="queue"></table>
         <h2>Recent studies</h2><table id="studies"></table>
