@@ -133,7 +133,8 @@ struct WorklistService: Service {
         while true {
             let studies = try index.studiesWithoutReport(receivedAfter: after, upTo: cutoff, limit: 500)
             for study in studies {
-                if let id = try index.recordOrphanStudy(studyUID: study.studyUID, origin: study.origin, arrivedAt: study.receivedAt, now: now) {
+                if let id = try index.recordOrphanStudy(studyUID: study.studyUID, origin: study.origin, arrivedAt: study.receivedAt,
+                                                       orphanedAt: study.receivedAt.addingTimeInterval(plan.settings.orphanAfter.seconds), now: now) {
                     logger.warning("worklist orphan: a study matched no reporting rule and has no report", metadata: [
                         "item": "\(id)", "study_uid": "\(study.studyUID)", "origin": "\(study.origin ?? "-")"])
                 }
