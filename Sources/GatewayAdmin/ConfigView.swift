@@ -1,3 +1,4 @@
+import Foundation
 import GatewayConfig
 
 /// The configuration in force, as `GET /api/v1/config` shows it: enough to see that a reload
@@ -8,6 +9,12 @@ struct ConfigView: Encodable {
     var nodes: [String]
     var priorities: [String]
     var routes: [String]
+    /// The reporting worklist's rules as `name: skill`; empty when the worklist is off.
+    var reportingRules: [String]
+    /// Reporter sites as `NAME: skills`.
+    var reportingSites: [String]
+    /// Where worklist events are POSTed: scheme, host and port only (a path or query may hold a secret).
+    var reportingWebhook: String?
     var httpBind: String
     var httpPort: Int
     var tokenFile: String?
@@ -18,8 +25,22 @@ struct ConfigView: Encodable {
         nodes = c.nodes.map(\.name)
         priorities = c.priorities.map { "\($0.name): \($0.priorityClass.rawValue)" }
         routes = c.routes.map(\.name)
+        reportingRules = c.reporting.rules.map { "\($0.name): \($0.skill)" }
+        reportingSites = c.nodes.compactMap { node in
+            node.reporting.map { "\(node.name): " + $0.skills.sorted().joined(separator: ", ") }
+        }
+        reportingWebhook = c.reporting.webhook.map(Self.origin)
         httpBind = c.http.bind
         httpPort = c.http.port
         tokenFile = c.http.tokenFile?.path
+    }
+
+    /// `scheme://host:port` of a URL, without user, path or query.
+    static func origin(of url: URL) -> String {
+        var components = URLComponents()
+        components.scheme = url.scheme
+        components.host = url.host
+        components.port = url.port
+        return components.string ?? (url.scheme ?? "") + "://" + (url.host ?? "")
     }
 }

@@ -93,6 +93,7 @@ extension CacheServiceProvider {
         case .success(let found): instances = found
         }
         var counts = SubOperationCounts(remaining: instances.count)
+        if !instances.isEmpty { worklistRetrieveStarted(identifier, association: association, how: "C-MOVE") }
         if instances.isEmpty {
             if let fetchProblem { return RetrieveReply(status: .outOfResourcesSubOperations, counts: counts, errorComment: fetchProblem) }
             return RetrieveReply(status: .success, counts: counts)
@@ -173,6 +174,7 @@ extension CacheServiceProvider {
             return RetrieveReply(status: .outOfResourcesSubOperations, errorComment: fetchProblem)
         }
         var counts = SubOperationCounts(remaining: instances.count)
+        if !instances.isEmpty { worklistRetrieveStarted(identifier, association: association, how: "C-GET") }
         var failed: [String] = []
         for instance in instances {
             if isQuarantined(instance) {

@@ -17,13 +17,16 @@ public final class CacheServiceProvider: DicomServiceProvider {
     /// Pull-through and federated queries; nil when no source can be reached.
     let federation: Federation?
     let tally = AssociationTally()
+    /// The reporting worklist (nil in tests that build a provider alone).
+    let worklist: WorklistCoordinator?
 
     /// The configuration for a new piece of work (a snapshot: a reload does not change it half-way).
     var configuration: GatewayConfiguration { holder.current }
 
     init(configuration holder: ConfigurationHolder, index: CacheIndex, deliverySignal: DeliverySignal = DeliverySignal(),
-         federation: Federation? = nil, logger: Logger) {
+         federation: Federation? = nil, worklist: WorklistCoordinator? = nil, logger: Logger) {
         self.holder = holder
+        self.worklist = worklist
         self.federation = federation
         self.deliverySignal = deliverySignal
         let configuration = holder.current
@@ -149,7 +152,11 @@ public final class CacheServiceProvider: DicomServiceProvider {
                                           studyOriginNode: resolution.studyKnown ? resolution.originNode : nil) { destination in
             resolution.edits(for: destination, received: attributes)
         }
-        let extras = IngestExtras(identity: resolution.mapping, isReport: resolution.isReturningReport, sendingNode: sender?.name)
+        var extras = worklistExtras(resolution, received: attributes, sopClassUID: sopClassUID, request: request, origin: origin,
+                                    association: association)
+        extras.identity = resolution.mapping
+        extras.isReport = resolution.isReturningReport
+        extras.sendingNode = sender?.name
         do {
             let outcome = try ingestor.ingest(
                 temporaryPath: request.filePath, attributes: resolution.indexed, sopClassUID: sopClassUID,
@@ -159,6 +166,7 @@ public final class CacheServiceProvider: DicomServiceProvider {
             switch outcome {
             case .stored, .identicalDuplicate, .keptExisting, .replaced:
                 for d in deliveries { deliverySignal.notify(d.destination) }
+                worklistAfterIngest(extras, studyUID: resolution.indexed.string(.studyInstanceUID) ?? "")
                 if outcome == .stored {
                     let destinations = deliveries.filter { $0.route != Self.priorRoute }.map(\.destination)
                     federation?.priors.consider(

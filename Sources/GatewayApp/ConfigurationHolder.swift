@@ -1,6 +1,7 @@
 import Foundation
 import GatewayAdmin
 import GatewayConfig
+import GatewayReporting
 import GatewayRouting
 import Logging
 
@@ -11,13 +12,22 @@ public final class ConfigurationHolder: @unchecked Sendable {
     private let lock = NSLock()
     private var value: GatewayConfiguration
     private var routerValue: Router
+    private var reportingValue: ReportingPlan
     private var lastReloadValue: ReloadReport?
     public let sourcePath: String?
 
     public init(_ configuration: GatewayConfiguration, sourcePath: String?) {
         value = configuration
         routerValue = Router(plan: RoutingPlan(configuration: configuration))
+        reportingValue = ReportingPlan(configuration: configuration)
         self.sourcePath = sourcePath
+    }
+
+    /// The reporting worklist's rules and sites (rebuilt on reload).
+    public var reporting: ReportingPlan {
+        lock.lock()
+        defer { lock.unlock() }
+        return reportingValue
     }
 
     /// The router built from the current configuration (rebuilt on reload, not per instance).
@@ -90,6 +100,7 @@ public final class ConfigurationHolder: @unchecked Sendable {
         next.limits = old.limits
         value = next
         routerValue = Router(plan: RoutingPlan(configuration: next))
+        reportingValue = ReportingPlan(configuration: next)
         lock.unlock()
         logger.notice("configuration reloaded", metadata: [
             "file": "\(sourcePath)", "nodes": "\(next.nodes.count)",

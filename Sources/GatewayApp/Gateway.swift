@@ -22,6 +22,10 @@ public final class Gateway: Sendable {
     let delivery: DeliveryService
     let pulls: PullScheduler
     let limitsCheck: CachedLimitsCheck
+    /// The reporting worklist: its review and its webhook notifications.
+    let worklist: WorklistCoordinator
+    let worklistReview: WorklistService
+    let worklistNotifier: WorklistNotifier
     /// The operators' HTTP API, dashboard and metrics; nil when `http.enabled` is false.
     let admin: AdminServer?
     public let startedAt: Date
@@ -82,12 +86,16 @@ public final class Gateway: Sendable {
                               classify: { [holder] attributes in Self.classify(attributes, holder) }, logger: logger)
         let federation = Federation(holder: holder, index: index, querier: access, fetcher: fetcher, logger: logger)
         let g = configuration.gateway
+        worklist = WorklistCoordinator(holder: holder, index: index, signal: signal, logger: logger)
         let provider = CacheServiceProvider(configuration: holder, index: index, deliverySignal: signal, federation: federation,
-                                            logger: logger)
+                                            worklist: worklist, logger: logger)
         sink.provider = provider
+        worklistReview = WorklistService(coordinator: worklist, logger: logger)
+        worklistNotifier = WorklistNotifier(holder: holder, index: index, logger: logger)
         admin = configuration.http.enabled
             ? try AdminServer(settings: configuration.http, index: index,
-                              control: RunningGatewayControl(holder: holder, index: index, signal: signal, startedAt: started, logger: logger),
+                              control: RunningGatewayControl(holder: holder, index: index, signal: signal, startedAt: started, logger: logger,
+                                                             worklistCoordinator: worklist),
                               metrics: metrics, logger: logger, onListening: onHTTPListening)
             : nil
         var listener = DicomServer.Configuration(
@@ -117,6 +125,8 @@ public final class Gateway: Sendable {
             .init(service: dicomServer), .init(service: delivery, successTerminationBehavior: .ignore),
             .init(service: pulls, successTerminationBehavior: .ignore),
             .init(service: limitsCheck, successTerminationBehavior: .ignore),
+            .init(service: worklistReview, successTerminationBehavior: .ignore),
+            .init(service: worklistNotifier, successTerminationBehavior: .ignore),
         ]
         if let admin { services.append(.init(service: admin)) }
         if configuration.storage.retention.isEnabled {

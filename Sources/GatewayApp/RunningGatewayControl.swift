@@ -12,6 +12,9 @@ struct RunningGatewayControl: GatewayControl {
     let signal: DeliverySignal
     let startedAt: Date
     let logger: Logger
+    /// The reporting worklist's actions.
+    var worklistCoordinator: WorklistCoordinator?
+    var worklist: (any WorklistControl)? { worklistCoordinator }
 
     var configuration: GatewayConfiguration { holder.current }
     var lastReload: ReloadReport? { holder.lastReload }

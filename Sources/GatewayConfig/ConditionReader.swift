@@ -22,7 +22,7 @@ struct ConditionReader {
             if let titles = aeTitles(item) { condition.callingAETitles = titles } else { valid = false }
         }
         if let item = fields["time"] {
-            if let window = timeWindow(item) { condition.time = window } else { valid = false }
+            if let window = item.timeWindow() { condition.time = window } else { valid = false }
         }
         return valid ? condition : nil
     }
@@ -90,11 +90,14 @@ struct ConditionReader {
         let titles = entries.map { $0.aeTitle() }
         return titles.contains { $0 == nil } ? nil : titles.compactMap { $0 }
     }
+}
 
-    private func timeWindow(_ item: ConfigValue) -> TimeWindow? {
-        guard let text = item.text("a time window such as \"08:00-18:00\"") else { return nil }
+extension ConfigValue {
+    /// A daily window `HH:MM-HH:MM` (a condition's `time`, a reporter site's `hours`).
+    func timeWindow() -> TimeWindow? {
+        guard let text = text("a time window such as \"08:00-18:00\"") else { return nil }
         guard let window = TimeWindow(parsing: text) else {
-            item.error(.invalidValue, "'\(text.printable)' is not a time window; write HH:MM-HH:MM, "
+            error(.invalidValue, "'\(text.printable)' is not a time window; write HH:MM-HH:MM, "
                 + "e.g. 08:00-18:00 (22:00-06:00 wraps midnight, 00:00-24:00 is all day)")
             return nil
         }

@@ -5,7 +5,7 @@ extension GatewayConfiguration {
     /// The top-level sections. To add one: add a case, a `static let keys` on its model, and a
     /// line in `read(_:baseDirectory:)`. Any other top-level key is reported as unknown.
     enum Section: String, CaseIterable {
-        case gateway, limits, storage, delivery, identity, priors, logging, http, nodes, priorities, routes
+        case gateway, limits, storage, delivery, identity, priors, logging, http, nodes, priorities, routes, reporting
     }
 
     /// Reads and validates the file at `url`. Relative paths in it resolve against the
@@ -86,5 +86,7 @@ extension GatewayConfiguration {
         let context = RoutingSection.Context(nodes: nodes, declaredNodeNames: Set(declared))
         if let s = top[Section.priorities.rawValue] { priorities = RoutingSection.readPriorities(s, context: context) }
         if let s = top[Section.routes.rawValue] { routes = RoutingSection.readRoutes(s, context: context) }
+        // After nodes: its rules need reporter sites with the skills they name.
+        if let s = section(.reporting, keys: ReportingSettings.keys) { reporting = .read(s, context: context) }
     }
 }

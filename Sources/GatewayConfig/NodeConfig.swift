@@ -48,7 +48,8 @@ public struct NodeConfig: Sendable, Hashable {
 
     public func hasRole(_ role: NodeRole) -> Bool { roles.contains(role) }
 
-    static let keys = ["ae_title", "host", "port", "issuer", "roles", "max_associations", "pull", "federated_query"]
+    static let keys = ["ae_title", "host", "port", "issuer", "roles", "max_associations", "pull", "federated_query",
+                       "reporting"]
 
     /// True for names made of letters, digits, `_` and `-`.
     static func isValidName(_ name: String) -> Bool {
@@ -80,12 +81,32 @@ public struct NodeConfig: Sendable, Hashable {
             if !roles.contains(.source) { fields["roles"]?.error(.invalidValue, "a node with 'pull' needs the role source") }
             for key in ["host", "port"] where !fields.isSet(key) { fields.reportMissing(key, " (the gateway connects to sources it pulls from)") }
         }
-        guard let aeTitle, let roles else { return nil }
+        // Not `optional`: `reporting:` with nothing after it is a site without skills, an error.
+        let reportingFields = fields["reporting"].flatMap { $0.mapping(keys: ReporterSettings.keys) }
+        let reporting = reportingFields.flatMap { ReporterSettings.read($0, issuer: issuer) }
+        if let reporting, let roles { checkRoles(of: reporting, roles: roles, fields) }
+        // A site whose reporting: is invalid is left out, so rules needing its skills are not reported twice.
+        guard let aeTitle, let roles, fields["reporting"] == nil || reporting != nil else { return nil }
         var node = NodeConfig(name: name, aeTitle: aeTitle, host: host, port: port, issuer: issuer,
                               roles: roles, maxAssociations: maxAssociations)
         node.pull = pull
         node.federatedQuery = federatedQuery
+        node.reporting = reporting
         return node
+    }
+
+    /// A reporting site reports (role reporter) and, unless it retrieves on demand, is sent the
+    /// images of what it is allocated (role destination).
+    private static func checkRoles(of reporting: ReporterSettings, roles: Set<NodeRole>, _ fields: ConfigMapping) {
+        guard let item = fields["roles"] else { return }
+        if !roles.contains(.reporter) {
+            item.error(.invalidValue, "a node with 'reporting' needs the role reporter; add reporter to its roles")
+        }
+        if !reporting.onDemand, !roles.contains(.destination) {
+            item.error(.invalidValue, "a node with 'reporting' is sent the images of the studies allocated to it, "
+                + "so it needs the role destination; add destination to its roles, or set on_demand: true in its "
+                + "reporting if it retrieves them itself")
+        }
     }
 }
 

@@ -61,6 +61,13 @@ public struct Allocator: Sendable {
         public var candidates: [Candidate]
         public var decidedAt: Date
 
+        public init(chosen: String?, reason: String, candidates: [Candidate], decidedAt: Date) {
+            self.chosen = chosen
+            self.reason = reason
+            self.candidates = candidates
+            self.decidedAt = decidedAt
+        }
+
         /// The decision as JSON, as the item keeps it.
         public var json: String {
             let encoder = JSONEncoder()

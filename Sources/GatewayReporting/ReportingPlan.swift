@@ -81,6 +81,14 @@ public struct Placement: Sendable, Equatable {
     public var priorityClass: PriorityClass
     /// Seconds from the study's arrival.
     public var deadlineAfter: TimeInterval
+
+    public init(rule: String, skill: String, effort: Double, priorityClass: PriorityClass, deadlineAfter: TimeInterval) {
+        self.rule = rule
+        self.skill = skill
+        self.effort = effort
+        self.priorityClass = priorityClass
+        self.deadlineAfter = deadlineAfter
+    }
 }
 
 /// A reporter site as the allocator sees it.

@@ -18,18 +18,34 @@ import GatewayConfig
         #expect(hub.roles == [.destination, .reporter])
         #expect(hub.address == DicomNode(aeTitle: "HUB_READ", host: "127.0.0.1", port: 11113))
         #expect(config.node(forCallingAE: "TRUSTB_PACS")?.issuer == "RGT")
+        #expect(hub.reporting == ReporterSettings(skills: ["neuro", "general"], capacity: 10))
+        #expect(config.reporting.deadlines == ReportingSettings().deadlines)
+        #expect(config.reporting.escalateAt == 0.75 && config.reporting.prefer == .none && config.reporting.webhook == nil)
+        #expect(config.reporting.rules.map(\.name) == ["stroke", "imaging"])
     }
 
     @Test func networkExampleIsACompleteValidNetwork() throws {
         let config = try GatewayConfiguration.load(contentsOf: repositoryRoot.appendingPathComponent("etc/network.example.yaml"))
-        #expect(config.nodes.map(\.name) == ["TRUST_A", "TRUST_B", "HUB"])
+        #expect(config.nodes.map(\.name) == ["TRUST_A", "TRUST_B", "NEURO_HUB", "GENERAL_HUB"])
         #expect(config.node(named: "TRUST_B")?.pull?.interval == .seconds(300))
         #expect(config.node(named: "TRUST_B")?.pull?.filters[.modalitiesInStudy] == "CT\\MR")
-        #expect(config.node(named: "HUB")?.federatedQuery == true)
+        #expect(config.node(named: "GENERAL_HUB")?.federatedQuery == true)
         #expect(config.identity.patientID == .prefix)
         #expect(config.priors.count == 2)
-        #expect(config.routes.map(\.name) == ["test-patients", "no-patient-id", "imaging-to-hub", "reports-home"])
+        #expect(config.routes.map(\.name) == ["test-patients", "no-patient-id", "reports-home"])
         #expect(config.nodes.allSatisfy { $0.host == "127.0.0.1" })
+        #expect(config.node(named: "NEURO_HUB")?.reporting == ReporterSettings(
+            skills: ["neuro"], capacity: 12, hours: TimeWindow(parsing: "08:00-20:00"), organisation: "RTH"))
+        #expect(config.node(named: "GENERAL_HUB")?.reporting == ReporterSettings(
+            skills: ["chest", "msk", "general"], capacity: 40, organisation: "RGT"))
+        let reporting = config.reporting
+        #expect(reporting.prefer == .origin && reporting.escalateAt == 0.75 && reporting.grace == .seconds(1800))
+        #expect(reporting.orphanAfter == .seconds(14 * 86_400))
+        #expect(reporting.webhook == URL(string: "http://127.0.0.1:9000/hooks/reporting"))
+        #expect(reporting.rules.map(\.name) == ["stroke", "head", "chest", "msk", "images"])
+        #expect(reporting.rules.map(\.skill) == ["neuro", "neuro", "chest", "msk", "general"])
+        #expect(reporting.rules[0].deadline == .seconds(1800) && reporting.rules[0].priorityClass == .stat)
+        #expect(reporting.rules[2].effort == 0.2)
     }
 
     @Test func exampleFileUsesOnlyLoopbackAddresses() throws {

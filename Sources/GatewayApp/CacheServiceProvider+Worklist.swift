@@ -1,0 +1,60 @@
+import DicomCore
+import DicomNetwork
+import Foundation
+import GatewayReporting
+import GatewayRouting
+import GatewayStore
+
+/// The worklist's part of the DICOM services: what a received instance means for its study's
+/// item (written in the same transaction that files it), and a retrieve by the item's site
+/// starting it.
+extension CacheServiceProvider {
+    /// The worklist extras for an instance about to be filed.
+    func worklistExtras(_ resolution: IdentityResolution, received: DicomAttributes, sopClassUID: String,
+                        request: StoreRequest, origin: InstanceMetadata.Origin, association: AssociationInfo) -> IngestExtras {
+        let plan = holder.reporting
+        guard plan.isEnabled else { return IngestExtras() }
+        var extras = IngestExtras(worklistActive: true, isReportObject: ReportObject.closesItem(sopClassUID: sopClassUID))
+        guard !extras.isReportObject else { return extras }
+        let instance = RoutedInstance(
+            attributes: resolution.indexed, sopClassUID: sopClassUID, sendingNode: origin.node, callingAE: association.callingAE,
+            dimsePriority: request.priority, timeOfDay: WorklistCoordinator.timeOfDay(Date()),
+            studyOriginNode: resolution.studyKnown ? resolution.originNode : nil)
+        let priority = holder.router.classify(instance).priority
+        guard let placement = plan.placement(for: instance, priority: priority) else { return extras }
+        let identity = resolution.identity
+        extras.worklist = WorklistPlacement(
+            rule: placement.rule, skill: placement.skill, effort: placement.effort, priorityRank: placement.priorityClass.rank,
+            deadlineAfter: placement.deadlineAfter, patientID: identity.networkPatientID, issuer: identity.issuer,
+            networkEdits: Self.json(identity.edits(toward: .network, from: received)),
+            originEdits: Self.json(identity.edits(toward: .origin, from: received)))
+        return extras
+    }
+
+    /// After a filed instance: a new item is allocated at once (the review wakes), and a later
+    /// instance queued to the item's site wakes that site's workers.
+    func worklistAfterIngest(_ extras: IngestExtras, studyUID: String) {
+        guard extras.worklistActive, let worklist else { return }
+        if extras.isReportObject { worklist.wake(); return }
+        guard extras.worklist != nil else { return }
+        if let item = try? index.worklistItem(studyUID: studyUID) {
+            if item.state == .scheduled { worklist.wake() }
+            if let site = item.site, item.pushImages { deliverySignal.notify(site) }
+        }
+    }
+
+    /// A reporter site retrieving a study starts its item, when the item is allocated there.
+    func worklistRetrieveStarted(_ identifier: DicomAttributes, association: AssociationInfo, how: String) {
+        guard holder.reporting.isEnabled, let studyUID = identifier.string(.studyInstanceUID),
+              let site = configuration.node(forCallingAE: association.callingAE)?.name,
+              holder.reporting.site(named: site) != nil,
+              let item = try? index.worklistItem(studyUID: studyUID), item.state == .allocated, item.site == site else { return }
+        do {
+            if try index.startWorklistItem(studyUID: studyUID, site: site, how: "\(how) by \(association.callingAE)") {
+                logger.info("worklist item started", metadata: ["item": "\(item.id)", "study_uid": "\(studyUID)", "site": "\(site)", "how": "\(how)"])
+            }
+        } catch {
+            logger.error("cannot record the start of a worklist item", metadata: ["item": "\(item.id)", "error": "\(error)"])
+        }
+    }
+}

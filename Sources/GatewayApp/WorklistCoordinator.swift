@@ -1,0 +1,137 @@
+import DicomCore
+import Foundation
+import GatewayAdmin
+import GatewayConfig
+import GatewayReporting
+import GatewayRouting
+import GatewayStore
+import Logging
+
+/// The worklist's actions on the running gateway: allocation decisions written with their
+/// deliveries, and the claims, releases, reassignments and cancellations of sites and operators.
+/// The review (`WorklistService`) and the HTTP API both go through it.
+final class WorklistCoordinator: WorklistControl, @unchecked Sendable {
+    // Safe: every stored property is immutable and thread-safe; `wakeFlag` is touched only under `lock`.
+    let holder: ConfigurationHolder
+    let index: CacheIndex
+    let signal: DeliverySignal
+    let logger: Logger
+    private let lock = NSLock()
+    private var wakeFlag = false
+
+    init(holder: ConfigurationHolder, index: CacheIndex, signal: DeliverySignal, logger: Logger) {
+        self.holder = holder
+        self.index = index
+        self.signal = signal
+        self.logger = logger
+    }
+
+    /// Asks the review to run soon (a new item, a report, a claim).
+    func wake() {
+        lock.lock()
+        wakeFlag = true
+        lock.unlock()
+    }
+
+    /// True once after `wake()`.
+    func takeWake() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        let woken = wakeFlag
+        wakeFlag = false
+        return woken
+    }
+
+    static func timeOfDay(_ date: Date) -> TimeOfDay {
+        let now = Calendar(identifier: .gregorian).dateComponents(in: TimeZone.current, from: date)
+        return TimeOfDay(hour: now.hour ?? 0, minute: now.minute ?? 0)
+    }
+
+    /// The allocator's request for an item.
+    static func request(_ item: WorklistItem, excluding: String? = nil) -> Allocator.Request {
+        Allocator.Request(skill: item.skill, effort: item.effort, origin: item.origin, passedOver: Set(item.passedOverSites),
+                          excluding: excluding)
+    }
+
+    /// Writes a decision: the item goes to `site`, its images follow at the item's class.
+    @discardableResult
+    func assign(_ item: WorklistItem, to site: String, explanation: String, event: String, actor: String, detail: String,
+                reporter: String? = nil, notify: Bool = false, from states: Set<WorklistState>) throws -> WorklistItem {
+        let configuration = holder.current
+        let node = configuration.node(named: site)
+        let onDemand = node?.reporting?.onDemand ?? true
+        let push = !onDemand && node?.address != nil && node?.hasRole(.destination) == true
+        let audience = NetworkIdentity.audience(node: site, nodeIssuer: node?.issuer,
+                                                studyOrigins: Set([item.origin].compactMap { $0 }), patientIssuer: item.issuer)
+        let assignment = WorklistAssignment(
+            site: site, pushImages: push, edits: audience == .origin ? item.originEdits : item.networkEdits,
+            explanation: explanation, event: event, actor: actor, detail: detail, reporter: reporter, notify: notify)
+        let updated = try index.assignWorklistItem(item.id, assignment, from: states)
+        if push { signal.notify(site) }
+        logger.info("worklist item \(event)", metadata: [
+            "item": "\(item.id)", "study_uid": "\(item.studyUID)", "site": "\(site)", "class": "\(CacheIndex.className(ofRank: item.priority))",
+            "previous_site": "\(item.site ?? "-")", "detail": "\(detail)"])
+        return updated
+    }
+
+    // MARK: WorklistControl
+
+    func claimWorklistItem(_ id: Int64, site: String, reporter: String, actor: String) throws -> WorklistItem {
+        let item = try existing(id)
+        try requireSite(site)
+        if item.state == .inProgress && item.site == site { return item }
+        let explanation = Self.manual(site, "claimed by \(reporter.isEmpty ? site : "\(reporter) at \(site)")")
+        let updated = try assign(item, to: site, explanation: item.site == site ? "" : explanation, event: "claimed", actor: actor,
+                                 detail: reporter.isEmpty ? "" : "by \(reporter)", reporter: reporter,
+                                 from: [.scheduled, .allocated])
+        wake()
+        return updated
+    }
+
+    func releaseWorklistItem(_ id: Int64, actor: String, reason: String) throws -> WorklistItem {
+        _ = try existing(id)
+        try index.releaseWorklistItem(id, actor: actor, reason: reason.isEmpty ? "released" : reason)
+        wake()
+        return try existing(id)
+    }
+
+    func reassignWorklistItem(_ id: Int64, site: String, actor: String) throws -> WorklistItem {
+        let item = try existing(id)
+        try requireSite(site)
+        let updated = try assign(item, to: site, explanation: Self.manual(site, "reassigned by \(actor)"), event: "reassigned",
+                                 actor: actor, detail: "by \(actor)", from: [.scheduled, .allocated, .inProgress])
+        wake()
+        return updated
+    }
+
+    func cancelWorklistItem(_ id: Int64, actor: String, reason: String) throws -> WorklistItem {
+        _ = try existing(id)
+        try index.cancelWorklistItem(id, actor: actor, reason: reason)
+        return try existing(id)
+    }
+
+    func worklistSites() -> [WorklistSiteView] {
+        let now = Self.timeOfDay(Date())
+        return holder.reporting.sites.map { site in
+            WorklistSiteView(site: site.name, skills: site.skills.sorted(), capacity: site.capacity, hours: site.hours.map { "\($0)" },
+                             inHoursNow: site.isWorking(at: now), onDemand: site.onDemand, organisation: site.organisation)
+        }
+    }
+
+    private func existing(_ id: Int64) throws -> WorklistItem {
+        guard let item = try index.worklistItem(id: id) else { throw WorklistRequestError(.notFound, "worklist item \(id) does not exist") }
+        return item
+    }
+
+    private func requireSite(_ site: String) throws {
+        guard holder.reporting.site(named: site) != nil else {
+            let known = holder.reporting.sites.map(\.name).joined(separator: ", ")
+            throw WorklistRequestError(.badRequest, "'\(site)' is not a reporter site (a node with a reporting: key); known: \(known.isEmpty ? "none" : known)")
+        }
+    }
+
+    /// The explanation of a decision a person made.
+    static func manual(_ site: String, _ reason: String) -> String {
+        Allocator.Decision(chosen: site, reason: reason, candidates: [], decidedAt: Date()).json
+    }
+}
