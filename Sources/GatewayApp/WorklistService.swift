@@ -52,6 +52,7 @@ struct WorklistService: Service {
         }
         try reallocateStalled(plan: plan, allocator: allocator, loads: &loads, failing: failing, time: time, now: now)
         for item in try index.worklistScheduled() {
+            let started = DispatchTime.now().uptimeNanoseconds
             let decision = allocator.decide(WorklistCoordinator.request(item), loads: loads, failing: failing, at: time, now: now)
             guard let site = decision.chosen else {
                 try index.flagWorklistItem(item.id, flag: decision.reason, explanation: decision.json, now: now)
@@ -59,7 +60,7 @@ struct WorklistService: Service {
             }
             do {
                 try coordinator.assign(item, to: site, explanation: decision.json, event: "allocated", actor: "gateway",
-                                       detail: decision.reason, from: [.scheduled])
+                                       detail: decision.reason, from: [.scheduled], started: started)
                 loads[site, default: 0] += item.effort
             } catch let conflict as WorklistConflict {
                 logger.debug("worklist item changed under the review", metadata: ["item": "\(item.id)", "detail": "\(conflict)"])
