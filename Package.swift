@@ -112,13 +112,14 @@ let package = Package(
         .testTarget(
             name: "GatewayAdminTests",
             dependencies: [
-                "GatewayAdmin",
+                "GatewayAdmin", "GatewayConfig", "GatewayStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .testTarget(

@@ -27,6 +27,7 @@ struct AdminAPI: Sendable {
         api.get("/queues") { _, _ in try await queues() }
         addDeliveryRoutes(to: api)
         addStudyRoutes(to: api)
+        addWorklistRoutes(to: api)
         api.get("/audit") { request, _ in try await audit(request) }
         api.post("/config/reload") { _, _ in try await reload() }
         api.get("/config") { _, _ in try JSONResponse.ok(ConfigView(control.configuration)) }

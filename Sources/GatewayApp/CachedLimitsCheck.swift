@@ -63,6 +63,10 @@ struct CachedLimitsCheck: Service {
         } onGracefulShutdown: {
             stop.set()
         }
+        // Done before the gateway stops: stay until it does. A service that ends by itself while
+        // the group shuts down another is taken for a failure ("finished unexpectedly"), and the
+        // gateway would exit 1 after a clean stop.
+        try? await gracefulShutdown()
     }
 }
 

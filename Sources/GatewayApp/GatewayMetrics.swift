@@ -13,6 +13,16 @@ enum GatewayMetrics {
     static let delayBuckets: [Duration] = [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600, 14_400].map { .milliseconds(Int64($0 * 1000)) }
     static let delayLabel = "dicom_gateway_delivery_delay_seconds"
 
+    /// `dicom_gateway_worklist_allocation_seconds`: one allocation decision and its durable write.
+    static let allocationLabel = "dicom_gateway_worklist_allocation_seconds"
+    static let allocationBuckets: [Duration] = [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25].map { .microseconds(Int64($0 * 1e6)) }
+
+    /// A worklist item allocated (or reallocated, claimed, reassigned): how long it took.
+    static func worklistAllocation(event: String, seconds: Double) {
+        Timer(label: allocationLabel, dimensions: [("event", event)], preferredDisplayUnit: .seconds)
+            .recordNanoseconds(Int64(seconds * 1e9))
+    }
+
     /// A C-STORE received: `stored` (including identical resends) or `refused`.
     static func store(node: String?, stored: Bool) {
         Counter(label: "dicom_gateway_stores_total", dimensions: [("node", node ?? "unknown"), ("outcome", stored ? "stored" : "refused")])
@@ -68,4 +78,7 @@ extension Gateway {
     /// The delivery delay histogram's name and buckets, for the metrics backend `serve` sets up.
     public static var deliveryDelayMetric: String { GatewayMetrics.delayLabel }
     public static var deliveryDelayBuckets: [Duration] { GatewayMetrics.delayBuckets }
+    /// The worklist allocation histogram's name and buckets.
+    public static var allocationMetric: String { GatewayMetrics.allocationLabel }
+    public static var allocationBuckets: [Duration] { GatewayMetrics.allocationBuckets }
 }

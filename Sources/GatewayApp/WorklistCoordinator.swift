@@ -56,7 +56,8 @@ final class WorklistCoordinator: WorklistControl, @unchecked Sendable {
     /// Writes a decision: the item goes to `site`, its images follow at the item's class.
     @discardableResult
     func assign(_ item: WorklistItem, to site: String, explanation: String, event: String, actor: String, detail: String,
-                reporter: String? = nil, notify: Bool = false, from states: Set<WorklistState>) throws -> WorklistItem {
+                reporter: String? = nil, notify: Bool = false, from states: Set<WorklistState>,
+                started: UInt64 = DispatchTime.now().uptimeNanoseconds) throws -> WorklistItem {
         let configuration = holder.current
         let node = configuration.node(named: site)
         let onDemand = node?.reporting?.onDemand ?? true
@@ -68,7 +69,11 @@ final class WorklistCoordinator: WorklistControl, @unchecked Sendable {
             explanation: explanation, event: event, actor: actor, detail: detail, reporter: reporter, notify: notify)
         let updated = try index.assignWorklistItem(item.id, assignment, from: states)
         if push { signal.notify(site) }
+        // The decision and its durable write, per study (scripts/bench/worklist reads it).
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        GatewayMetrics.worklistAllocation(event: event, seconds: seconds)
         logger.info("worklist item \(event)", metadata: [
+            "took_ms": "\(String(format: "%.3f", seconds * 1000))",
             "item": "\(item.id)", "study_uid": "\(item.studyUID)", "site": "\(site)", "class": "\(CacheIndex.className(ofRank: item.priority))",
             "previous_site": "\(item.site ?? "-")", "detail": "\(detail)"])
         return updated

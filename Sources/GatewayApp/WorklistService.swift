@@ -52,6 +52,7 @@ struct WorklistService: Service {
         }
         try reallocateStalled(plan: plan, allocator: allocator, loads: &loads, failing: failing, time: time, now: now)
         for item in try index.worklistScheduled() {
+            let started = DispatchTime.now().uptimeNanoseconds
             let decision = allocator.decide(WorklistCoordinator.request(item), loads: loads, failing: failing, at: time, now: now)
             guard let site = decision.chosen else {
                 try index.flagWorklistItem(item.id, flag: decision.reason, explanation: decision.json, now: now)
@@ -59,7 +60,7 @@ struct WorklistService: Service {
             }
             do {
                 try coordinator.assign(item, to: site, explanation: decision.json, event: "allocated", actor: "gateway",
-                                       detail: decision.reason, from: [.scheduled])
+                                       detail: decision.reason, from: [.scheduled], started: started)
                 loads[site, default: 0] += item.effort
             } catch let conflict as WorklistConflict {
                 logger.debug("worklist item changed under the review", metadata: ["item": "\(item.id)", "detail": "\(conflict)"])
@@ -133,7 +134,8 @@ struct WorklistService: Service {
         while true {
             let studies = try index.studiesWithoutReport(receivedAfter: after, upTo: cutoff, limit: 500)
             for study in studies {
-                if let id = try index.recordOrphanStudy(studyUID: study.studyUID, origin: study.origin, arrivedAt: study.receivedAt, now: now) {
+                if let id = try index.recordOrphanStudy(studyUID: study.studyUID, origin: study.origin, arrivedAt: study.receivedAt,
+                                                       orphanedAt: study.receivedAt.addingTimeInterval(plan.settings.orphanAfter.seconds), now: now) {
                     logger.warning("worklist orphan: a study matched no reporting rule and has no report", metadata: [
                         "item": "\(id)", "study_uid": "\(study.studyUID)", "origin": "\(study.origin ?? "-")"])
                 }

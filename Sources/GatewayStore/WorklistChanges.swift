@@ -202,14 +202,15 @@ extension CacheIndex {
     /// A study that matched no rule and has no report after `orphan_after`: an item without a
     /// skill, flagged as an orphan (an operator reassigns or cancels it; a report closes it).
     @discardableResult
-    public func recordOrphanStudy(studyUID: String, origin: String?, arrivedAt: Date, now: Date = Date()) throws -> Int64? {
+    /// Its deadline is when it became an orphan (`orphanedAt`).
+    public func recordOrphanStudy(studyUID: String, origin: String?, arrivedAt: Date, orphanedAt: Date, now: Date = Date()) throws -> Int64? {
         var created: Int64?
         try write { db in
             try db.execute(sql: """
                 INSERT INTO worklist_item(studyUID, origin, priority, skill, effort, rule, arrivedAt, deadline, state, orphan, flag, updatedAt)
                 VALUES (?, ?, 1, '', 1, NULL, ?, ?, 'scheduled', ?, 'matched no reporting rule', ?)
                 ON CONFLICT(studyUID) DO NOTHING
-                """, arguments: [studyUID, origin, arrivedAt.epoch, now.epoch, WorklistOrphan.noRule.rawValue, now.epoch])
+                """, arguments: [studyUID, origin, arrivedAt.epoch, orphanedAt.epoch, WorklistOrphan.noRule.rawValue, now.epoch])
             guard db.changesCount == 1 else { return }
             let id = db.lastInsertedRowID
             created = id

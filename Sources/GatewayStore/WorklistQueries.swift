@@ -33,8 +33,8 @@ extension CacheIndex {
         if let origin = filter.origin { clauses.append("w.origin = ?"); arguments.append(origin) }
         if let studyUID = filter.studyUID { clauses.append("w.studyUID = ?"); arguments.append(studyUID) }
         if let overdue = filter.overdue {
-            clauses.append(overdue ? "(w.state IN \(WorklistState.openSQL) AND w.deadline <= ?)"
-                                   : "NOT (w.state IN \(WorklistState.openSQL) AND w.deadline <= ?)")
+            clauses.append(overdue ? "(w.state IN \(WorklistState.openSQL) AND w.rule IS NOT NULL AND w.deadline <= ?)"
+                                   : "NOT (w.state IN \(WorklistState.openSQL) AND w.rule IS NOT NULL AND w.deadline <= ?)")
             arguments.append(now.epoch)
         }
         if let orphan = filter.orphan { clauses.append(orphan ? "w.orphan IS NOT NULL" : "w.orphan IS NULL") }
@@ -122,7 +122,7 @@ extension CacheIndex {
     public func worklistDueForEscalation(now: Date, fraction: Double) throws -> [WorklistItem] {
         try read { db in
             try WorklistItem.fetchAll(db, sql: """
-                SELECT * FROM worklist_item WHERE state IN \(WorklistState.openSQL) AND escalatedAt IS NULL
+                SELECT * FROM worklist_item WHERE state IN \(WorklistState.openSQL) AND escalatedAt IS NULL AND rule IS NOT NULL
                   AND arrivedAt + (deadline - arrivedAt) * ? <= ? ORDER BY deadline LIMIT 1000
                 """, arguments: [fraction, now.epoch])
         }
@@ -132,7 +132,7 @@ extension CacheIndex {
     public func worklistNewlyOverdue(now: Date) throws -> [WorklistItem] {
         try read { db in
             try WorklistItem.fetchAll(db, sql: """
-                SELECT * FROM worklist_item WHERE state IN \(WorklistState.openSQL) AND overdueAt IS NULL AND deadline <= ?
+                SELECT * FROM worklist_item WHERE state IN \(WorklistState.openSQL) AND overdueAt IS NULL AND rule IS NOT NULL AND deadline <= ?
                 ORDER BY deadline LIMIT 1000
                 """, arguments: [now.epoch])
         }
@@ -190,7 +190,7 @@ extension CacheIndex {
             }
             for row in try Row.fetchAll(db, sql: """
                 SELECT COALESCE(origin, '') AS origin, COALESCE(site, '') AS site, priority, COUNT(*) AS n FROM worklist_item
-                WHERE state IN \(WorklistState.openSQL) AND deadline <= ? GROUP BY origin, site, priority
+                WHERE state IN \(WorklistState.openSQL) AND rule IS NOT NULL AND deadline <= ? GROUP BY origin, site, priority
                 """, arguments: [now.epoch]) {
                 counts.overdue[.init(origin: row["origin"], site: row["site"], priority: row["priority"])] = row["n"]
             }

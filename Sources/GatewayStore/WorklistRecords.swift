@@ -77,8 +77,9 @@ public struct WorklistItem: FetchableRecord, Sendable, Equatable {
         flag = row["flag"]; explanation = row["explanation"]; transactionUID = row["transactionUID"]; updatedAt = row["updatedAt"]
     }
 
-    /// Past its deadline without a report (a cancelled item is never overdue).
-    public func isOverdue(at now: Date) -> Bool { state.isOpen && deadline <= now }
+    /// Past its deadline without a report (a cancelled item is never overdue; an orphan found by
+    /// the watch had no rule and so no deadline: it is an orphan, not overdue).
+    public func isOverdue(at now: Date) -> Bool { state.isOpen && rule != nil && deadline <= now }
 
     /// Sites the item was taken from (released, reallocated); the allocator tries others first.
     public var passedOverSites: [String] { passedOver.split(separator: ",").map(String.init) }

@@ -9,7 +9,7 @@ struct DicomGatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dicom-gateway",
         abstract: "DICOM interoperability gateway for regional imaging networks.",
-        subcommands: [Serve.self, Echo.self, Send.self, Find.self, Retrieve.self, Queue.self, StudyCommand.self, ConfigCommand.self, RouteCommand.self],
+        subcommands: [Serve.self, Echo.self, Send.self, Find.self, Retrieve.self, Queue.self, StudyCommand.self, WorklistCommand.self, ConfigCommand.self, RouteCommand.self],
         defaultSubcommand: Serve.self)
 }
 

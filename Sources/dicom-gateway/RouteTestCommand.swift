@@ -3,7 +3,9 @@ import DicomCore
 import DicomNetwork
 import Foundation
 import GatewayConfig
+import GatewayReporting
 import GatewayRouting
+import GatewayStore
 
 /// `route test`: shows what the routing rules would do with some files, sending nothing.
 struct RouteCommand: ParsableCommand {
@@ -33,6 +35,8 @@ struct RouteCommand: ParsableCommand {
             let (node, ae) = try sender(in: configuration)
             let time = try timeOfDay()
             let router = Router(plan: RoutingPlan(configuration: configuration))
+            let reporting = ReportingPlan(configuration: configuration)
+            let loads = reporting.isEnabled ? siteLoads(configuration) : nil
             print("sender: \(node ?? "(unknown node)"), calling AE \(ae ?? "-"), DIMSE priority \(priority.rawValue), at \(time)")
             var failed = false
             for file in files {
@@ -46,7 +50,11 @@ struct RouteCommand: ParsableCommand {
                 }
                 let instance = RoutedInstance(attributes: attributes, sendingNode: node, callingAE: ae,
                                               dimsePriority: priority, timeOfDay: time)
-                print(report(file, instance: instance, decision: router.route(instance)))
+                let decision = router.route(instance)
+                print(report(file, instance: instance, decision: decision))
+                if reporting.isEnabled {
+                    print(worklistReport(instance, priority: decision.priority, plan: reporting, loads: loads, time: time))
+                }
             }
             if failed { throw ExitCode(1) }
         }
@@ -70,6 +78,46 @@ struct RouteCommand: ParsableCommand {
             }
             guard let time = TimeOfDay(parsing: at) else { throw ValidationError("--at \(at): expected HH:MM, e.g. 14:30") }
             return time
+        }
+
+        /// The open effort of each site from the gateway's index, when there is one (nil: none, all sites idle).
+        private func siteLoads(_ configuration: GatewayConfiguration) -> (loads: [String: Double], failing: Set<String>)? {
+            let path = configuration.storage.indexPath.path
+            guard FileManager.default.fileExists(atPath: path), let index = try? CacheIndex(path: path),
+                  let rows = try? index.worklistSiteLoads() else { return nil }
+            defer { index.close() }
+            return (Dictionary(uniqueKeysWithValues: rows.map { ($0.site, $0.openEffort) }),
+                    Set(rows.filter { $0.failingItems > 0 }.map(\.site)))
+        }
+
+        /// The worklist item the file's study would get, and where it would go now.
+        private func worklistReport(_ instance: RoutedInstance, priority: PriorityClass, plan: ReportingPlan,
+                                    loads: (loads: [String: Double], failing: Set<String>)?, time: TimeOfDay) -> String {
+            if ReportObject.closesItem(sopClassUID: instance.sopClassUID) {
+                return "  worklist:  a report: closes its study's item (or records an addendum)"
+            }
+            guard let placement = plan.placement(for: instance, priority: priority) else {
+                return "  worklist:  no reporting rule matches: no item (an orphan if nothing reports the study within "
+                    + "\(Self.duration(plan.settings.orphanAfter.seconds)))"
+            }
+            var lines = ["  worklist:  rule \(placement.rule): skill \(placement.skill), effort \(placement.effort), "
+                + "class \(placement.priorityClass.rawValue), deadline \(Self.duration(placement.deadlineAfter)) after arrival"]
+            let decision = Allocator(plan: plan).decide(.init(skill: placement.skill, effort: placement.effort, origin: instance.sendingNode),
+                                                        loads: loads?.loads ?? [:], failing: loads?.failing ?? [], at: time)
+            lines.append("  site now:  " + (decision.chosen ?? "none") + " (\(decision.reason))"
+                + (loads == nil ? "; loads: no index found, every site taken as idle" : ""))
+            for c in decision.candidates {
+                lines.append("    \(c.site): " + (c.eligible ? String(format: "load %.2f after, ", c.loadAfter) : "") + c.note)
+            }
+            return lines.joined(separator: "\n")
+        }
+
+        static func duration(_ seconds: Double) -> String {
+            let s = Int(seconds)
+            if s % 86_400 == 0 { return "\(s / 86_400)d" }
+            if s % 3600 == 0 { return "\(s / 3600)h" }
+            if s % 60 == 0 { return "\(s / 60)m" }
+            return "\(s)s"
         }
 
         private func report(_ file: String, instance: RoutedInstance, decision: RoutingDecision) -> String {

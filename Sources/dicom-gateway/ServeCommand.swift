@@ -43,6 +43,7 @@ struct Serve: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.durationHistogramBuckets[Gateway.deliveryDelayMetric] = Gateway.deliveryDelayBuckets
+        factory.durationHistogramBuckets[Gateway.allocationMetric] = Gateway.allocationBuckets
         MetricsSystem.bootstrap(factory)
         return registry
     }
