@@ -35,6 +35,7 @@ extension WorklistPage {
           const X = ms => L + (Math.min(Math.max(ms, x0), x1) - x0) / (x1 - x0) * (W - L - R);
           const Y = seconds => T + (1 - (Math.log(Math.max(1, seconds)) - y0) / (y1 - y0)) * (H - T - B);
           const f = v => v.toFixed(1);
+          const per = bucket % 3600e3 ? dur(bucket / 1e3) : bucket / 3600e3 + ' h';
           let svg = '<svg id="turnaround-chart" data-window="' + esc(t.window) + '" viewBox="0 0 ' + W + ' ' + H + '" role="img" aria-label="median turnaround per class, ' +
             (t.window === '7d' ? 'last 7 days' : 'last 24 hours') + '">';
           for (const [seconds, label] of marks) {
@@ -58,7 +59,7 @@ extension WorklistPage {
               at.map((q, i) => (i ? 'L' : 'M') + f(q[0]) + ' ' + f(q[1])).join(' ') + '"/>';
             for (const [x, y, p] of at) {
               svg += '<circle class="point" data-class="' + esc(s.cls) + '" cx="' + f(x) + '" cy="' + f(y) + '" r="3.2" fill="' + colour + '"><title>' +
-                esc(s.cls + ', ' + when(p.start) + ' + ' + dur(bucket / 1e3) + ': ' + p.count + ' report' + (p.count === 1 ? '' : 's') +
+                esc(s.cls + ', ' + when(p.start) + ' + ' + per + ': ' + p.count + ' report' + (p.count === 1 ? '' : 's') +
                     ', median ' + dur(p.median_seconds) + ', 90th percentile ' + dur(p.p90_seconds)) + '</title></circle>';
             }
           }
@@ -72,7 +73,7 @@ extension WorklistPage {
             return '<span class="' + (n ? '' : 'none') + '" data-legend="' + esc(s.cls) + '"><span class="sw" style="background:' + (CLASS_COLOURS[s.cls] || '#333') + '"></span>' +
               esc(s.cls) + ' (' + (n ? n + ' report' + (n === 1 ? '' : 's') : 'none') + ')</span>';
           }).join('');
-          $('chart').innerHTML = svg + '<div class="legend">' + legend + '<span class="muted">each point: one ' + dur(bucket / 1e3) + ' bucket, by when the report came</span></div>';
+          $('chart').innerHTML = svg + '<div class="legend">' + legend + '</div><div class="sub">Each point: the reports of one ' + per + ' bucket, by when they came; hover for count and 90th percentile.</div>';
         }
 
         """#

@@ -277,7 +277,7 @@ extension WorklistPage {
             field('Patient ID', d.patient_id == null ? '<span class="muted">not shown (http.patient_data is off)</span>' : esc(d.patient_id)) +
             field('Origin', esc(d.origin)) + field('Rule', esc(d.rule) || '<span class="muted">none</span>') + field('Skill', esc(d.skill)) + field('Effort', esc(num(d.effort))) +
             field('Site', esc(d.site) || '<span class="muted">none</span>') + field('Reporter', esc(d.reporter)) + field('Deadline', u) +
-            field('Flag', d.flag ? '<span class="flag">' + esc(d.flag) + '</span>' : '') + field('Orphan', esc(ORPHAN[d.orphan] || d.orphan)) +
+            field('Flag', d.flag && d.flag !== ORPHAN[d.orphan] ? '<span class="flag">' + esc(d.flag) + '</span>' : '') + field('Orphan', esc(ORPHAN[d.orphan] || d.orphan)) +
             field('Arrived', esc(when(d.arrived_at))) + field('Allocated', esc(when(d.allocated_at))) + field('Started', esc(when(d.started_at))) +
             field('Escalated', esc(when(d.escalated_at))) + field('Reported', esc(when(d.reported_at)) + (d.reported_by ? ' by ' + esc(d.reported_by) : '')) +
             field('Returned', esc(when(d.returned_at))) + field('Cancelled', esc(when(d.cancelled_at))) + '</dl>' +

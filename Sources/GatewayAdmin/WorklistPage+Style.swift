@@ -5,7 +5,7 @@ extension WorklistPage {
         <style>
         :root{--stat:#c62828;--urgent:#e65100;--routine:#1565c0;--bulk:#6d6d6d;--ok:#2e7d32;--soon:#a39100;--close:#ef8f00;--late:#c62828;
           --line:#e2e2e2;--muted:#666;--bg:#f6f7f9}
-        *{box-sizing:border-box}
+        *{box-sizing:border-box} [hidden]{display:none!important}
         body{font:13px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1b1b1b;background:var(--bg)}
         header#top{position:sticky;top:0;z-index:5;display:flex;align-items:center;justify-content:space-between;gap:1.2em;padding:.5em 1.2em;
           background:#fff;border-bottom:1px solid var(--line);box-shadow:0 1px 3px rgba(0,0,0,.05)}
@@ -69,7 +69,7 @@ extension WorklistPage {
         #chart svg{width:100%;height:auto;display:block}
         #chart .grid{stroke:#eceff3} #chart .axis{stroke:#888} #chart text{font-size:11px;fill:#555}
         #chart .series{fill:none;stroke-width:2.2;stroke-linejoin:round} #chart .empty{font-size:13px;fill:#888}
-        .legend{display:flex;gap:1.1em;flex-wrap:wrap;font-size:.9em;margin-top:.2em}
+        .legend{display:flex;gap:.2em 1.1em;flex-wrap:wrap;font-size:.9em;margin-top:.2em}
         .legend span.sw{display:inline-block;width:14px;height:3px;vertical-align:middle;margin-right:.35em}
         .legend .none{color:#999}
         aside#detail{position:fixed;top:0;right:0;bottom:0;width:min(640px,94vw);z-index:10;background:#fff;overflow:auto;
@@ -79,7 +79,7 @@ extension WorklistPage {
         #detail dd{margin:0;word-break:break-all} #detail .reason{background:#f6f7f9;border-radius:4px;padding:.4em .6em}
         .yes{color:var(--ok)} .no{color:var(--late)} tr.chosen td{background:#edf7ee} tr.chosen td:first-child{font-weight:600}
         table.candidates td,table.candidates th{font-size:.95em} .mini{font-size:.78em;color:var(--muted);border:1px solid #ccc;border-radius:3px;padding:0 .3em;margin-left:.3em}
-        .detail-actions{margin:.2em 0 .6em}
+        .detail-actions{margin:.2em 0 .6em} #history td:first-child{white-space:nowrap}
         </style>
 
         """#

@@ -229,6 +229,14 @@ import Testing
                 "\(history)")
         #expect(panel.text.contains("not shown (http.patient_data is off)"), "\(panel.text)")
 
+        // WORKLIST_PAGE_SCREENSHOTS=DIR keeps what the page looked like, to judge it by eye.
+        if let folder = ProcessInfo.processInfo.environment["WORKLIST_PAGE_SCREENSHOTS"] {
+            try await HeadlessChromium.screenshot(page, to: folder + "/worklist.png", in: dir)
+            try await HeadlessChromium.screenshot(page, to: folder + "/worklist-full.png", in: dir, height: 1500)
+            try await HeadlessChromium.screenshot(page + "#item=\(fixture.overdue)", to: folder + "/worklist-detail.png", in: dir)
+            try await HeadlessChromium.screenshot(page + "#class=routine&window=7d", to: folder + "/worklist-routine-7d.png", in: dir)
+        }
+
         running.cancel()
         if case .failure = await running.result { gateway.shutDown() }
     }

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Debian's Chromium, headless (`scripts/setup` installs it): loads a page, lets its scripts run
-/// for a budget of virtual time (fetches included) and returns the DOM as serialised HTML.
+/// for a budget of virtual time (fetches included) and returns the DOM as serialised HTML,
+/// without the page's scripts and styles.
 enum HeadlessChromium {
     static let path = "/usr/bin/chromium"
 
@@ -22,7 +23,31 @@ enum HeadlessChromium {
             throw TestFailure("chromium --dump-dom \(url) failed (status \(result.status), -1: timed out after \(Int(timeout)) s):\n"
                               + "\(result.stdout.suffix(1000))\n\(result.stderr.suffix(3000))")
         }
-        return result.stdout
+        return withoutScripts(result.stdout)
+    }
+
+    /// `chromium --headless=new --screenshot` of `url` at a 1366 px laptop's size.
+    static func screenshot(_ url: String, to file: String, in dir: TestDirectory, height: Int = 900) async throws {
+        let result = try await ProcessRun.run(path, [
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--hide-scrollbars",
+            "--user-data-dir=\(dir.sub("chromium-profile"))", "--window-size=1366,\(height)", "--virtual-time-budget=8000",
+            "--screenshot=\(file)", url,
+        ], in: dir, timeout: 90)
+        guard result.status == 0, FileManager.default.fileExists(atPath: file) else {
+            throw TestFailure("chromium --screenshot \(url) failed (status \(result.status)):\n\(result.stderr.suffix(3000))")
+        }
+    }
+
+    /// The DOM without the page's own `<script>` and `<style>` text, so that assertions on the
+    /// DOM are not met by the source of the script that renders it.
+    static func withoutScripts(_ html: String) -> String {
+        var out = html
+        for tag in ["script", "style"] {
+            while let start = out.range(of: "<\(tag)"), let end = out.range(of: "</\(tag)>", range: start.upperBound..<out.endIndex) {
+                out.replaceSubrange(start.lowerBound..<end.upperBound, with: "")
+            }
+        }
+        return out
     }
 }
 
@@ -39,12 +64,26 @@ struct DOMElement {
     /// The classes in `class`.
     var classes: Set<String> { Set((attributes["class"] ?? "").split(separator: " ").map(String.init)) }
 
-    /// The text content: tags dropped, the common entities decoded, whitespace collapsed.
+    /// Tags that separate words in the text content; inline ones (span, b, a) do not.
+    static let blockTags: Set<String> = ["td", "th", "tr", "div", "p", "br", "li", "dd", "dt", "h1", "h2", "h3", "option", "table", "text", "title"]
+
+    /// The text content: tags dropped (block ones as a space), the common entities decoded,
+    /// whitespace collapsed.
     var text: String {
         var out = ""
-        var inTag = false
+        var tag: String?
         for c in inner {
-            if c == "<" { inTag = true } else if c == ">" { inTag = false; out.append(" ") } else if !inTag { out.append(c) }
+            if c == "<" {
+                tag = ""
+            } else if c == ">", let name = tag {
+                let bare = name.drop { $0 == "/" }.prefix { $0 != " " && $0 != "/" }
+                if DOMElement.blockTags.contains(String(bare)) { out.append(" ") }
+                tag = nil
+            } else if tag != nil {
+                tag!.append(c)
+            } else {
+                out.append(c)
+            }
         }
         return DOMElement.decode(out).split(whereSeparator: \.isWhitespace).joined(separator: " ")
     }
