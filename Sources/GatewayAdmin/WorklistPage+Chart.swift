@@ -29,7 +29,7 @@ extension WorklistPage {
           const series = known.map(c => ({cls: c, points: ((t.series || []).find(s => s.class === c) || {points: []}).points}));
           const all = series.flatMap(s => s.points);
           const values = all.map(p => Math.max(1, p.median_seconds));
-          const low = Math.min(...values, 3600), high = Math.max(...values, 3600);
+          const low = Math.min(...values, 900), high = Math.max(...values, 4 * 3600);  // at least 15 min to 4 h
           const marks = MARKS.slice(Math.max(0, MARKS.findLastIndex(m => m[0] <= low)), MARKS.findIndex(m => m[0] >= high) + 1 || MARKS.length);
           const y0 = Math.log(Math.min(marks[0][0], low)), y1 = Math.log(Math.max(marks[marks.length - 1][0], high));
           const X = ms => L + (Math.min(Math.max(ms, x0), x1) - x0) / (x1 - x0) * (W - L - R);

@@ -21,7 +21,7 @@ enum WorklistPage {
                  body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 
-    static let html = head + style + body + "<script>\n'use strict';\n" + chartScript + script + "\n</script></body></html>\n"
+    static let html = head + style + body + "<script>\n'use strict';\n" + chartScript + detailScript + script + "\n</script></body></html>\n"
 
     private static let head = #"""
         <!doctype html>
