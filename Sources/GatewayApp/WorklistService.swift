@@ -27,10 +27,13 @@ struct WorklistService: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let plan = coordinator.holder.reporting
             let interval = plan.settings.reviewInterval.seconds
-            if plan.isEnabled && (coordinator.takeWake() || Date().timeIntervalSince(last) >= interval) {
-                last = Date()
+            let due = Date().timeIntervalSince(last) >= interval
+            // A new item (or a claim, a report) wakes an allocation pass at once; the whole review
+            // (stalls, escalation, deadlines, orphans) runs every review_interval.
+            if plan.isEnabled && (coordinator.takeWake() || due) {
+                if due { last = Date() }
                 do {
-                    try await BlockingThread.run(name: "worklist-review") { [self] in try review(plan: plan, now: Date()) }
+                    try await BlockingThread.run(name: "worklist-review") { [self] in try review(plan: plan, now: Date(), full: due) }
                 } catch {
                     logger.error("worklist review failed; it runs again shortly", metadata: ["error": "\(error)"])
                 }
@@ -39,8 +42,9 @@ struct WorklistService: Service {
         }
     }
 
-    /// One pass. Each change is its own transaction, so a failure leaves the rest for the next pass.
-    func review(plan: ReportingPlan, now: Date) throws {
+    /// One pass (`full`: everything; otherwise allocation only). Each change is its own
+    /// transaction, so a failure leaves the rest for the next pass.
+    func review(plan: ReportingPlan, now: Date, full: Bool = true) throws {
         let index = coordinator.index
         let allocator = Allocator(plan: plan)
         let time = WorklistCoordinator.timeOfDay(now)
@@ -50,7 +54,7 @@ struct WorklistService: Service {
             loads[load.site] = load.openEffort
             if load.failingItems > 0 { failing.insert(load.site) }
         }
-        try reallocateStalled(plan: plan, allocator: allocator, loads: &loads, failing: failing, time: time, now: now)
+        if full { try reallocateStalled(plan: plan, allocator: allocator, loads: &loads, failing: failing, time: time, now: now) }
         for item in try index.worklistScheduled() {
             let started = DispatchTime.now().uptimeNanoseconds
             let decision = allocator.decide(WorklistCoordinator.request(item), loads: loads, failing: failing, at: time, now: now)
@@ -66,6 +70,7 @@ struct WorklistService: Service {
                 logger.debug("worklist item changed under the review", metadata: ["item": "\(item.id)", "detail": "\(conflict)"])
             }
         }
+        guard full else { return }
         for item in try index.worklistDueForEscalation(now: now, fraction: plan.settings.escalateAt) {
             let moved = try index.escalateWorklistItem(item.id, now: now)
             logger.notice("worklist item escalated", metadata: [
@@ -85,14 +90,16 @@ struct WorklistService: Service {
                                    time: TimeOfDay, now: Date) throws {
         let index = coordinator.index
         let grace = plan.settings.grace.seconds
-        for item in try index.worklistAllocated() {
+        let working = plan.sites.filter { $0.isWorking(at: time) }.map(\.name)
+        for (item, failingNow) in try index.worklistStalled(allocatedBefore: now.addingTimeInterval(-grace), workingSites: working,
+                                                            allSites: plan.sites.map(\.name)) {
             guard let current = item.site else { continue }
             let why: String
             if plan.site(named: current) == nil {
                 why = "\(current) is no longer a reporter site"
-            } else if try index.worklistDeliveriesFailing(studyUID: item.studyUID, site: current) {
+            } else if failingNow {
                 why = "deliveries to \(current) are failing"
-            } else if plan.site(named: current)?.isWorking(at: time) == false {
+            } else if !working.contains(current) {
                 why = "\(current) is outside its hours"
             } else if let allocated = item.allocatedAt, now.timeIntervalSince(allocated) >= grace {
                 why = "not started at \(current) within \(Int(grace))s"
@@ -132,7 +139,7 @@ struct WorklistService: Service {
         }
         var after = watermark.value
         while true {
-            let studies = try index.studiesWithoutReport(receivedAfter: after, upTo: cutoff, limit: 500)
+            let studies = try index.studiesWithoutReport(receivedAfter: after, upTo: cutoff, notReports: ReportObject.notReports, limit: 500)
             for study in studies {
                 if let id = try index.recordOrphanStudy(studyUID: study.studyUID, origin: study.origin, arrivedAt: study.receivedAt,
                                                        orphanedAt: study.receivedAt.addingTimeInterval(plan.settings.orphanAfter.seconds), now: now) {

@@ -125,7 +125,7 @@ public struct ReporterSite: Sendable, Equatable {
 /// the images and are no radiologist's report: radiation dose SRs, acquisition context and
 /// imaging agent SRs, CAD SRs, the simplified echo SR.
 public enum ReportObject {
-    static let notReports: Set<String> = [
+    public static let notReports: Set<String> = [
         "1.2.840.10008.5.1.4.1.1.88.50",  // Mammography CAD SR
         "1.2.840.10008.5.1.4.1.1.88.65",  // Chest CAD SR
         "1.2.840.10008.5.1.4.1.1.88.67",  // X-Ray Radiation Dose SR

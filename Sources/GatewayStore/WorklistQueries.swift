@@ -81,16 +81,49 @@ extension CacheIndex {
                 let site: String = row["site"]
                 loads[site] = WorklistSiteLoad(site: site, openEffort: row["effort"], openItems: row["n"], failingItems: 0)
             }
-            for row in try Row.fetchAll(db, sql: """
-                SELECT w.site, COUNT(DISTINCT w.id) AS n FROM worklist_item w
-                JOIN study s ON s.studyUID = w.studyUID JOIN series se ON se.studyRef = s.id JOIN instance i ON i.seriesRef = se.id
-                JOIN delivery d ON d.instanceRef = i.id AND d.destination = w.site
-                WHERE w.state = 'allocated' AND d.state IN ('failed', 'dead') GROUP BY w.site
-                """) {
-                let site: String = row["site"]
-                loads[site, default: WorklistSiteLoad(site: site, openEffort: 0, openItems: 0, failingItems: 0)].failingItems = row["n"]
+            for (site, items) in try Self.failingAllocations(sites: Array(loads.keys), db) {
+                loads[site]?.failingItems = items.count
             }
             return loads.values.sorted { $0.site < $1.site }
+        }
+    }
+
+    /// Allocated items whose deliveries to their site are failing (retrying or dead), per site.
+    /// Driven from the few failing deliveries (index delivery_work), not from every open item.
+    static func failingAllocations(sites: [String], _ db: Database) throws -> [String: Set<Int64>] {
+        guard !sites.isEmpty else { return [:] }
+        var result: [String: Set<Int64>] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT DISTINCT w.id, w.site FROM delivery d JOIN instance i ON i.id = d.instanceRef JOIN series se ON se.id = i.seriesRef
+            JOIN study s ON s.id = se.studyRef JOIN worklist_item w ON w.studyUID = s.studyUID AND w.site = d.destination
+            WHERE d.destination IN (\(sites.map { _ in "?" }.joined(separator: ", "))) AND d.state IN ('failed', 'dead')
+              AND w.state = 'allocated'
+            """, arguments: StatementArguments(sites)) {
+            result[row["site"], default: []].insert(row["id"])
+        }
+        return result
+    }
+
+    /// Allocated items that may have stalled: allocated before `allocatedBefore` (grace), at a site
+    /// not in `workingSites` (no longer a reporter, or out of hours), or whose deliveries to their
+    /// site fail. One query for the review, however many items are open.
+    public func worklistStalled(allocatedBefore: Date, workingSites: [String], allSites: [String]) throws -> [(item: WorklistItem, failing: Bool)] {
+        try read { db in
+            let failing = try Self.failingAllocations(sites: allSites, db).values.reduce(into: Set<Int64>()) { $0.formUnion($1) }
+            let notWorking = workingSites.isEmpty ? "1 = 1" : "site NOT IN (\(workingSites.map { _ in "?" }.joined(separator: ", ")))"
+            let candidates = try WorklistItem.fetchAll(db, sql: """
+                SELECT * FROM worklist_item WHERE state = 'allocated' AND (allocatedAt <= ? OR \(notWorking))
+                ORDER BY priority DESC, deadline LIMIT 1000
+                """, arguments: StatementArguments([allocatedBefore.epoch] + workingSites))
+            var seen = Set(candidates.map(\.id))
+            var result = candidates.map { ($0, failing.contains($0.id)) }
+            for id in failing where !seen.contains(id) {
+                if let item = try WorklistItem.fetchOne(db, sql: "SELECT * FROM worklist_item WHERE id = ?", arguments: [id]) {
+                    result.append((item, true))
+                    seen.insert(id)
+                }
+            }
+            return result
         }
     }
 
@@ -100,21 +133,6 @@ extension CacheIndex {
             try WorklistItem.fetchAll(db, sql: """
                 SELECT * FROM worklist_item WHERE state = 'scheduled' AND skill <> '' ORDER BY priority DESC, deadline, id LIMIT ?
                 """, arguments: [limit])
-        }
-    }
-
-    /// Allocated items not yet started (for grace, reachability and hours).
-    public func worklistAllocated() throws -> [WorklistItem] {
-        try read { db in try WorklistItem.fetchAll(db, sql: "SELECT * FROM worklist_item WHERE state = 'allocated' ORDER BY priority DESC, deadline") }
-    }
-
-    /// Whether the study's deliveries to `site` are failing (retrying or dead): the site looks unreachable.
-    public func worklistDeliveriesFailing(studyUID: String, site: String) throws -> Bool {
-        try read { db in
-            try Bool.fetchOne(db, sql: """
-                SELECT EXISTS (SELECT 1 FROM delivery d JOIN instance i ON i.id = d.instanceRef JOIN series se ON se.id = i.seriesRef
-                JOIN study s ON s.id = se.studyRef WHERE s.studyUID = ? AND d.destination = ? AND d.state IN ('failed', 'dead'))
-                """, arguments: [studyUID, site]) ?? false
         }
     }
 
@@ -149,17 +167,22 @@ extension CacheIndex {
 
     /// Studies received in `(after, upTo]` with no worklist item and no report object: orphans
     /// once `orphan_after` has passed since they arrived.
-    public func studiesWithoutReport(receivedAfter after: Date, upTo: Date, limit: Int = 1000) throws -> [(studyUID: String, origin: String?, receivedAt: Date)] {
-        try read { db in
+    /// `notReports`: SR classes that are not reports (dose, CAD), which do not count.
+    public func studiesWithoutReport(receivedAfter after: Date, upTo: Date, notReports: Set<String> = [],
+                                     limit: Int = 1000) throws -> [(studyUID: String, origin: String?, receivedAt: Date)] {
+        let excluded = notReports.sorted()
+        let exclusion = excluded.isEmpty ? "" : "AND i.sopClassUID NOT IN (" + excluded.map { _ in "?" }.joined(separator: ", ") + ")"
+        return try read { db in
             try Row.fetchAll(db, sql: """
                 SELECT s.studyUID, s.originNode, s.receivedAt FROM study s
                 WHERE s.receivedAt > ? AND s.receivedAt <= ?
                   AND NOT EXISTS (SELECT 1 FROM worklist_item w WHERE w.studyUID = s.studyUID)
                   AND NOT EXISTS (SELECT 1 FROM series se JOIN instance i ON i.seriesRef = se.id WHERE se.studyRef = s.id
                                   AND (i.sopClassUID LIKE '1.2.840.10008.5.1.4.1.1.88.%'
-                                       OR i.sopClassUID IN ('1.2.840.10008.5.1.4.1.1.104.1', '1.2.840.10008.5.1.4.1.1.104.2')))
+                                       OR i.sopClassUID IN ('1.2.840.10008.5.1.4.1.1.104.1', '1.2.840.10008.5.1.4.1.1.104.2'))
+                                  \(exclusion))
                 ORDER BY s.receivedAt LIMIT ?
-                """, arguments: [after, upTo, limit]).map { ($0["studyUID"], $0["originNode"], $0["receivedAt"]) }
+                """, arguments: StatementArguments([after, upTo] + excluded + [limit])).map { ($0["studyUID"], $0["originNode"], $0["receivedAt"]) }
         }
     }
 }

@@ -31,6 +31,11 @@ import Testing
             acknowledged.append(study)
         }
         try gw.start()
+        // Up (its HTTP API answers) before it is asked to stop: a SIGTERM before the signal
+        // handlers are installed would kill it outright.
+        let probe = HTTPProbe(port: gw.httpPort)
+        let up = await OffPool.waitUntil(timeout: 30) { (try? probe.get("/health"))?.status == 200 }
+        #expect(up)
         let items = try WorklistPeers.items(gw)
         for study in acknowledged {
             #expect(items[study] != nil, "the item of acknowledged study \(study) was lost")
