@@ -18,16 +18,21 @@ struct IndexOptions: ParsableArguments {
     @Option(help: "The YAML configuration file (its storage.index is read).") var config: String?
 
     func openIndex() throws -> CacheIndex {
-        let configuration: GatewayConfiguration
+        let configuration = try Self.loadConfiguration(config)
+        let path = configuration.storage.indexPath.path
+        guard FileManager.default.fileExists(atPath: path) else { throw CommandFailure("no index at \(path)") }
+        return try CacheIndex(path: path)
+    }
+
+    /// The configuration at `path` (the embedded default without one); a broken file is printed
+    /// with its file:line errors and ends the command with status 2.
+    static func loadConfiguration(_ path: String?) throws -> GatewayConfiguration {
         do {
-            configuration = try config.map { try GatewayConfiguration.load(contentsOf: URL(fileURLWithPath: $0)) } ?? .embeddedDefault
+            return try path.map { try GatewayConfiguration.load(contentsOf: URL(fileURLWithPath: $0)) } ?? .embeddedDefault
         } catch {
             print("\(error)")
             throw ExitCode(2)
         }
-        let path = configuration.storage.indexPath.path
-        guard FileManager.default.fileExists(atPath: path) else { throw CommandFailure("no index at \(path)") }
-        return try CacheIndex(path: path)
     }
 }
 

@@ -156,13 +156,7 @@ struct WorklistReassign: AsyncParsableCommand {
     var tokenFile: String?
 
     func run() async throws {
-        let configuration: GatewayConfiguration
-        do {
-            configuration = try config.map { try GatewayConfiguration.load(contentsOf: URL(fileURLWithPath: $0)) } ?? .embeddedDefault
-        } catch {
-            print("\(error)")
-            throw ExitCode(2)
-        }
+        let configuration = try IndexOptions.loadConfiguration(config)
         let client = try GatewayAPIClient(http: configuration.http, api: api, tokenFile: tokenFile)
         let (status, object) = try await client.post("/api/v1/worklist/\(id)/reassign", ["site": site])
         guard status == 200 else {
