@@ -21,6 +21,11 @@ extension CacheServiceProvider {
             dimsePriority: request.priority, timeOfDay: WorklistCoordinator.timeOfDay(Date()),
             studyOriginNode: resolution.studyKnown ? resolution.originNode : nil)
         let priority = holder.router.classify(instance).priority
+        // A study known to have an item needs a placement only to raise its class.
+        if let studyUID = resolution.indexed.string(.studyInstanceUID), let known = worklist?.studies.entry(studyUID),
+           priority.rank <= known.rank {
+            return extras
+        }
         guard let placement = plan.placement(for: instance, priority: priority) else { return extras }
         let identity = resolution.identity
         extras.worklist = WorklistPlacement(
@@ -36,8 +41,14 @@ extension CacheServiceProvider {
     func worklistAfterIngest(_ extras: IngestExtras, studyUID: String) {
         guard extras.worklistActive, let worklist else { return }
         if extras.isReportObject { worklist.wake(); return }
+        if let known = worklist.studies.entry(studyUID), extras.worklist == nil || extras.worklist!.priorityRank <= known.rank {
+            if let site = known.site, known.pushImages { deliverySignal.notify(site) }
+            return
+        }
         guard extras.worklist != nil else { return }
+        // The study's first matching instance (or a higher class): read the item once.
         if let item = try? index.worklistItem(studyUID: studyUID) {
+            worklist.studies.remember(studyUID, .init(rank: item.priority, site: item.site, pushImages: item.pushImages))
             if item.state == .scheduled { worklist.wake() }
             if let site = item.site, item.pushImages { deliverySignal.notify(site) }
         }

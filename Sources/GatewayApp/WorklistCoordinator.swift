@@ -18,6 +18,8 @@ final class WorklistCoordinator: WorklistControl, @unchecked Sendable {
     let logger: Logger
     private let lock = NSLock()
     private var wakeFlag = false
+    /// Recent studies' items, for the ingest path.
+    let studies = WorklistStudies()
 
     init(holder: ConfigurationHolder, index: CacheIndex, signal: DeliverySignal, logger: Logger) {
         self.holder = holder
@@ -68,6 +70,7 @@ final class WorklistCoordinator: WorklistControl, @unchecked Sendable {
             site: site, pushImages: push, edits: audience == .origin ? item.originEdits : item.networkEdits,
             explanation: explanation, event: event, actor: actor, detail: detail, reporter: reporter, notify: notify)
         let updated = try index.assignWorklistItem(item.id, assignment, from: states)
+        studies.remember(item.studyUID, .init(rank: updated.priority, site: site, pushImages: push))
         if push { signal.notify(site) }
         // The decision and its durable write, per study (scripts/bench/worklist reads it).
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
@@ -97,7 +100,9 @@ final class WorklistCoordinator: WorklistControl, @unchecked Sendable {
         _ = try existing(id)
         try index.releaseWorklistItem(id, actor: actor, reason: reason.isEmpty ? "released" : reason)
         wake()
-        return try existing(id)
+        let item = try existing(id)
+        studies.remember(item.studyUID, .init(rank: item.priority, site: nil, pushImages: false))
+        return item
     }
 
     func reassignWorklistItem(_ id: Int64, site: String, actor: String) throws -> WorklistItem {
@@ -112,7 +117,9 @@ final class WorklistCoordinator: WorklistControl, @unchecked Sendable {
     func cancelWorklistItem(_ id: Int64, actor: String, reason: String) throws -> WorklistItem {
         _ = try existing(id)
         try index.cancelWorklistItem(id, actor: actor, reason: reason)
-        return try existing(id)
+        let item = try existing(id)
+        studies.remember(item.studyUID, .init(rank: item.priority, site: nil, pushImages: false))
+        return item
     }
 
     func worklistSites() -> [WorklistSiteView] {

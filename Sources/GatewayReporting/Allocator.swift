@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import GatewayConfig
 
 /// Chooses the reporter site for a worklist item, and says why.
@@ -68,13 +71,57 @@ public struct Allocator: Sendable {
             self.decidedAt = decidedAt
         }
 
-        /// The decision as JSON, as the item keeps it.
+        /// The decision as JSON, as the item keeps it (snake_case keys, ISO 8601 time). Written by
+        /// hand: it is built for every allocation, and Foundation's JSONEncoder cost more than the
+        /// decision itself.
         public var json: String {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            encoder.dateEncodingStrategy = .iso8601
-            encoder.keyEncodingStrategy = .convertToSnakeCase
-            return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            var out = "{\"candidates\":["
+            for (i, c) in candidates.enumerated() {
+                if i > 0 { out += "," }
+                out += "{\"capacity\":\(Self.number(c.capacity)),\"eligible\":\(c.eligible),\"has_skill\":\(c.hasSkill)"
+                out += ",\"in_hours\":\(c.inHours),\"load_after\":\(Self.number(c.loadAfter)),\"note\":\(Self.string(c.note))"
+                out += ",\"open_effort\":\(Self.number(c.openEffort)),\"passed_over\":\(c.passedOver),\"preferred\":\(c.preferred)"
+                out += ",\"reachable\":\(c.reachable),\"site\":\(Self.string(c.site))}"
+            }
+            out += "],\"chosen\":" + (chosen.map(Self.string) ?? "null")
+            out += ",\"decided_at\":\(Self.string(Self.isoTime(decidedAt))),\"reason\":\(Self.string(reason))}"
+            return out
+        }
+
+        /// `2026-12-04T11:45:03.250Z`.
+        static func isoTime(_ date: Date) -> String {
+            let seconds = date.timeIntervalSince1970.rounded(.down)
+            var time = time_t(seconds)
+            var parts = tm()
+            gmtime_r(&time, &parts)
+            let millis = min(999, Int((date.timeIntervalSince1970 - seconds) * 1000))
+            return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+                          Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), millis)
+        }
+
+        static func number(_ value: Double) -> String {
+            value.isFinite ? "\(value)" : "null"
+        }
+
+        /// A JSON string literal (RFC 8259 escapes).
+        static func string(_ text: String) -> String {
+            var out = "\""
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "\n": out += "\\n"
+                case "\r": out += "\\r"
+                case "\t": out += "\\t"
+                default:
+                    if scalar.value < 0x20 {
+                        out += String(format: "\\u%04x", scalar.value)
+                    } else {
+                        out.unicodeScalars.append(scalar)
+                    }
+                }
+            }
+            return out + "\""
         }
     }
 

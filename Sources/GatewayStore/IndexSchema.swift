@@ -208,6 +208,7 @@ enum IndexSchema {
             try db.execute(sql: "UPDATE instance SET limitsChecked = 0")
         }
         m.registerMigration("v9-worklist", migrate: WorklistSchema.create)
+        m.registerMigration("v10-worklist-indexes", migrate: WorklistSchema.coveringIndexes)
         return m
     }
 }

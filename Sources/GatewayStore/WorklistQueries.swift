@@ -139,10 +139,12 @@ extension CacheIndex {
     /// Open items past `fraction` of their time to deadline and not yet escalated.
     public func worklistDueForEscalation(now: Date, fraction: Double) throws -> [WorklistItem] {
         try read { db in
-            try WorklistItem.fetchAll(db, sql: """
-                SELECT * FROM worklist_item WHERE state IN \(WorklistState.openSQL) AND escalatedAt IS NULL AND rule IS NOT NULL
-                  AND arrivedAt + (deadline - arrivedAt) * ? <= ? ORDER BY deadline LIMIT 1000
+            // The ids from the covering index worklist_item_escalation, then the few rows.
+            let ids = try Int64.fetchAll(db, sql: """
+                SELECT id FROM worklist_item WHERE escalatedAt IS NULL AND state IN \(WorklistState.openSQL) AND rule IS NOT NULL
+                  AND arrivedAt + (deadline - arrivedAt) * ? <= ? LIMIT 1000
                 """, arguments: [fraction, now.epoch])
+            return try ids.compactMap { try WorklistItem.fetchOne(db, sql: "SELECT * FROM worklist_item WHERE id = ?", arguments: [$0]) }
         }
     }
 

@@ -124,3 +124,15 @@ import Testing
         #expect(!ReportObject.closesItem(sopClassUID: "1.2.840.10008.5.1.4.1.1.2"))
     }
 }
+
+@Suite struct DecisionJSONTests {
+    @Test func handWrittenJSONParsesWithEscapesAndAnISOTime() throws {
+        let decision = Allocator.Decision(chosen: "A\"B", reason: "line\nbreak \\ and \u{1}", candidates: [],
+                                          decidedAt: Date(timeIntervalSince1970: 1_764_849_903.25))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(decision.json.utf8)) as? [String: Any])
+        #expect(object["chosen"] as? String == "A\"B")
+        #expect(object["reason"] as? String == "line\nbreak \\ and \u{1}")
+        #expect(object["decided_at"] as? String == "2025-12-04T12:05:03.250Z")
+        #expect((object["candidates"] as? [Any])?.isEmpty == true)
+    }
+}
