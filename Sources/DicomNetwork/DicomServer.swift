@@ -111,13 +111,9 @@ public final class DicomServer: Service, @unchecked Sendable {
         }
         guard first else { throw DicomNetworkError(code: .invalidArgument, message: "the DICOM server is already running") }
         logger.info("DICOM listener started", metadata: ["port": "\(port)", "max_associations": "\(configuration.maxAssociations)"])
-        let handle = SendableHandle(handle)
         try await withGracefulShutdownHandler {
             try await withTaskCancellationHandler {
-                try await BlockingThread.run(name: "dicom-acceptor") {
-                    var st = cdcm_status.empty()
-                    _ = cdcm_scp_run(handle.pointer, &st)
-                }
+                try await BlockingThread.run(name: "dicom-acceptor") { [self] in acceptUntilStopped() }
             } onCancel: {
                 self.stop(grace: 0)
             }
@@ -125,6 +121,16 @@ public final class DicomServer: Service, @unchecked Sendable {
             self.stop()
         }
         logger.info("DICOM listener stopped", metadata: ["port": "\(port)"])
+    }
+
+    /// Accepts associations on the calling thread until `stop`: `run()` calls it on a thread of
+    /// its own; a caller that must not wait for Swift's cooperative pool to start the acceptor (a
+    /// test whose other tasks block that pool) may call it on its own thread instead of `run()`.
+    public func acceptUntilStopped() {
+        var st = cdcm_status.empty()
+        if cdcm_scp_run(handle, &st) != 0 {
+            logger.critical("the DICOM listener failed and stopped", metadata: ["port": "\(port)", "error": "\(st.textString)"])
+        }
     }
 }
 

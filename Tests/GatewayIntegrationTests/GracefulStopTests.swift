@@ -31,12 +31,22 @@ import Testing
         let server = try gateway.start()
         let sender = try PeerProcess("storescu", ["-v", "-aec", "NETGW", "127.0.0.1", "\(gateway.port)"] + files,
                                      logDirectory: dir.path).start()
-        // Signal once the transfer is under way (a few instances acknowledged), not at a fixed time.
-        #expect(await OffPool.waitUntil(timeout: 20) { Self.count("Received Store Response", in: sender.output) >= 5 },
-                "storescu got no response before SIGTERM:\n\(sender.output)")
-        let inFlight = sender.process.isRunning
-        let ackedBeforeSignal = Self.count("Received Store Response", in: sender.output)
-        server.signal(SIGTERM)
+        // Signal once the transfer is under way (a few instances acknowledged), not at a fixed time;
+        // watched and sent from a thread of its own, so a busy cooperative pool cannot delay the
+        // signal until the transfer is over.
+        let (started, inFlight, ackedBeforeSignal) = try await OffPool.run { () -> (Bool, Bool, Int) in
+            let deadline = Date().addingTimeInterval(20)
+            var started = false
+            while Date() < deadline {
+                if Self.count("Received Store Response", in: sender.output) >= 5 { started = true; break }
+                usleep(5_000)
+            }
+            let inFlight = sender.process.isRunning
+            let acked = Self.count("Received Store Response", in: sender.output)
+            server.signal(SIGTERM)
+            return (started, inFlight, acked)
+        }
+        #expect(started, "storescu got no response before SIGTERM:\n\(sender.output)")
         // The default grace period is 30 s; the transfer needs far less.
         let exit = await server.finish(timeout: 30 + 15)
         let senderStatus = await sender.finish(timeout: 60)

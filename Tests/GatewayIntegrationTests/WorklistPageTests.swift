@@ -135,7 +135,9 @@ import Testing
         let gateway = try Gateway(configuration: configuration, logger: logger)
         let running = Task { try await gateway.run() }
         defer { running.cancel() }
-        let listening = try await OffPool.run { Net.waitForListener(httpPort) }
+        // Up to a minute: with the suites running in parallel, the gateway's task may wait for a
+        // cooperative thread before it starts its HTTP server.
+        let listening = try await OffPool.run { Net.waitForListener(httpPort, timeout: 60) }
         try #require(listening, "the gateway's HTTP API did not listen on \(httpPort)")
 
         // The explanation is the real allocator's, for this item on this configuration.

@@ -11,7 +11,9 @@ final class GatewayUnderTest: @unchecked Sendable {
     let directory: TestDirectory
     let configuration: GatewayConfiguration
     let gateway: Gateway
-    private var task: Task<Void, Error>?
+    /// Signalled when the acceptor thread ends.
+    private let acceptorDone = DispatchSemaphore(value: 0)
+    private var running = false
 
     init(label: String = "gw", configure: (inout GatewayConfiguration) -> Void = { _ in }) throws {
         directory = TestDirectory(label)
@@ -25,8 +27,19 @@ final class GatewayUnderTest: @unchecked Sendable {
         var logger = Logger(label: "gateway-under-test")
         logger.logLevel = ProcessInfo.processInfo.environment["GATEWAY_TEST_LOG"] != nil ? .debug : .critical
         gateway = try Gateway(configuration: c, logger: logger)
+        // The acceptor runs on a thread of its own, not in a Task: tests that block Swift's
+        // cooperative threads (synchronous DCMTK tools, on a 2-core machine two threads) would
+        // otherwise keep it from starting while the port, bound already, accepts connections
+        // nobody answers.
         let server = gateway.dicomServer
-        task = Task { try await server.run() }
+        let done = acceptorDone
+        let thread = Thread {
+            server.acceptUntilStopped()
+            done.signal()
+        }
+        thread.name = "test-acceptor"
+        thread.start()
+        running = true
         guard Net.waitForListener(port) else { throw TestFailure("gateway did not listen on \(port)") }
     }
 
@@ -43,8 +56,11 @@ final class GatewayUnderTest: @unchecked Sendable {
 
     func stop() async {
         gateway.dicomServer.stop(grace: 2)
-        _ = try? await task?.value
-        task = nil
+        if running {
+            let done = acceptorDone
+            _ = await OffPool.waitUntil(timeout: 30) { done.wait(timeout: .now()) == .success }
+            running = false
+        }
         gateway.shutDown()
     }
 
