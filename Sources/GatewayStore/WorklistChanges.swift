@@ -44,7 +44,7 @@ extension CacheIndex {
                                    now: Date = Date()) throws -> WorklistItem {
         var result: WorklistItem?
         try write { db in
-            guard let item = try WorklistItem.fetchOne(db, sql: "SELECT * FROM worklist_item WHERE id = ?", arguments: [id]) else {
+            guard let item = try WorklistItem.fetchOne(cached: db, sql: "SELECT * FROM worklist_item WHERE id = ?", arguments: [id]) else {
                 throw WorklistConflict(itemID: id, state: .cancelled, site: nil, message: "worklist item \(id) does not exist")
             }
             guard states.contains(item.state) else {
@@ -58,7 +58,7 @@ extension CacheIndex {
                 if !passedOver.contains(previous) { passedOver.append(previous) }
             }
             let claimed = assignment.reporter != nil
-            try db.execute(sql: """
+            try db.execute(cached: """
                 UPDATE worklist_item SET state = ?, site = ?, reporter = ?, pushImages = ?, siteEdits = ?, explanation = ?,
                   allocatedAt = ?, startedAt = ?, passedOver = ?, flag = '', updatedAt = ? WHERE id = ?
                 """, arguments: [claimed ? WorklistState.inProgress.rawValue : WorklistState.allocated.rawValue, assignment.site,
@@ -74,7 +74,18 @@ extension CacheIndex {
                                     detail: "item \(id) → \(assignment.site)" + (item.site.map { " (was \($0))" } ?? "")
                                         + (assignment.detail.isEmpty ? "" : "; \(assignment.detail)"), time: now)
             try audit.insert(db)
-            let updated = try WorklistItem.fetchOne(db, sql: "SELECT * FROM worklist_item WHERE id = ?", arguments: [id])!
+            var updated = item
+            updated.state = claimed ? .inProgress : .allocated
+            updated.site = assignment.site
+            updated.reporter = assignment.reporter ?? ""
+            updated.pushImages = assignment.pushImages
+            updated.siteEdits = assignment.edits
+            if !assignment.explanation.isEmpty { updated.explanation = assignment.explanation }
+            updated.allocatedAt = Date(timeIntervalSince1970: now.epoch)
+            updated.startedAt = claimed ? Date(timeIntervalSince1970: now.epoch) : nil
+            updated.passedOver = passedOver.joined(separator: ",")
+            updated.flag = ""
+            updated.updatedAt = Date(timeIntervalSince1970: now.epoch)
             if assignment.notify {
                 try Self.enqueueNotification(assignment.event, item: updated, detail: assignment.detail, now: now, db)
             }
@@ -88,9 +99,9 @@ extension CacheIndex {
     public func startWorklistItem(studyUID: String, site: String, how: String, now: Date = Date()) throws -> Bool {
         var started = false
         try write { db in
-            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM worklist_item WHERE studyUID = ? AND state = 'allocated' AND site = ?",
+            guard let id = try Int64.fetchOne(cached: db, sql: "SELECT id FROM worklist_item WHERE studyUID = ? AND state = 'allocated' AND site = ?",
                                               arguments: [studyUID, site]) else { return }
-            try db.execute(sql: "UPDATE worklist_item SET state = 'in_progress', startedAt = ?, updatedAt = ? WHERE id = ?",
+            try db.execute(cached: "UPDATE worklist_item SET state = 'in_progress', startedAt = ?, updatedAt = ? WHERE id = ?",
                            arguments: [now.epoch, now.epoch, id])
             try Worklist.event(id, "started", actor: site, site: site, detail: how, now, db)
             started = true
@@ -109,7 +120,7 @@ extension CacheIndex {
             try Self.cancelWorklistCopies(studyUID: item.studyUID, site: site, now: now, db)
             var passedOver = item.passedOverSites
             if !passedOver.contains(site) { passedOver.append(site) }
-            try db.execute(sql: """
+            try db.execute(cached: """
                 UPDATE worklist_item SET state = 'scheduled', site = NULL, reporter = '', allocatedAt = NULL, startedAt = NULL,
                   transactionUID = NULL, passedOver = ?, updatedAt = ? WHERE id = ?
                 """, arguments: [passedOver.joined(separator: ","), now.epoch, id])
@@ -125,7 +136,7 @@ extension CacheIndex {
         try write { db in
             let item = try Self.openItem(id, verb: "cancelled", db)
             if let site = item.site { try Self.cancelWorklistCopies(studyUID: item.studyUID, site: site, now: now, db) }
-            try db.execute(sql: "UPDATE worklist_item SET state = 'cancelled', cancelledAt = ?, flag = '', updatedAt = ? WHERE id = ?",
+            try db.execute(cached: "UPDATE worklist_item SET state = 'cancelled', cancelledAt = ?, flag = '', updatedAt = ? WHERE id = ?",
                            arguments: [now.epoch, now.epoch, id])
             try Worklist.event(id, "cancelled", actor: actor, site: item.site ?? "", detail: reason, now, db)
             var audit = AuditRecord(event: "worklist", actor: actor, studyUID: item.studyUID, outcome: "cancelled",
@@ -137,7 +148,7 @@ extension CacheIndex {
     /// Records that no site can take the item now (written only when the reason changes).
     public func flagWorklistItem(_ id: Int64, flag: String, explanation: String, now: Date = Date()) throws {
         try write { db in
-            try db.execute(sql: "UPDATE worklist_item SET flag = ?, explanation = ?, updatedAt = ? WHERE id = ? AND flag <> ?",
+            try db.execute(cached: "UPDATE worklist_item SET flag = ?, explanation = ?, updatedAt = ? WHERE id = ? AND flag <> ?",
                            arguments: [flag, explanation, now.epoch, id, flag])
             if db.changesCount > 0 { try Worklist.event(id, "flagged", actor: "gateway", detail: flag, now, db) }
         }
@@ -149,16 +160,16 @@ extension CacheIndex {
     public func escalateWorklistItem(_ id: Int64, now: Date = Date()) throws -> Int {
         var moved = 0
         try write { db in
-            guard let item = try WorklistItem.fetchOne(db, sql: "SELECT * FROM worklist_item WHERE id = ? AND escalatedAt IS NULL",
+            guard let item = try WorklistItem.fetchOne(cached: db, sql: "SELECT * FROM worklist_item WHERE id = ? AND escalatedAt IS NULL",
                                                        arguments: [id]) else { return }
-            try db.execute(sql: """
+            try db.execute(cached: """
                 UPDATE delivery SET priority = CASE WHEN priority < 3 THEN priority + 1 ELSE 3 END, updatedAt = ?
                 WHERE state IN ('queued', 'failed') AND priority < 3 AND instanceRef IN (
                   SELECT i.id FROM instance i JOIN series se ON se.id = i.seriesRef JOIN study s ON s.id = se.studyRef
                   WHERE s.studyUID = ?)
                 """, arguments: [now, item.studyUID])
             moved = db.changesCount
-            try db.execute(sql: "UPDATE worklist_item SET escalatedAt = ?, updatedAt = ? WHERE id = ?", arguments: [now.epoch, now.epoch, id])
+            try db.execute(cached: "UPDATE worklist_item SET escalatedAt = ?, updatedAt = ? WHERE id = ?", arguments: [now.epoch, now.epoch, id])
             try Worklist.event(id, "escalated", actor: "gateway", site: item.site ?? "",
                                detail: "\(moved) waiting deliveries moved up one class", now, db)
             var audit = AuditRecord(event: "worklist", actor: "gateway", studyUID: item.studyUID, outcome: "escalated",
@@ -171,9 +182,9 @@ extension CacheIndex {
     /// Past its deadline: recorded once, audited and announced.
     public func markWorklistOverdue(_ id: Int64, now: Date = Date()) throws {
         try write { db in
-            guard let item = try WorklistItem.fetchOne(db, sql: "SELECT * FROM worklist_item WHERE id = ? AND overdueAt IS NULL",
+            guard let item = try WorklistItem.fetchOne(cached: db, sql: "SELECT * FROM worklist_item WHERE id = ? AND overdueAt IS NULL",
                                                        arguments: [id]) else { return }
-            try db.execute(sql: "UPDATE worklist_item SET overdueAt = ?, updatedAt = ? WHERE id = ?", arguments: [now.epoch, now.epoch, id])
+            try db.execute(cached: "UPDATE worklist_item SET overdueAt = ?, updatedAt = ? WHERE id = ?", arguments: [now.epoch, now.epoch, id])
             try Worklist.event(id, "overdue", actor: "gateway", site: item.site ?? "", detail: "state \(item.state.rawValue)", now, db)
             var audit = AuditRecord(event: "worklist", actor: "gateway", studyUID: item.studyUID, outcome: "overdue",
                                     detail: "item \(id) (\(item.state.rawValue)\(item.site.map { " at \($0)" } ?? "")) passed its deadline", time: now)
@@ -185,9 +196,9 @@ extension CacheIndex {
     /// A reported item whose report has not reached home: flagged as an orphan and announced.
     public func markReportNotReturned(_ id: Int64, now: Date = Date()) throws {
         try write { db in
-            guard let item = try WorklistItem.fetchOne(db, sql: "SELECT * FROM worklist_item WHERE id = ? AND state = 'reported' AND orphan IS NULL",
+            guard let item = try WorklistItem.fetchOne(cached: db, sql: "SELECT * FROM worklist_item WHERE id = ? AND state = 'reported' AND orphan IS NULL",
                                                        arguments: [id]) else { return }
-            try db.execute(sql: "UPDATE worklist_item SET orphan = ?, updatedAt = ? WHERE id = ?",
+            try db.execute(cached: "UPDATE worklist_item SET orphan = ?, updatedAt = ? WHERE id = ?",
                            arguments: [WorklistOrphan.reportNotReturned.rawValue, now.epoch, id])
             try Worklist.event(id, "orphan", actor: "gateway", site: item.site ?? "", detail: "report not returned to the origin", now, db)
             var audit = AuditRecord(event: "worklist", actor: "gateway", studyUID: item.studyUID, outcome: "orphan",
@@ -206,7 +217,7 @@ extension CacheIndex {
     public func recordOrphanStudy(studyUID: String, origin: String?, arrivedAt: Date, orphanedAt: Date, now: Date = Date()) throws -> Int64? {
         var created: Int64?
         try write { db in
-            try db.execute(sql: """
+            try db.execute(cached: """
                 INSERT INTO worklist_item(studyUID, origin, priority, skill, effort, rule, arrivedAt, deadline, state, orphan, flag, updatedAt)
                 VALUES (?, ?, 1, '', 1, NULL, ?, ?, 'scheduled', ?, 'matched no reporting rule', ?)
                 ON CONFLICT(studyUID) DO NOTHING
@@ -218,7 +229,7 @@ extension CacheIndex {
             var audit = AuditRecord(event: "worklist", actor: "gateway", studyUID: studyUID, outcome: "orphan",
                                     detail: "item \(id): study matched no reporting rule and has no report", time: now)
             try audit.insert(db)
-            if let item = try WorklistItem.fetchOne(db, sql: "SELECT * FROM worklist_item WHERE id = ?", arguments: [id]) {
+            if let item = try WorklistItem.fetchOne(cached: db, sql: "SELECT * FROM worklist_item WHERE id = ?", arguments: [id]) {
                 try Self.enqueueNotification("orphan", item: item, detail: "no_rule", now: now, db)
             }
         }
@@ -226,7 +237,7 @@ extension CacheIndex {
     }
 
     private static func openItem(_ id: Int64, verb: String, _ db: Database) throws -> WorklistItem {
-        guard let item = try WorklistItem.fetchOne(db, sql: "SELECT * FROM worklist_item WHERE id = ?", arguments: [id]) else {
+        guard let item = try WorklistItem.fetchOne(cached: db, sql: "SELECT * FROM worklist_item WHERE id = ?", arguments: [id]) else {
             throw WorklistConflict(itemID: id, state: .cancelled, site: nil, message: "worklist item \(id) does not exist")
         }
         guard item.state.isOpen else {
@@ -239,7 +250,7 @@ extension CacheIndex {
     /// Queues every cached instance of the study to `site` (a copy it sent itself excepted); a copy
     /// cancelled by an earlier reallocation goes out again.
     static func queueWorklistCopies(studyUID: String, site: String, priority: Int, edits: String, now: Date, _ db: Database) throws {
-        try db.execute(sql: """
+        try db.execute(cached: """
             INSERT INTO delivery(instanceRef, destination, route, priority, state, nextAttemptAt, edits, createdAt, updatedAt)
             SELECT i.id, ?, 'worklist', ?, 'queued', ?, ?, ?, ? FROM instance i JOIN series se ON se.id = i.seriesRef
             JOIN study s ON s.id = se.studyRef
@@ -253,7 +264,7 @@ extension CacheIndex {
 
     /// Cancels the study's worklist copies to `site` that have not gone yet (one in flight finishes).
     static func cancelWorklistCopies(studyUID: String, site: String, now: Date, _ db: Database) throws {
-        try db.execute(sql: """
+        try db.execute(cached: """
             UPDATE delivery SET state = 'cancelled', updatedAt = ?
             WHERE destination = ? AND route = 'worklist' AND state IN ('queued', 'failed', 'dead') AND instanceRef IN (
               SELECT i.id FROM instance i JOIN series se ON se.id = i.seriesRef JOIN study s ON s.id = se.studyRef WHERE s.studyUID = ?)

@@ -17,7 +17,7 @@ enum Worklist {
     /// After an instance row is written (a new instance, or one re-queued by a resend).
     static func ingested(studyUID: String, instanceRef: Int64, sender: String?, extras: IngestExtras, now: Date,
                          _ db: Database) throws {
-        var item = try Open.fetchOne(db, sql: """
+        var item = try Open.fetchOne(cached: db, sql: """
             SELECT id, state, site, pushImages, siteEdits, priority, origin FROM worklist_item WHERE studyUID = ?
             """, arguments: [studyUID])
         if item == nil, let placement = extras.worklist, !extras.isReportObject {
@@ -51,7 +51,7 @@ enum Worklist {
 
     private static func create(_ p: WorklistPlacement, studyUID: String, origin: String?, now: Date, _ db: Database) throws -> Open? {
         // The deadline counts from the study's arrival (its first instance), not this one's.
-        guard let study = try Row.fetchOne(db, sql: "SELECT receivedAt, originNode FROM study WHERE studyUID = ?",
+        guard let study = try Row.fetchOne(cached: db, sql: "SELECT receivedAt, originNode FROM study WHERE studyUID = ?",
                                            arguments: [studyUID]) else { return nil }
         let arrived: Date = study["receivedAt"]
         let studyOrigin: String? = study["originNode"] ?? origin
@@ -91,9 +91,9 @@ enum Worklist {
 
     /// A report's copy reached the study's origin (inside the delivery's completing transaction).
     static func reportReturned(studyUID: String, origin: String, now: Date, _ db: Database) throws {
-        guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM worklist_item WHERE studyUID = ? AND state = 'reported'",
+        guard let id = try Int64.fetchOne(cached: db, sql: "SELECT id FROM worklist_item WHERE studyUID = ? AND state = 'reported'",
                                           arguments: [studyUID]) else { return }
-        try db.execute(sql: "UPDATE worklist_item SET state = 'returned', returnedAt = ?, orphan = NULL, updatedAt = ? WHERE id = ?",
+        try db.execute(cached: "UPDATE worklist_item SET state = 'returned', returnedAt = ?, orphan = NULL, updatedAt = ? WHERE id = ?",
                        arguments: [now.epoch, now.epoch, id])
         try event(id, "returned", actor: origin, site: origin, detail: "report delivered to the origin", now, db)
     }
