@@ -93,7 +93,10 @@ extension AdminAPI {
 
     func worklistSites() async throws -> Response {
         let configured = control.worklist?.worklistSites() ?? []
-        let loads = try await blocking { [index] in try index.worklistSiteLoads() }
+        // The running gateway's account (read from the index at most 5 s ago), else the index.
+        let loads = try await blocking { [index, control] in
+            try control.worklist?.worklistSiteLoads() ?? index.worklistSiteLoads()
+        }
         return try JSONResponse.ok(WorklistViews.Sites(sites: WorklistViews.Site.merge(configured, loads)))
     }
 

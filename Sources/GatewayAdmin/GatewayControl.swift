@@ -89,4 +89,11 @@ public protocol WorklistControl: Sendable {
     func cancelWorklistItem(_ id: Int64, actor: String, reason: String) throws -> WorklistItem
     /// The configured reporter sites.
     func worklistSites() -> [WorklistSiteView]
+    /// Each site's open work as the running gateway tracks it (read from the index at most a few
+    /// seconds ago, adjusted at each allocation since); nil: read the index. May block.
+    func worklistSiteLoads() -> [WorklistSiteLoad]?
+}
+
+extension WorklistControl {
+    public func worklistSiteLoads() -> [WorklistSiteLoad]? { nil }
 }

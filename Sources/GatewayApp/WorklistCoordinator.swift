@@ -11,7 +11,7 @@ import Logging
 /// deliveries, and the claims, releases, reassignments and cancellations of sites and operators.
 /// The review (`WorklistService`) and the HTTP API both go through it.
 final class WorklistCoordinator: WorklistControl, @unchecked Sendable {
-    // Safe: every stored property is immutable and thread-safe; `wakeFlag` is touched only under `lock`.
+    // Safe: every stored property is immutable and thread-safe; `wakeFlag`, `loads` and `loadsReadAt` are touched only under `lock`.
     let holder: ConfigurationHolder
     let index: CacheIndex
     let signal: DeliverySignal
@@ -20,6 +20,42 @@ final class WorklistCoordinator: WorklistControl, @unchecked Sendable {
     private var wakeFlag = false
     /// Recent studies' items, for the ingest path.
     let studies = WorklistStudies()
+    /// Each site's open work: read from the index at most `loadsMaxAge` ago (and by every full
+    /// review), adjusted by every change made here since. An item closed by a report, or a row
+    /// written by another process, shows within `loadsMaxAge`.
+    private var loads: [String: WorklistSiteLoad]?
+    private var loadsReadAt = Date.distantPast
+    static let loadsMaxAge: TimeInterval = 5
+
+    /// The sites' open work (blocking: may read the index).
+    func worklistSiteLoads() -> [WorklistSiteLoad]? {
+        lock.lock()
+        let tracked = Date().timeIntervalSince(loadsReadAt) < Self.loadsMaxAge ? loads : nil
+        lock.unlock()
+        if let tracked { return tracked.values.sorted { $0.site < $1.site } }
+        guard let fresh = try? index.worklistSiteLoads() else { return nil }
+        setSiteLoads(fresh)
+        return fresh
+    }
+
+    func setSiteLoads(_ fresh: [WorklistSiteLoad]) {
+        lock.lock()
+        loads = Dictionary(uniqueKeysWithValues: fresh.map { ($0.site, $0) })
+        loadsReadAt = Date()
+        lock.unlock()
+    }
+
+    /// An item of `effort` left `from` (if it was open there) and/or went to `to`.
+    private func moveLoad(_ effort: Double, from: String?, to: String?) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard loads != nil else { return }
+        if let from { loads![from]?.openEffort -= effort; loads![from]?.openItems -= 1 }
+        if let to {
+            loads![to, default: WorklistSiteLoad(site: to, openEffort: 0, openItems: 0, failingItems: 0)].openEffort += effort
+            loads![to]!.openItems += 1
+        }
+    }
 
     init(holder: ConfigurationHolder, index: CacheIndex, signal: DeliverySignal, logger: Logger) {
         self.holder = holder
@@ -71,6 +107,7 @@ final class WorklistCoordinator: WorklistControl, @unchecked Sendable {
             explanation: explanation, event: event, actor: actor, detail: detail, reporter: reporter, notify: notify)
         let updated = try index.assignWorklistItem(item.id, assignment, from: states)
         studies.remember(item.studyUID, .init(rank: updated.priority, site: site, pushImages: push))
+        moveLoad(item.effort, from: item.state == .allocated || item.state == .inProgress ? item.site : nil, to: site)
         if push { signal.notify(site) }
         // The decision and its durable write, per study (scripts/bench/worklist reads it).
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
@@ -97,11 +134,12 @@ final class WorklistCoordinator: WorklistControl, @unchecked Sendable {
     }
 
     func releaseWorklistItem(_ id: Int64, actor: String, reason: String) throws -> WorklistItem {
-        _ = try existing(id)
+        let before = try existing(id)
         try index.releaseWorklistItem(id, actor: actor, reason: reason.isEmpty ? "released" : reason)
         wake()
         let item = try existing(id)
         studies.remember(item.studyUID, .init(rank: item.priority, site: nil, pushImages: false))
+        moveLoad(item.effort, from: before.site, to: nil)
         return item
     }
 
@@ -115,10 +153,11 @@ final class WorklistCoordinator: WorklistControl, @unchecked Sendable {
     }
 
     func cancelWorklistItem(_ id: Int64, actor: String, reason: String) throws -> WorklistItem {
-        _ = try existing(id)
+        let before = try existing(id)
         try index.cancelWorklistItem(id, actor: actor, reason: reason)
         let item = try existing(id)
         studies.remember(item.studyUID, .init(rank: item.priority, site: nil, pushImages: false))
+        if before.state == .allocated || before.state == .inProgress { moveLoad(item.effort, from: before.site, to: nil) }
         return item
     }
 

@@ -48,9 +48,19 @@ struct WorklistService: Service {
         let index = coordinator.index
         let allocator = Allocator(plan: plan)
         let time = WorklistCoordinator.timeOfDay(now)
+        // The whole index at a full review; between them the coordinator's running account
+        // (a woken pass must be quick: at 100,000 open items the sum takes ~30 ms).
+        let current: [WorklistSiteLoad]
+        if !full, let tracked = coordinator.worklistSiteLoads() {
+            current = tracked
+        } else {
+            // A full review reads the index itself.
+            current = try index.worklistSiteLoads()
+            coordinator.setSiteLoads(current)
+        }
         var loads: [String: Double] = [:]
         var failing = Set<String>()
-        for load in try index.worklistSiteLoads() {
+        for load in current {
             loads[load.site] = load.openEffort
             if load.failingItems > 0 { failing.insert(load.site) }
         }

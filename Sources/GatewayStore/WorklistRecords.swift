@@ -171,6 +171,13 @@ public struct WorklistSiteLoad: Sendable, Equatable {
     public var openItems: Int
     /// Items allocated whose deliveries to the site are failing (retrying or dead).
     public var failingItems: Int
+
+    public init(site: String, openEffort: Double, openItems: Int, failingItems: Int) {
+        self.site = site
+        self.openEffort = openEffort
+        self.openItems = openItems
+        self.failingItems = failingItems
+    }
 }
 
 /// A change an operator or a site asked for that the item's state does not allow.

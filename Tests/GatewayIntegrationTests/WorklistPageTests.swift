@@ -144,6 +144,12 @@ import Testing
         let decision = Allocator(plan: ReportingPlan(configuration: configuration))
             .decide(.init(skill: "neuro", effort: 1, origin: "TRUST_A"), loads: ["NEURO_HUB": 1], failing: [], at: TimeOfDay(hour: 10, minute: 0))
         let fixture = try Self.insertFixture(gateway, explanation: decision.json)
+        // The gateway's account of site loads reads rows written behind its back within 5 s.
+        let loadsSeen = await OffPool.waitUntil(timeout: 15) {
+            ((try? HTTPProbe(port: httpPort).get("/api/v1/worklist/sites").object()["sites"] as? [[String: Any]]) ?? [])?
+                .contains { ($0["open_items"] as? Int ?? 0) > 0 } == true
+        }
+        #expect(loadsSeen, "the fixture's site loads never showed in /api/v1/worklist/sites")
         let home = try await OffPool.run { try HTTPProbe(port: httpPort).get("/") }
         #expect(home.text.contains("href=\"/dashboard/worklist\""), "the dashboard does not link to the worklist page")
 
