@@ -65,6 +65,8 @@ struct WorklistService: Service {
             if load.failingItems > 0 { failing.insert(load.site) }
         }
         if full { try reallocateStalled(plan: plan, allocator: allocator, loads: &loads, failing: failing, time: time, now: now) }
+        // Every decision of the pass first (loads counted as they go), then one transaction.
+        var decided: [WorklistCoordinator.Decided] = []
         for item in try index.worklistScheduled() {
             let started = DispatchTime.now().uptimeNanoseconds
             let decision = allocator.decide(WorklistCoordinator.request(item), loads: loads, failing: failing, at: time, now: now)
@@ -72,14 +74,11 @@ struct WorklistService: Service {
                 try index.flagWorklistItem(item.id, flag: decision.reason, explanation: decision.json, now: now)
                 continue
             }
-            do {
-                try coordinator.assign(item, to: site, explanation: decision.json, event: "allocated", actor: "gateway",
-                                       detail: decision.reason, from: [.scheduled], started: started)
-                loads[site, default: 0] += item.effort
-            } catch let conflict as WorklistConflict {
-                logger.debug("worklist item changed under the review", metadata: ["item": "\(item.id)", "detail": "\(conflict)"])
-            }
+            loads[site, default: 0] += item.effort
+            decided.append(.init(item: item, site: site, explanation: decision.json, detail: decision.reason,
+                                 decisionNanoseconds: DispatchTime.now().uptimeNanoseconds - started))
         }
+        try coordinator.allocate(decided)
         guard full else { return }
         for item in try index.worklistDueForEscalation(now: now, fraction: plan.settings.escalateAt) {
             let moved = try index.escalateWorklistItem(item.id, now: now)
