@@ -35,28 +35,11 @@ enum DashboardPage {
           document.getElementById(id).innerHTML = '<tr>' + head.map(h => '<th>' + h + '</th>').join('') + '</tr>' +
             (rows.length ? rows.join('') : '<tr><td colspan="' + head.length + '">none</td></tr>');
         }
-        let asked = false;
-        async function get(path) {
-          const headers = {};
-          const token = sessionStorage.getItem('token');
-          if (token) headers['Authorization'] = 'Bearer ' + token;
-          const r = await fetch(path, {headers});
-          if (r.status === 401 && !asked) {
-            asked = true;
-            const t = prompt('API token (the first line of http.token_file)');
-            if (t) { sessionStorage.setItem('token', t); asked = false; return get(path); }
-          }
-          if (!r.ok) throw new Error(path + ': HTTP ' + r.status + (r.status === 401 ? ' (reload the page to enter the token)' : ''));
-          return r.json();
-        }
+        \(PageScripts.api)
         async function replayDead(node) {
           if (!confirm('Queue every dead delivery to ' + node + ' again, with a fresh retry budget?')) return;
-          const headers = {'Content-Type': 'application/json'};
-          const token = sessionStorage.getItem('token');
-          if (token) headers['Authorization'] = 'Bearer ' + token;
-          const r = await fetch('/api/v1/deliveries/replay', {method: 'POST', headers, body: JSON.stringify({destination: node})});
-          const answer = await r.json();
-          alert(r.ok ? 'Replayed ' + answer.changed + ' deliveries to ' + node : 'Refused: ' + answer.error);
+          const r = await post('/api/v1/deliveries/replay', {destination: node});
+          alert(r.ok ? 'Replayed ' + r.answer.changed + ' deliveries to ' + node : 'Refused: ' + r.answer.error);
           refresh();
         }
         async function refresh() {
