@@ -1,6 +1,8 @@
 /* Bounds a DICOM data set before DCMTK parses it: a streaming, non-recursive walk of the encoded bytes
- * (PS3.5 chapter 7) that reads them as DCMTK 3.6.7 with its default settings does, plus the C API. */
+ * (PS3.5 chapter 7) that reads them as DCMTK 3.6.7 with its default settings does. Part 10 files and
+ * the C API are in cdcm_limits_file.cpp. */
 #include "cdcm_limits.h"
+#include "cdcm_limits_internal.h"
 
 #include "dcmtk/config/osconfig.h"
 #include "dcmtk/dcmdata/dcdict.h"
@@ -25,10 +27,10 @@
 #include <string>
 #include <string_view>
 
+using namespace cdcm::limits_detail;
+
 namespace {
 
-constexpr uint64_t kUndefined = ~0ull;          /* end/limit of a frame without one */
-constexpr uint32_t kUndefinedLength = 0xFFFFFFFFu;
 constexpr uint32_t kItem = 0xFFFEE000u;
 constexpr uint32_t kItemDelimitation = 0xFFFEE00Du;
 constexpr uint32_t kSequenceDelimitation = 0xFFFEE0DDu;
@@ -39,13 +41,6 @@ constexpr int kDefaultDepth = 64;
 constexpr long long kDefaultElements = 1000000;
 constexpr long long kDefaultValueLength = 16ll * 1024 * 1024;
 
-inline uint16_t rd16(const uint8_t *p, bool big) {
-    return big ? static_cast<uint16_t>(p[0] << 8 | p[1]) : static_cast<uint16_t>(p[1] << 8 | p[0]);
-}
-inline uint32_t rd32(const uint8_t *p, bool big) {
-    return big ? (uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3])
-               : (uint32_t(p[3]) << 24 | uint32_t(p[2]) << 16 | uint32_t(p[1]) << 8 | p[0]);
-}
 
 /* ------------------------------------------------------------ what DCMTK's tables say */
 
@@ -77,26 +72,7 @@ DictClass class_of(DcmEVR evr) {
     }
 }
 
-/* What an element is, by the two VR bytes of Explicit VR (DCMTK's DcmVR decides). */
-enum VrClass : uint8_t {
-    VC_SHORT = 0,    /* 2-byte length, a value subject to max_value_length */
-    VC_SHORT_BULK,   /* 2-byte length, an illegal VR DCMTK reads as bytes */
-    VC_LONG,         /* 4-byte length: UC UR UT SV UV */
-    VC_LONG_BULK,    /* OF OD OL OV */
-    VC_OBOW,         /* undefined length = fragments */
-    VC_UN,           /* UN or an unknown upper-case VR: undefined length = Implicit VR LE sequence */
-    VC_SQ,
-    VC_REFUSE,       /* a VR name DCMTK keeps for internal use ("ox", "na", "pi", ...) */
-};
-constexpr uint8_t kVcExtended = 0x80;  /* reserved field + 4-byte length */
 
-struct Tables {
-    uint8_t vr[65536];                 /* VrClass | kVcExtended, by first byte | second byte << 8 */
-    std::vector<std::string> creators; /* sorted: private creators with a sequence in the dictionary */
-    size_t max_creator_length = 0;
-    bool na_elsewhere = false;         /* the dictionary gives VR "na" to tags other than items/delimiters */
-    std::string changed_settings;      /* DCMTK parser settings not at the defaults the walk models */
-};
 
 /* The parser settings (dcmdata globals) whose defaults the walk models; read once per process. */
 std::string changed_parser_settings() {
@@ -123,6 +99,10 @@ std::string changed_parser_settings() {
         if (bool(x.value->get()) != x.expected) changed += (changed.empty() ? "" : ", ") + std::string(x.name);
     return changed;
 }
+
+}  // namespace
+
+namespace cdcm::limits_detail {
 
 const Tables *g_tables = nullptr;  /* set once by tables(); read on the hot path after that */
 
@@ -168,6 +148,10 @@ const Tables &tables() {
     return *g_tables;
 }
 
+}  // namespace cdcm::limits_detail
+
+namespace {
+
 /* Dictionary look-ups are on the path of every Implicit VR element: a process-wide, lock-free memo in
  * front of DCMTK's own findEntry (so the answer is always DCMTK's). An entry packs the tag, the
  * creator's index (0 = none) and the class; when its probes are taken, the look-up is just not kept. */
@@ -206,8 +190,9 @@ DictClass dict_class(uint32_t tag, uint16_t creator) {
     return found ? DictClass(found) : dict_class(tag, 0);
 }
 
-/* DCMTK's DcmItem::checkTransferSyntax: how it reads a data set whose transfer syntax it does not know. */
-enum class Detected { ImplicitLittle, ExplicitLittle, ExplicitBig, ImplicitBig };
+}  // namespace
+
+namespace cdcm::limits_detail {
 
 Detected detect_encoding(const uint8_t b[6]) {
     const uint16_t t1 = uint16_t(b[0] | b[1] << 8), t2 = uint16_t(b[2] | b[3] << 8);
@@ -224,6 +209,10 @@ Detected detect_encoding(const uint8_t b[6]) {
     if (vr) return (!little || prefer_big) ? Detected::ExplicitBig : Detected::ExplicitLittle;
     return (!little || prefer_big) ? Detected::ImplicitBig : Detected::ImplicitLittle;
 }
+
+}  // namespace cdcm::limits_detail
+
+namespace {
 
 const char *frame_noun(bool fragments, bool item) {
     return fragments ? "encapsulated pixel data" : item ? "item of sequence" : "sequence";
@@ -322,8 +311,6 @@ bool DatasetLimitScanner::fail(int kind, uint32_t tag, uint64_t offset, const ch
     return false;
 }
 
-#define TAGF "(%04X,%04X)"
-#define TAGA(t) unsigned((t) >> 16), unsigned((t) & 0xFFFF)
 
 bool DatasetLimitScanner::feed(const void *data, size_t length) {
     try {
@@ -803,209 +790,3 @@ const cdcm_limit_verdict &DatasetLimitScanner::finish() {
 }
 
 }  // namespace cdcm
-
-/* ------------------------------------------------------------ Part 10 files */
-
-namespace {
-
-constexpr size_t kWindow = 1u << 20;  /* the file meta information must fit in the first MiB */
-
-void set_verdict(cdcm_limit_verdict &v, int kind, uint32_t tag, long long offset, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-void set_verdict(cdcm_limit_verdict &v, int kind, uint32_t tag, long long offset, const char *fmt, ...) {
-    std::memset(&v, 0, sizeof v);
-    v.kind = kind;
-    v.tag = tag;
-    v.offset = offset;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(v.text, sizeof v.text, fmt, ap);
-    va_end(ap);
-}
-
-struct Meta {
-    size_t end = 0;          /* where the data set begins */
-    bool has_ts = false;
-    std::string ts;          /* (0002,0010) as DCMTK reads it */
-};
-
-/* The file meta information group as DcmMetaInfo::read delimits it: by its group length when the
- * first element is (0002,0000), else while the next tag is in group 0002. Nothing but plain group
- * 0002 elements in Explicit VR LE is accepted in it. */
-bool parse_meta(const uint8_t *b, size_t n, bool whole_file, size_t start, Meta &meta, cdcm_limit_verdict &v) {
-    meta.end = start;
-    if (n - start < 2) return true;
-    if (b[start] == 0x00 && b[start + 1] == 0x02) {
-        set_verdict(v, CDCM_LIMIT_MALFORMED, 0, (long long)start, "file meta information in big endian byte order at offset %zu", start);
-        return false;
-    }
-    if (!(b[start] == 0x02 && b[start + 1] == 0x00)) return true;  // no meta header
-    if (n - start >= 6 && detect_encoding(b + start) != Detected::ExplicitLittle) {
-        set_verdict(v, CDCM_LIMIT_MALFORMED, 0, (long long)start, "file meta information not in Explicit VR Little Endian, offset %zu", start);
-        return false;
-    }
-    const Tables &t = tables();
-    uint64_t boundary = kUndefined;  /* group length mode: bytes of the group after its start */
-    size_t pos = start;
-    for (bool first = true;; first = false) {
-        if (!first) {
-            if (boundary != kUndefined) {
-                if (pos - start >= boundary) break;
-            } else {
-                if (pos >= n && whole_file) break;
-                if (pos + 2 <= n && !(b[pos] == 0x02 && b[pos + 1] == 0x00)) {
-                    if (b[pos] == 0x00 && b[pos + 1] == 0x02) {
-                        set_verdict(v, CDCM_LIMIT_MALFORMED, 0, (long long)pos, "big endian group 0002 tag in the file meta information, offset %zu", pos);
-                        return false;
-                    }
-                    break;
-                }
-            }
-        }
-        if (pos + 8 > n) {
-            set_verdict(v, CDCM_LIMIT_MALFORMED, 0, (long long)pos, whole_file ? "file ends inside its meta information, offset %zu"
-                                                                                 : "file meta information longer than 1 MiB, offset %zu", pos);
-            return false;
-        }
-        const uint32_t tag = uint32_t(rd16(b + pos, false)) << 16 | rd16(b + pos + 2, false);
-        if ((tag >> 16) != 0x0002) {
-            set_verdict(v, CDCM_LIMIT_MALFORMED, tag, (long long)pos, TAGF " inside the file meta information (its group length), offset %zu",
-                        TAGA(tag), pos);
-            return false;
-        }
-        uint8_t vc = t.vr[b[pos + 4] | b[pos + 5] << 8];
-        const bool extended = (vc & kVcExtended) != 0;
-        vc &= uint8_t(~kVcExtended);
-        const size_t hdr = extended ? 12 : 8;
-        if (pos + hdr > n) {
-            set_verdict(v, CDCM_LIMIT_MALFORMED, tag, (long long)pos, "file meta information truncated at " TAGF ", offset %zu", TAGA(tag), pos);
-            return false;
-        }
-        const uint32_t length = extended ? rd32(b + pos + 8, false) : rd16(b + pos + 6, false);
-        if (vc == VC_REFUSE || vc == VC_SQ || length == kUndefinedLength || (length & 1)) {
-            set_verdict(v, CDCM_LIMIT_MALFORMED, tag, (long long)pos, "%s " TAGF " in the file meta information, offset %zu",
-                        vc == VC_REFUSE ? "non-standard VR on" : vc == VC_SQ ? "sequence" : (length & 1) && length != kUndefinedLength ? "odd length on" : "undefined length on",
-                        TAGA(tag), pos);
-            return false;
-        }
-        if (pos + hdr + length > n) {
-            set_verdict(v, CDCM_LIMIT_MALFORMED, tag, (long long)pos, whole_file ? "file ends inside " TAGF " of its meta information, offset %zu"
-                                                                                  : "file meta information longer than 1 MiB at " TAGF ", offset %zu",
-                        TAGA(tag), pos);
-            return false;
-        }
-        const uint8_t *value = b + pos + hdr;
-        if (first && tag == 0x00020000u) {
-            if (!(b[pos + 4] == 'U' && b[pos + 5] == 'L' && length == 4)) {
-                set_verdict(v, CDCM_LIMIT_MALFORMED, tag, (long long)pos, "file meta information group length (0002,0000) is not UL of 4 bytes, offset %zu", pos);
-                return false;
-            }
-            boundary = 12 + uint64_t(rd32(value, false));
-        }
-        if (tag == 0x00020010u && !meta.has_ts) {
-            if (!(b[pos + 4] == 'U' && b[pos + 5] == 'I')) {
-                set_verdict(v, CDCM_LIMIT_MALFORMED, tag, (long long)pos, "transfer syntax UID (0002,0010) without VR UI, offset %zu", pos);
-                return false;
-            }
-            // DcmUniqueIdentifier::getString: white space removed, then up to the first NUL.
-            meta.has_ts = true;
-            for (uint32_t i = 0; i < length && value[i] != 0; i++)
-                if (!isspace(value[i])) meta.ts.push_back(char(value[i]));
-        }
-        pos += hdr + length;
-    }
-    meta.end = pos;
-    return true;
-}
-
-}  // namespace
-
-struct cdcm_limit_scanner {
-    cdcm::DatasetLimitScanner scanner;
-    cdcm_limit_scanner(const cdcm_limits *limits, const char *uid) : scanner(limits, uid) {}
-};
-
-extern "C" int cdcm_file_check_limits(const char *path, const cdcm_limits *limits, cdcm_limit_verdict *verdict) {
-    cdcm_limit_verdict local;
-    cdcm_limit_verdict &v = verdict ? *verdict : local;
-    if (path == nullptr) {
-        set_verdict(v, CDCM_LIMIT_IO, 0, 0, "no file given");
-        return v.kind;
-    }
-    FILE *f = fopen(path, "rb");
-    if (f == nullptr) {
-        set_verdict(v, CDCM_LIMIT_IO, 0, 0, "cannot open the file: %s", strerror(errno));
-        return v.kind;
-    }
-    try {
-        std::vector<uint8_t> buf(kWindow);
-        size_t n = fread(buf.data(), 1, buf.size(), f);
-        bool eof = n < buf.size();
-        if (eof && ferror(f)) {
-            set_verdict(v, CDCM_LIMIT_IO, 0, 0, "cannot read the file: %s", strerror(errno));
-            fclose(f);
-            return v.kind;
-        }
-        size_t start = 0;
-        if (n >= 132 && std::memcmp(buf.data() + 128, "DICM", 4) == 0) start = 132;
-        Meta meta;
-        if (!parse_meta(buf.data(), n, eof, start, meta, v)) {
-            fclose(f);
-            return v.kind;
-        }
-        cdcm::DatasetLimitScanner scanner(limits, meta.has_ts ? meta.ts.c_str() : nullptr, (long long)meta.end);
-        bool going = scanner.feed(buf.data() + meta.end, n - meta.end);
-        while (going && !eof) {
-            n = fread(buf.data(), 1, buf.size(), f);
-            eof = n < buf.size();
-            if (eof && ferror(f)) {
-                set_verdict(v, CDCM_LIMIT_IO, 0, 0, "cannot read the file: %s", strerror(errno));
-                fclose(f);
-                return v.kind;
-            }
-            going = scanner.feed(buf.data(), n);
-        }
-        fclose(f);
-        v = scanner.finish();
-    } catch (const std::bad_alloc &) {
-        fclose(f);
-        set_verdict(v, CDCM_LIMIT_IO, 0, 0, "out of memory while checking the file");
-    }
-    return v.kind;
-}
-
-extern "C" int cdcm_buffer_check_limits(const void *data, size_t length, const char *transfer_syntax_uid,
-                                        const cdcm_limits *limits, cdcm_limit_verdict *verdict) {
-    cdcm_limit_verdict local;
-    cdcm_limit_verdict &v = verdict ? *verdict : local;
-    if ((data == nullptr && length > 0) || transfer_syntax_uid == nullptr) {
-        set_verdict(v, CDCM_LIMIT_IO, 0, 0, data == nullptr && length > 0 ? "no data given" : "no transfer syntax given");
-        return v.kind;
-    }
-    try {
-        cdcm::DatasetLimitScanner scanner(limits, transfer_syntax_uid);
-        scanner.feed(data, length);
-        v = scanner.finish();
-    } catch (const std::bad_alloc &) {
-        set_verdict(v, CDCM_LIMIT_IO, 0, 0, "out of memory while checking the data set");
-    }
-    return v.kind;
-}
-
-extern "C" cdcm_limit_scanner *cdcm_limit_scanner_new(const cdcm_limits *limits, const char *transfer_syntax_uid) {
-    try {
-        return new cdcm_limit_scanner(limits, transfer_syntax_uid);
-    } catch (const std::bad_alloc &) {
-        return nullptr;
-    }
-}
-
-extern "C" int cdcm_limit_scanner_feed(cdcm_limit_scanner *s, const void *data, size_t length) {
-    return s != nullptr && s->scanner.feed(data, length) ? 1 : 0;
-}
-
-extern "C" const cdcm_limit_verdict *cdcm_limit_scanner_finish(cdcm_limit_scanner *s) {
-    return s ? &s->scanner.finish() : nullptr;
-}
-
-extern "C" void cdcm_limit_scanner_free(cdcm_limit_scanner *s) { delete s; }
