@@ -238,4 +238,40 @@ import GatewayConfig
             #expect(!error.diagnostics.contains { $0.message.contains("nest deeper") }, "\(error.diagnostics)")
         }
     }
+
+    /// The fuzz target's reproducers of the check's old bypasses (scripts/fuzz/swift/findings):
+    /// an apostrophe in a plain scalar, an escaped quote, compact block sequences.
+    @Test(arguments: ["config-nesting-bypass-apostrophe.yaml", "config-nesting-bypass-escaped-quote.yaml",
+                      "config-nesting-bypass-block-sequence.yaml"])
+    func nestingHiddenBehindQuotesOrCompactSequencesIsASyntaxErrorNotACrash(_ name: String) throws {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        let text = try String(contentsOf: url.appendingPathComponent("scripts/fuzz/swift/findings/" + name), encoding: .utf8)
+        do {
+            _ = try GatewayConfiguration.parse(yaml: text, sourceName: name, baseDirectory: URL(fileURLWithPath: "/tmp"))
+            Issue.record("\(name) must be refused")
+        } catch {
+            #expect(error.diagnostics.count == 1, "\(error.diagnostics)")
+            #expect(error.diagnostics.first?.message.contains("nest deeper than") == true, "\(error.diagnostics)")
+        }
+    }
+
+    @Test func ordinaryApostrophesDashesAndQuotedEscapesStillLoad() throws {
+        let text = """
+            gateway: { ae_title: "NET\\"GW" }
+            nodes:
+              HUB: { ae_title: HUB_READ, host: 127.0.0.1, port: 104, roles: [destination] }
+            routes:
+              - { name: children's-ct, when: { Modality: [CT, MR], StudyDescription: "~(?i)child's head" }, to: [HUB] }
+              - name: adults
+                when: { Modality: CT }
+                to:
+                  - HUB
+            """
+        do {
+            _ = try GatewayConfiguration.parse(yaml: text, sourceName: "ok.yaml", baseDirectory: URL(fileURLWithPath: "/tmp"))
+        } catch {
+            #expect(!error.diagnostics.contains { $0.message.contains("nest deeper") }, "\(error.diagnostics)")
+        }
+    }
 }
