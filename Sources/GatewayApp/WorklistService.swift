@@ -71,7 +71,11 @@ struct WorklistService: Service {
             let started = DispatchTime.now().uptimeNanoseconds
             let decision = allocator.decide(WorklistCoordinator.request(item), loads: loads, failing: failing, at: time, now: now)
             guard let site = decision.chosen else {
-                try index.flagWorklistItem(item.id, flag: decision.reason, explanation: decision.json, now: now)
+                // Written only when the reason changes: a night of items waiting for a site's
+                // hours costs no write per pass.
+                if item.flag != decision.reason {
+                    try index.flagWorklistItem(item.id, flag: decision.reason, explanation: decision.json, now: now)
+                }
                 continue
             }
             loads[site, default: 0] += item.effort
@@ -120,8 +124,8 @@ struct WorklistService: Service {
             let decision = allocator.decide(WorklistCoordinator.request(item, excluding: current), loads: others,
                                             failing: failing, at: time, now: now)
             guard let site = decision.chosen else {
-                try index.flagWorklistItem(item.id, flag: "\(why); no other site can take it: \(decision.reason)",
-                                           explanation: item.explanation, now: now)
+                let flag = "\(why); no other site can take it: \(decision.reason)"
+                if item.flag != flag { try index.flagWorklistItem(item.id, flag: flag, explanation: item.explanation, now: now) }
                 continue
             }
             do {
