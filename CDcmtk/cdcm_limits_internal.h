@@ -1,5 +1,6 @@
 /* What the data set scanner (cdcm_limits.cpp) shares with the Part 10 file check and the C API
- * (cdcm_limits_file.cpp): byte readers, DCMTK's VR tables and its transfer syntax detection. */
+ * (cdcm_limits_file.cpp) and with DCMTK's tables (cdcm_limits_tables.cpp): byte readers, the VR
+ * table, the dictionary classes and transfer syntax detection. */
 #pragma once
 
 #include <cstddef>
@@ -48,6 +49,23 @@ struct Tables {
 };
 
 const Tables &tables();
+extern const Tables *g_tables;  /* set once by tables(); read on the hot path after that */
+
+/* What an element is, by its VR in the data dictionary (Implicit VR). */
+enum DictClass : uint8_t {
+    DC_UNKNOWN = 1,  /* not in the dictionary, or UN: undefined length = a sequence (CP-246) */
+    DC_SQ,
+    DC_NA,           /* item and delimitation tags */
+    DC_PX,           /* read as pixel data: undefined length = fragments */
+    DC_BULK,         /* OB OW OF OD OL OV and DCMTK's internal bulk VRs */
+    DC_STRING,       /* byte strings padded with spaces (a private creator can be one) */
+    DC_UID,
+    DC_OTHER,
+};
+
+/* The dictionary's class for the tag (with the private creator's index into Tables::creators, 1-based;
+ * 0 = none), as DCMTK's findEntry answers it; tables() must have run. */
+DictClass dict_class(uint32_t tag, uint16_t creator);
 
 /* DCMTK's DcmItem::checkTransferSyntax: how it reads a data set whose transfer syntax it does not know. */
 enum class Detected { ImplicitLittle, ExplicitLittle, ExplicitBig, ImplicitBig };
