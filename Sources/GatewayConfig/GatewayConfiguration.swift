@@ -65,9 +65,11 @@ public struct GatewayConfiguration: Sendable, Hashable {
         return node(forCallingAE: title)
     }
 
-    /// Whether an association from `callingAE` may proceed: always when
-    /// `gateway.accept_unknown_callers` is true, otherwise only for AE titles listed in `nodes`.
+    /// Whether an association from `callingAE` may proceed (before per-node permissions).
     public func acceptsCaller(_ callingAE: String) -> Bool {
-        gateway.acceptUnknownCallers || node(forCallingAE: callingAE) != nil
+        gateway.acceptsUnknownCallers || node(forCallingAE: callingAE) != nil
     }
+
+    /// Who may do what: the permission decision for associations and operations.
+    public var access: AccessPolicy { AccessPolicy(self) }
 }

@@ -7,8 +7,6 @@ public struct GatewaySettings: Sendable, Hashable {
     /// The TCP port the DICOM listener accepts associations on (`port`, default 11112).
     public var port: Int = 11112
     /// The listen address (`bind`, default `127.0.0.1`); `0.0.0.0` or `::` means all interfaces.
-    /// Note: the DCMTK listener currently accepts on all interfaces whatever this says, so the
-    /// host firewall must restrict access when the gateway runs on a shared network.
     public var bind: String = "127.0.0.1"
     /// Inbound associations handled at once (`max_associations`, default 32); more are rejected
     /// (A-ASSOCIATE-RJ transient, local limit exceeded) and the caller retries later.
@@ -20,15 +18,18 @@ public struct GatewaySettings: Sendable, Hashable {
     public var dimseTimeout: Duration = .seconds(60)
     /// How long to wait for association negotiation and release (`acse_timeout`, default 30 s).
     public var acseTimeout: Duration = .seconds(30)
-    /// When false, only AE titles listed under `nodes` may associate (`accept_unknown_callers`,
-    /// default true).
-    public var acceptUnknownCallers: Bool = true
+    /// Whether callers with an AE title no node has may associate (`accept_unknown_callers`), as
+    /// written in the file; nil (not written): yes when the listener is on loopback only, no
+    /// otherwise (see ``acceptsUnknownCallers`` and UnknownCallers.swift).
+    public var acceptUnknownCallers: Bool?
+    /// What unknown callers may do (`unknown_callers_allow`); nil: see ``unknownCallerPermissions``.
+    public var unknownCallersAllow: Set<NodePermission>?
 
     /// The embedded defaults.
     public init() {}
 
     static let keys = ["ae_title", "port", "bind", "max_associations", "max_pdu", "dimse_timeout",
-                       "acse_timeout", "accept_unknown_callers"]
+                       "acse_timeout", "accept_unknown_callers", "unknown_callers_allow"]
     static let pduRange = 4096...131_072
     static let timeoutRange = 1...86_400
 
@@ -46,7 +47,7 @@ public struct GatewaySettings: Sendable, Hashable {
         }
         settings.dimseTimeout = section.read("dimse_timeout", default: settings.dimseTimeout) { $0.seconds(in: timeoutRange) }
         settings.acseTimeout = section.read("acse_timeout", default: settings.acseTimeout) { $0.seconds(in: timeoutRange) }
-        settings.acceptUnknownCallers = section.read("accept_unknown_callers", default: settings.acceptUnknownCallers) { $0.bool() }
+        settings.readUnknownCallers(section)
         return settings
     }
 }

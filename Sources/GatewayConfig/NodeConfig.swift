@@ -28,6 +28,8 @@ public struct NodeConfig: Sendable, Hashable {
     public var federatedQuery = false
     /// For a reporter site on the worklist: its skills, capacity and hours (`reporting`).
     public var reporting: ReporterSettings?
+    /// What the node may ask of the gateway, and from where (`allow`, `move_destinations`, `hosts`).
+    public var access = NodeAccess()
 
     public init(name: String, aeTitle: AETitle, host: String? = nil, port: Int? = nil, issuer: String? = nil,
                 roles: Set<NodeRole>, maxAssociations: Int = 2) {
@@ -49,7 +51,7 @@ public struct NodeConfig: Sendable, Hashable {
     public func hasRole(_ role: NodeRole) -> Bool { roles.contains(role) }
 
     static let keys = ["ae_title", "host", "port", "issuer", "roles", "max_associations", "pull", "federated_query",
-                       "reporting"]
+                       "reporting"] + NodeAccess.keys
 
     /// True for names made of letters, digits, `_` and `-`.
     static func isValidName(_ name: String) -> Bool {
@@ -77,6 +79,7 @@ public struct NodeConfig: Sendable, Hashable {
         }
         let pull = fields.optional("pull") { $0.mapping(keys: PullSettings.keys) }.map(PullSettings.read)
         let federatedQuery = fields.read("federated_query", default: false) { $0.bool() }
+        let access = NodeAccess.read(fields)
         if pull != nil, let roles {
             if !roles.contains(.source) { fields["roles"]?.error(.invalidValue, "a node with 'pull' needs the role source") }
             for key in ["host", "port"] where !fields.isSet(key) { fields.reportMissing(key, " (the gateway connects to sources it pulls from)") }
@@ -92,6 +95,7 @@ public struct NodeConfig: Sendable, Hashable {
         node.pull = pull
         node.federatedQuery = federatedQuery
         node.reporting = reporting
+        node.access = access
         return node
     }
 

@@ -32,6 +32,27 @@ enum NodesSection {
             owners[node.aeTitle] = (name, aeMark?.line)
             nodes.append(node)
         }
+        checkMoveDestinations(section, nodes: nodes)
         return nodes
+    }
+
+    /// Every name in a node's `move_destinations` must be a node the gateway can connect to.
+    static func checkMoveDestinations(_ section: ConfigMapping, nodes: [NodeConfig]) {
+        let declared = Set(section.entries.map(\.key))
+        for (name, entry) in section.entries {
+            guard let list = entry.node.mapping?["move_destinations"]?.sequence else { continue }
+            for (index, item) in list.enumerated() {
+                guard let target = item.scalar?.string else { continue }
+                let path = entry.path + ".move_destinations[\(index)]"
+                if !declared.contains(target) {
+                    let hint = Suggestion.closest(to: target, among: Array(declared)).map { "; did you mean '\($0)'?" } ?? ""
+                    section.value.sink.error(.invalidValue, at: item.mark, path: path,
+                        "node '\(name)' lists move destination '\(target.printable)', which is not a node under nodes\(hint)")
+                } else if let node = nodes.first(where: { $0.name == target }), node.address == nil {
+                    section.value.sink.error(.invalidValue, at: item.mark, path: path,
+                        "move destination '\(target)' has no host and port, so the gateway cannot send to it; give it both")
+                }
+            }
+        }
     }
 }

@@ -22,6 +22,10 @@ import GatewayConfig
         #expect(config.reporting.deadlines == ReportingSettings().deadlines)
         #expect(config.reporting.escalateAt == 0.75 && config.reporting.prefer == .none && config.reporting.webhook == nil)
         #expect(config.reporting.rules.map(\.name) == ["stroke", "imaging"])
+        #expect(hub.permissions == Set(NodePermission.allCases))
+        #expect(hub.access.moveDestinations == ["HUB", "TRUST_A"])
+        #expect(hub.access.hosts?.map(\.description) == ["127.0.0.1", "::1", "127.0.0.0/8"])
+        #expect(config.gateway.acceptUnknownCallers == nil && config.gateway.unknownCallersAllow == nil)
     }
 
     @Test func networkExampleIsACompleteValidNetwork() throws {
@@ -63,7 +67,7 @@ import GatewayConfig
         #expect(config.gateway.bind == "127.0.0.1")
         #expect(config.gateway.maxAssociations == 32)
         #expect(config.gateway.maxPDU == 131_072)
-        #expect(config.gateway.acceptUnknownCallers)
+        #expect(config.gateway.acceptUnknownCallers == nil && config.gateway.acceptsUnknownCallers)
         #expect(config.storage.path.path == "/srv/gateway/var/dicom-gateway")
         #expect(config.storage.indexPath.path == "/srv/gateway/var/dicom-gateway/index.sqlite")
         #expect(config.storage.duplicates == .keep)
@@ -133,8 +137,8 @@ import GatewayConfig
         #expect(config.node(forCallingAE: "HUB_READ ")?.name == "HUB")
         #expect(config.node(forCallingAE: "TRUSTA_PACS")?.address == nil)
         #expect(config.node(forCallingAE: "hub_read") == nil)
-        #expect(config.acceptsCaller("TRUSTA_PACS"))
-        #expect(!config.acceptsCaller("STRANGER"))
+        #expect(config.access.association(callingAE: "TRUSTA_PACS", peer: "127.0.0.1") == nil)
+        #expect(config.access.association(callingAE: "STRANGER", peer: "127.0.0.1")?.reason == .unknownCaller)
         #expect(config.node(named: "HUB")?.maxAssociations == 2)
     }
 
