@@ -105,9 +105,12 @@ void ScpWorker::serve() {
         idle_seconds = 0;
         try {
             switch (msg.CommandField) {
-            case DIMSE_C_ECHO_RQ:
-                cond = DIMSE_sendEchoResponse(assoc, pcid, &msg.msg.CEchoRQ, STATUS_Success, nullptr);
+            case DIMSE_C_ECHO_RQ: {
+                cdcm_assoc_info i = info();
+                Uint16 status = h.on_echo ? h.on_echo(h.ctx, &i) : STATUS_Success;
+                cond = DIMSE_sendEchoResponse(assoc, pcid, &msg.msg.CEchoRQ, status, nullptr);
                 break;
+            }
             case DIMSE_C_STORE_RQ:
                 cond = serve_store(this, msg.msg.CStoreRQ, pcid);
                 break;

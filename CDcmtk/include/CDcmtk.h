@@ -266,6 +266,8 @@ typedef struct cdcm_scp_handlers {
     /** C-GET: send each instance with cdcm_responder_get_store on this association. */
     void (*on_get)(void *ctx, const cdcm_assoc_info *info, const cdcm_query_request *req,
                    const cdcm_dataset *identifier, cdcm_responder *responder, cdcm_reply *reply);
+    /** C-ECHO: the status to answer (0 success; e.g. 0x0124 refused: not authorized). NULL: success. */
+    uint16_t (*on_echo)(void *ctx, const cdcm_assoc_info *info);
 } cdcm_scp_handlers;
 
 typedef struct cdcm_scp_config {

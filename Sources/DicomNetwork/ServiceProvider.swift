@@ -90,6 +90,8 @@ public struct RetrieveReply: Sendable {
 public protocol DicomServiceProvider: Sendable {
     func associationRequested(_ association: AssociationInfo) -> AssociationDecision
     func associationEnded(_ association: AssociationInfo, how: AssociationEnd, detail: String)
+    /// C-ECHO: the status to answer (success, or e.g. 0x0124 when the caller may not echo).
+    func echo(association: AssociationInfo) -> DIMSEStatus
     /// Before the data set is read: a non-success status refuses it (e.g. 0xA700 when the disk is full).
     func admitStore(_ request: StoreRequest, association: AssociationInfo) -> DIMSEStatus
     func store(_ request: StoreRequest, association: AssociationInfo) -> DIMSEResult
@@ -108,6 +110,7 @@ extension DicomServiceProvider {
     public func associationRequested(_ association: AssociationInfo) -> AssociationDecision { .accept }
     public func associationEnded(_ association: AssociationInfo, how: AssociationEnd, detail: String) {}
     public func admitStore(_ request: StoreRequest, association: AssociationInfo) -> DIMSEStatus { .success }
+    public func echo(association: AssociationInfo) -> DIMSEStatus { .success }
     public func storeRefused(_ request: StoreRequest, association: AssociationInfo, status: DIMSEStatus, reason: String) {}
     public func queryRefused(_ request: QueryRequest, association: AssociationInfo, status: DIMSEStatus, reason: String) {}
     public func find(_ request: QueryRequest, identifier: DicomAttributes, association: AssociationInfo, responder: FindResponder) -> DIMSEResult {

@@ -121,7 +121,8 @@ extension AdminAPI {
 
     /// claim `{"site", "reporter"}`, release `{"reason"}` (optional), reassign `{"site"}`, cancel
     /// `{"reason"}` (required). 200 with the item as it is now; 409 when its state forbids the
-    /// change (the refusal is audited too); 503 when the gateway runs without the worklist.
+    /// change (the refusal is audited too); 403 when the site's `allow` leaves out worklist
+    /// (audited as a security alert); 503 when the gateway runs without the worklist.
     func changeWorklistItem(_ request: Request, _ rawID: String, _ action: WorklistAction) async throws -> Response {
         let id = try Self.worklistID(rawID)
         var site: String?
@@ -152,6 +153,14 @@ extension AdminAPI {
         }
         guard let before = try await blocking({ [index] in try index.worklistItem(id: id) }) else {
             return JSONResponse.error(.notFound, "no worklist item \(id)")
+        }
+        // A site whose allow list leaves out worklist takes no items by claim or reassignment.
+        if let site, let refusal = control.configuration.access.worklistClaim(site: site) {
+            index.audit(AuditRecord(event: "security-alert", actor: Self.actor, studyUID: before.studyUID,
+                                    outcome: refusal.reason.rawValue, detail: "\(action.rawValue) of item \(id): \(refusal.detail)"))
+            logger.notice("worklist change refused: the site may not take part in the worklist", metadata: [
+                "item": "\(id)", "action": "\(action.rawValue)", "site": "\(site)"])
+            return JSONResponse.error(.forbidden, refusal.detail)
         }
         do {
             _ = try await blocking { [site, reporter, reason] in

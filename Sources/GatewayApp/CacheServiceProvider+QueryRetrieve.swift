@@ -12,6 +12,9 @@ extension CacheServiceProvider {
     public func find(_ request: QueryRequest, identifier: DicomAttributes, association: AssociationInfo, responder: FindResponder)
         -> DIMSEResult
     {
+        if refusal(.find, association) != nil {
+            return DIMSEResult(status: .refusedNotAuthorized, errorComment: "C-FIND not allowed for this AE title")
+        }
         if let problem = QueryKeyLimits.problem(identifier) {
             return refuseQuery(problem, event: "query", identifier: identifier, association: association)
         }
@@ -70,6 +73,9 @@ extension CacheServiceProvider {
     public func move(_ request: QueryRequest, identifier: DicomAttributes, association: AssociationInfo, responder: RetrieveResponder)
         -> RetrieveReply
     {
+        if refusal(.move, association) != nil {
+            return RetrieveReply(status: .refusedNotAuthorized, errorComment: "C-MOVE not allowed for this AE title")
+        }
         if let problem = QueryKeyLimits.problem(identifier) {
             let refused = refuseQuery(problem, event: "retrieve", identifier: identifier, association: association)
             return RetrieveReply(status: refused.status, errorComment: refused.errorComment)
@@ -83,6 +89,10 @@ extension CacheServiceProvider {
                                     detail: "C-MOVE to unknown destination \(request.moveDestination ?? "")"))
             GatewayMetrics.retrieve("move", status: .moveDestinationUnknown)
             return RetrieveReply(status: .moveDestinationUnknown, errorComment: "move destination is not a configured node")
+        }
+        if moveDestinationRefusal(node, association) != nil {
+            GatewayMetrics.retrieve("move", status: .moveDestinationUnknown)
+            return RetrieveReply(status: .moveDestinationUnknown, errorComment: "move destination not allowed for this AE title")
         }
         let fetchProblem = pullThrough(identifier, association: association, responder: responder)
         // The destination gets the Patient IDs it knows (its own patients', or the network's).
@@ -158,6 +168,9 @@ extension CacheServiceProvider {
     public func get(_ request: QueryRequest, identifier: DicomAttributes, association: AssociationInfo, responder: RetrieveResponder)
         -> RetrieveReply
     {
+        if refusal(.get, association) != nil {
+            return RetrieveReply(status: .refusedNotAuthorized, errorComment: "C-GET not allowed for this AE title")
+        }
         if let problem = QueryKeyLimits.problem(identifier) {
             let refused = refuseQuery(problem, event: "retrieve", identifier: identifier, association: association)
             return RetrieveReply(status: refused.status, errorComment: refused.errorComment)

@@ -54,11 +54,12 @@ extension CacheServiceProvider {
         }
     }
 
-    /// A reporter site retrieving a study starts its item, when the item is allocated there.
+    /// A reporter site retrieving a study starts its item, when the item is allocated there and
+    /// the site may take part in the worklist (`allow` has worklist, the default for a site).
     func worklistRetrieveStarted(_ identifier: DicomAttributes, association: AssociationInfo, how: String) {
         guard holder.reporting.isEnabled, let studyUID = identifier.string(.studyInstanceUID),
-              let site = configuration.node(forCallingAE: association.callingAE)?.name,
-              holder.reporting.site(named: site) != nil,
+              let node = configuration.node(forCallingAE: association.callingAE), node.permissions.contains(.worklist),
+              case let site = node.name, holder.reporting.site(named: site) != nil,
               let item = try? index.worklistItem(studyUID: studyUID), item.state == .allocated, item.site == site else { return }
         do {
             if try index.startWorklistItem(studyUID: studyUID, site: site, how: "\(how) by \(association.callingAE)") {

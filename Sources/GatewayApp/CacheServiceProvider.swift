@@ -47,13 +47,7 @@ public final class CacheServiceProvider: DicomServiceProvider {
             GatewayMetrics.association("rejected_called_ae")
             return .rejectCalledAETitle
         }
-        if !configuration.acceptsCaller(association.callingAE) {
-            logger.warning("association rejected: calling AE title is not a configured node", metadata: meta(association))
-            index.audit(AuditRecord(event: "association", actor: association.callingAE, peer: association.peerHost,
-                                    outcome: "rejected", detail: "calling AE title not recognised"))
-            GatewayMetrics.association("rejected_calling_ae")
-            return .rejectCallingAETitle
-        }
+        if let rejection = associationRefusal(association) { return rejection }
         GatewayMetrics.association("accepted")
         logger.info("association accepted", metadata: meta(association))
         return .accept
@@ -72,6 +66,10 @@ public final class CacheServiceProvider: DicomServiceProvider {
     }
 
     public func admitStore(_ request: StoreRequest, association: AssociationInfo) -> DIMSEStatus {
+        if refusal(.store, association) != nil {
+            tally.add(association.id, stored: false)
+            return .refusedNotAuthorized
+        }
         // At least 64 MiB always stay free: the cache never fills the disk. (A write that fails
         // mid-data-set anyway is refused after the data set is read: see cdcm_store_receive.cpp.)
         let minimum = max(configuration.storage.minFreeSpace.bytes, Self.freeSpaceFloor)

@@ -50,6 +50,12 @@ enum GatewayMetrics {
         Counter(label: "dicom_gateway_associations_total", dimensions: [("outcome", outcome)]).increment()
     }
 
+    /// An association or operation refused by the permissions (unknown-caller, host-not-allowed,
+    /// permission-denied, move-destination-denied).
+    static func refusal(_ reason: String) {
+        Counter(label: "dicom_gateway_access_refusals_total", dimensions: [("reason", reason)]).increment()
+    }
+
     /// A C-FIND answered, by query level.
     static func query(level: String) {
         Counter(label: "dicom_gateway_queries_total", dimensions: [("level", level)]).increment()

@@ -65,11 +65,6 @@ public struct GatewayConfiguration: Sendable, Hashable {
         return node(forCallingAE: title)
     }
 
-    /// Whether an association from `callingAE` may proceed (before per-node permissions).
-    public func acceptsCaller(_ callingAE: String) -> Bool {
-        gateway.acceptsUnknownCallers || node(forCallingAE: callingAE) != nil
-    }
-
     /// Who may do what: the permission decision for associations and operations.
     public var access: AccessPolicy { AccessPolicy(self) }
 }

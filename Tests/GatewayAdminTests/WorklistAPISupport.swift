@@ -19,7 +19,7 @@ final class WorklistAPIHarness: @unchecked Sendable {
     let worklist: FakeWorklist
     let responder: RouterResponder<BasicRequestContext>
 
-    init(patientData: Bool = false, worklistRunning: Bool = true) throws {
+    init(patientData: Bool = false, worklistRunning: Bool = true, nodes: [NodeConfig] = []) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("worklist-api-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         index = try CacheIndex(path: directory.appendingPathComponent("index.sqlite").path)
@@ -27,6 +27,7 @@ final class WorklistAPIHarness: @unchecked Sendable {
         var configuration = GatewayConfiguration.embeddedDefault
         configuration.http.patientData = patientData
         configuration.storage.path = directory
+        configuration.nodes = nodes
         let control = FakeControl(configuration: configuration, worklist: worklistRunning ? worklist : nil)
         let logger = Logger(label: "worklist-api-test") { _ in SwiftLogNoOpLogHandler() }
         let router = Router()

@@ -1,5 +1,6 @@
 import Foundation
 @testable import GatewayAdmin
+import GatewayConfig
 import GatewayStore
 import Testing
 
@@ -183,6 +184,24 @@ import Testing
         let refused = try #require(audit.first { $0.outcome == "refused" })
         #expect(refused.actor == "http-api" && refused.detail.contains("claim of item \(n.routine) to NEURO_HUB refused"), "\(refused)")
         #expect(h.worklist.actors == ["http-api", "http-api"])
+    }
+
+    @Test func aSiteWithoutTheWorklistPermissionTakesNoClaimAndTheRefusalIsASecurityAlert() async throws {
+        var east = NodeConfig(name: "EAST_RAD", aeTitle: "EAST_AE", host: "127.0.0.1", port: 4300, roles: [.reporter, .destination])
+        east.access.allow = [.echo, .find, .move]
+        let h = try WorklistAPIHarness(nodes: [east])
+        let n = try Network(h)
+        let claim = try await h.post("/api/v1/worklist/\(n.routine)/claim", #"{"site": "EAST_RAD", "reporter": "dr.khan"}"#)
+        #expect(claim.status == .forbidden && claim.text.contains("may not take part in the worklist"), "\(claim.text)")
+        let reassign = try await h.post("/api/v1/worklist/\(n.routine)/reassign", #"{"site": "EAST_RAD"}"#)
+        #expect(reassign.status == .forbidden, "\(reassign.text)")
+        #expect(h.worklist.actors.isEmpty, "nothing reached the worklist")
+        // Sites the configuration does not restrict (here NEURO_HUB, not a node of it) are unaffected.
+        #expect(try await h.post("/api/v1/worklist/\(n.routine)/claim", #"{"site": "NEURO_HUB"}"#).status == .ok)
+        h.index.flush()
+        let alerts = try h.index.auditRecords(limit: 10, event: "security-alert", studyUID: nil)
+        #expect(alerts.map(\.outcome) == ["permission-denied", "permission-denied"], "\(alerts)")
+        #expect(alerts.contains { $0.detail.hasPrefix("claim of item \(n.routine): node EAST_RAD may not take part") }, "\(alerts)")
     }
 
     @Test func changesNeedTheirFieldsAKnownItemAndARunningWorklist() async throws {

@@ -21,7 +21,7 @@ import Testing
     static func routing(hubPort: Int) -> String {
         """
         nodes:
-          TRUST_A: { ae_title: TRUSTA_PACS, roles: [source] }
+          TRUST_A: { ae_title: TRUSTA_PACS, roles: [source], allow: [echo, store, find] }
           HUB: { ae_title: HUB_READ, host: 127.0.0.1, port: \(hubPort), roles: [destination] }
         priorities:
           - { class: stat, when: { StudyDescription: "~(?i)stroke" } }

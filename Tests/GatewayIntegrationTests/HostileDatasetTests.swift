@@ -29,7 +29,7 @@ import Testing
         let hubPort = Net.freePort()
         let gateway = try GatewayProcess(directory: dir, extraYAML: """
             nodes:
-              WIRE: { ae_title: WIRE, roles: [source] }
+              WIRE: { ae_title: WIRE, roles: [source], allow: [echo, store, find, get] }
               HUB: { ae_title: HUB_READ, host: 127.0.0.1, port: \(hubPort), roles: [destination] }
             routes:
               - { name: all-to-hub, from: [WIRE], to: [HUB] }
@@ -138,7 +138,7 @@ import Testing
         let hubPort = Net.freePort()
         let nodes = """
             nodes:
-              WIRE: { ae_title: WIRE, roles: [source] }
+              WIRE: { ae_title: WIRE, roles: [source], allow: [echo, store, find, get] }
               HUB: { ae_title: HUB_READ, host: 127.0.0.1, port: \(hubPort), roles: [destination] }
             routes:
               - { name: all-to-hub, from: [WIRE], to: [HUB] }

@@ -23,9 +23,10 @@ import Testing
     }
 
     @Test func reportersQueryAndRetrieveByTheNetworkPatientIDAndTheTrustSeesItsOwn() async throws {
-        let (gw, hub, received) = try await Self.gatewayWithHub("netview", nodes: [
-            NodeConfig(name: "TRUST_A", aeTitle: "TRUSTA_PACS", issuer: "RTH", roles: [.source]),
-        ])
+        // The trust queries the gateway too: a source may only echo and store unless allowed more.
+        var trust = NodeConfig(name: "TRUST_A", aeTitle: "TRUSTA_PACS", issuer: "RTH", roles: [.source])
+        trust.access.allow = [.echo, .store, .find]
+        let (gw, hub, received) = try await Self.gatewayWithHub("netview", nodes: [trust])
         defer { hub.stop() }
         let study = TestData.newUID()
         let files = try TestData.study(in: gw.directory.sub("in"), count: 2, studyUID: study, patientID: "12345")

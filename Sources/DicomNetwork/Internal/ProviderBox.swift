@@ -29,6 +29,9 @@ final class ProviderBox {
                 AssociationInfo(info!.pointee), how: AssociationEnd(rawValue: how) ?? .error,
                 detail: detail.map { String(cString: $0) } ?? "")
         }
+        h.on_echo = { ctx, info in
+            ProviderBox.from(ctx).provider.echo(association: AssociationInfo(info!.pointee)).code
+        }
         h.on_store_begin = { ctx, info, req in
             ProviderBox.from(ctx).provider.admitStore(StoreRequest(req!.pointee), association: AssociationInfo(info!.pointee)).code
         }

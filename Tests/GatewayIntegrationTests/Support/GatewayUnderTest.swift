@@ -40,11 +40,17 @@ final class GatewayUnderTest: @unchecked Sendable {
         thread.name = "test-acceptor"
         thread.start()
         running = true
-        guard Net.waitForListener(port) else { throw TestFailure("gateway did not listen on \(port)") }
+        guard Net.waitForListener(port, host: host) else { throw TestFailure("gateway did not listen on \(host):\(port)") }
     }
 
     var port: Int { configuration.gateway.port }
-    var node: DicomNode { DicomNode(aeTitle: configuration.gateway.aeTitle, host: "127.0.0.1", port: port) }
+    /// The address to call: gateway.bind when it is another loopback address (127.0.0.2 stands
+    /// for a network address in the permission tests), else 127.0.0.1.
+    var host: String {
+        let bind = configuration.gateway.bind
+        return bind.hasPrefix("127.") ? bind : "127.0.0.1"
+    }
+    var node: DicomNode { DicomNode(aeTitle: configuration.gateway.aeTitle, host: host, port: port) }
     var storageRoot: String { configuration.storage.path.path }
 
     /// Every instance file in the cache.

@@ -121,14 +121,14 @@ enum Net {
         return Int(UInt16(bigEndian: addr.sin_port))
     }
 
-    /// Waits until something accepts TCP connections on 127.0.0.1:port.
-    static func waitForListener(_ port: Int, timeout: Double = 20) -> Bool {
+    /// Waits until something accepts TCP connections on host:port (an IPv4 address, 127.0.0.1 by default).
+    static func waitForListener(_ port: Int, host: String = "127.0.0.1", timeout: Double = 20) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var addr = sockaddr_in()
             addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            addr.sin_addr.s_addr = inet_addr(host)
             addr.sin_port = UInt16(port).bigEndian
             let rc = withUnsafePointer(to: &addr) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
