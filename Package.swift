@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-let dcmtkLibraries: [LinkerSetting] = ["dcmnet", "dcmdata", "oflog", "ofstd"].map { .linkedLibrary($0) }
+let dcmtkLibraries: [LinkerSetting] = ["dcmtls", "dcmnet", "dcmdata", "oflog", "ofstd"].map { .linkedLibrary($0) }
 
 let package = Package(
     name: "dicom-gateway",
@@ -30,9 +30,10 @@ let package = Package(
             name: "CDcmtk",
             path: "CDcmtk",
             cxxSettings: [.unsafeFlags(["-Wno-deprecated-declarations"])],
-            // OpenSSL's libcrypto (libssl-dev, which libdcmtk-dev depends on): SHA-256 of data sets as they arrive.
+            // OpenSSL (libssl-dev, which libdcmtk-dev depends on): libcrypto for SHA-256 of data sets as they arrive,
+            // libssl for DICOM TLS (the gate's non-blocking handshakes, with dcmtls's contexts).
             // zlib: the input-limits scanner inflates Deflated Explicit VR Little Endian data sets.
-            linkerSettings: dcmtkLibraries + [.linkedLibrary("crypto"), .linkedLibrary("z")]
+            linkerSettings: dcmtkLibraries + [.linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("z")]
         ),
         .target(name: "DicomCore"),
         .target(

@@ -7,6 +7,7 @@
 struct cdcm_assoc {
     T_ASC_Network *net = nullptr;
     T_ASC_Association *assoc = nullptr;
+    DcmTransportLayer *tls_layer = nullptr;  /* over TLS: owned, deleted after net */
     int dimse_timeout = 60;
     std::string peer;          /* "AE@host:port" for messages */
     DIC_US next_message_id() { return message_id++; }

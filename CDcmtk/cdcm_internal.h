@@ -10,6 +10,7 @@
 #include "dcmtk/dcmnet/dcmtrans.h"
 #include "dcmtk/dcmdata/dctk.h"
 #include "include/CDcmtk.h"
+#include "cdcm_tls.h"
 
 #include <exception>
 #include <mutex>
@@ -44,7 +45,8 @@ void arm_transport_guard(T_ASC_Association *assoc);
 class AcceptorLayer : public DcmTransportLayer {
 public:
     DcmTransportConnection *createConnection(DcmNativeSocketType openSocket, OFBool useSecureLayer) override;
-    void stage(int fd, std::string bytes);
+    /* ssl: the TLS session the gate opened on fd (owned by the stage, then by the connection). */
+    void stage(int fd, std::string bytes, SSL *ssl = nullptr, PeerIdentity identity = PeerIdentity());
     /* Clears the stage; true when no connection took it (the caller still owns the socket). */
     bool unstage();
 
@@ -52,7 +54,16 @@ private:
     std::mutex mutex_;
     int staged_fd_ = -1;
     std::string staged_;
+    SSL *staged_ssl_ = nullptr;
+    PeerIdentity staged_identity_;
 };
+
+/* A transport layer for outbound associations over TLS with the context (owned by the caller:
+ * delete it after the network that uses it). handshake_timeout in seconds. */
+DcmTransportLayer *tls_client_layer(cdcm_tls_context *ctx, int handshake_timeout);
+
+/* Whether an association's connection is TLS, and its peer's certificate identity. */
+bool association_peer(T_ASC_Association *assoc, bool &secure, PeerIdentity &identity);
 
 /* A short Error Comment (at most 64 characters) for a data set refused by the input limits. */
 std::string limit_comment(const cdcm_limit_verdict &verdict);

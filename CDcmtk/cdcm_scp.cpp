@@ -47,39 +47,58 @@ void reap(cdcm_scp *scp, bool all) {
     }
 }
 
-/* DCMTK 3.6.7 listens on every interface. To honour a configured address, replace its listening
- * socket with one bound to that IPv4 address and port. "", "0.0.0.0" and "::" keep all interfaces. */
-bool rebind(cdcm_scp *scp, const char *address, std::string &error) {
-    if (address == nullptr || *address == '\0' || strcmp(address, "0.0.0.0") == 0 || strcmp(address, "::") == 0) return true;
+bool all_interfaces(const char *address) {
+    return address == nullptr || *address == '\0' || strcmp(address, "0.0.0.0") == 0 || strcmp(address, "::") == 0;
+}
+
+/* A listening IPv4 socket on address (all interfaces when empty) and port; -1 with error. */
+int listen_socket(const char *address, int port, std::string &error) {
     struct in_addr ip;
-    if (inet_pton(AF_INET, address, &ip) != 1) {
+    ip.s_addr = htonl(INADDR_ANY);
+    if (!all_interfaces(address) && inet_pton(AF_INET, address, &ip) != 1) {
         error = std::string("bind address ") + address + " is not an IPv4 address";
-        return false;
+        return -1;
     }
-    PRIVATE_NETWORKKEY *key = reinterpret_cast<PRIVATE_NETWORKKEY *>(scp->net->network);
-    int port = cdcm_scp_port(scp);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) {
         error = std::string("cannot create a socket: ") + strerror(errno);
-        return false;
+        return -1;
     }
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     fcntl(fd, F_SETFD, FD_CLOEXEC);
-    close(key->networkSpecific.TCP.listenSocket);
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof(sa));
     sa.sin_family = AF_INET;
     sa.sin_port = htons(static_cast<uint16_t>(port));
     sa.sin_addr = ip;
     if (bind(fd, reinterpret_cast<sockaddr *>(&sa), sizeof(sa)) != 0 || listen(fd, 64) != 0) {
-        error = std::string("cannot listen on ") + address + ":" + std::to_string(port) + ": " + strerror(errno);
+        error = std::string("cannot listen on ") + (all_interfaces(address) ? "*" : address) + ":" + std::to_string(port) +
+                ": " + strerror(errno) + (errno == EADDRINUSE ? " (in use)" : "");
         close(fd);
-        key->networkSpecific.TCP.listenSocket = -1;
-        return false;
+        return -1;
     }
-    key->networkSpecific.TCP.listenSocket = fd;
-    return true;
+    return fd;
+}
+
+/* DCMTK 3.6.7 listens on every interface. To honour a configured address, replace its listening
+ * socket with one bound to that IPv4 address and port. "", "0.0.0.0" and "::" keep all interfaces. */
+bool rebind(cdcm_scp *scp, const char *address, std::string &error) {
+    if (all_interfaces(address)) return true;
+    PRIVATE_NETWORKKEY *key = reinterpret_cast<PRIVATE_NETWORKKEY *>(scp->net->network);
+    int port = cdcm_scp_port(scp);
+    close(key->networkSpecific.TCP.listenSocket);
+    key->networkSpecific.TCP.listenSocket = listen_socket(address, port, error);
+    return key->networkSpecific.TCP.listenSocket >= 0;
+}
+
+int socket_port(int fd) {
+    struct sockaddr_storage addr;
+    socklen_t len = sizeof(addr);
+    if (fd < 0 || getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &len) != 0) return -1;
+    if (addr.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in *>(&addr)->sin_port);
+    if (addr.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6 *>(&addr)->sin6_port);
+    return -1;
 }
 
 }  // namespace
@@ -97,8 +116,9 @@ bool scp_grace_expired(const cdcm_scp *scp) {
 extern "C" cdcm_scp *cdcm_scp_create(const cdcm_scp_config *cfg, const cdcm_scp_handlers *handlers,
                                      cdcm_status *st) {
     cdcm::status_clear(st);
-    if (cfg == nullptr || handlers == nullptr || cfg->port < 0 || cfg->port > 65535 || cfg->temp_dir == nullptr) {
-        cdcm::status_set(st, CDCM_ERR_INVALID, "invalid SCP configuration (port, temporary directory)");
+    if (cfg == nullptr || handlers == nullptr || cfg->port < (cfg->tls != nullptr ? -1 : 0) || cfg->port > 65535 ||
+        cfg->temp_dir == nullptr || (cfg->tls != nullptr && (cfg->tls_port < 0 || cfg->tls_port > 65535 || !cfg->tls->acceptor))) {
+        cdcm::status_set(st, CDCM_ERR_INVALID, "invalid SCP configuration (port, TLS port and context, temporary directory)");
         return nullptr;
     }
     cdcm_scp *scp = nullptr;
@@ -119,9 +139,14 @@ extern "C" cdcm_scp *cdcm_scp_create(const cdcm_scp_config *cfg, const cdcm_scp_
         // The scanner's first use builds its tables (15-20 ms): at start, not in the first C-STORE.
         { cdcm::DatasetLimitScanner warm(&scp->limits, "1.2.840.10008.1.2"); warm.finish(); }
         // The gate (cdcm_scp_gate.cpp) reads each A-ASSOCIATE-RQ before DCMTK sees the connection.
-        OFCondition cond = ASC_initializeNetwork(NET_ACCEPTOR, cfg->port, std::min(scp->acse_timeout, 5), &scp->net);
+        // Without a plain listener, DCMTK's own socket is the TLS one.
+        scp->plain = cfg->port >= 0;
+        scp->tls = cfg->tls;
+        const int first_port = scp->plain ? cfg->port : cfg->tls_port;
+        OFCondition cond = ASC_initializeNetwork(NET_ACCEPTOR, first_port, std::min(scp->acse_timeout, 5), &scp->net);
         if (cond.bad()) {
-            cdcm::status_from_condition(st, cond, "cannot listen on DICOM port " + std::to_string(cfg->port) +
+            cdcm::status_from_condition(st, cond, std::string("cannot listen on DICOM ") + (scp->plain ? "" : "TLS ") +
+                                                      "port " + std::to_string(first_port) +
                                                       " (in use, or needs privileges below 1024)");
             st->kind = CDCM_ERR_NETWORK;
             delete scp;
@@ -134,6 +159,17 @@ extern "C" cdcm_scp *cdcm_scp_create(const cdcm_scp_config *cfg, const cdcm_scp_
             ASC_dropNetwork(&scp->net);
             delete scp;
             return nullptr;
+        }
+        if (scp->tls != nullptr) {
+            PRIVATE_NETWORKKEY *key = reinterpret_cast<PRIVATE_NETWORKKEY *>(scp->net->network);
+            scp->tls_listen_fd = scp->plain ? listen_socket(cfg->bind_address, cfg->tls_port, rebind_error)
+                                            : key->networkSpecific.TCP.listenSocket;
+            if (scp->tls_listen_fd < 0) {
+                cdcm::status_set(st, CDCM_ERR_NETWORK, "DICOM TLS listener: " + rebind_error);
+                ASC_dropNetwork(&scp->net);
+                delete scp;
+                return nullptr;
+            }
         }
         return scp;
     } catch (...) {
@@ -148,13 +184,20 @@ extern "C" int cdcm_scp_port(cdcm_scp *scp);
 extern "C" int cdcm_scp_port(cdcm_scp *scp) {
     if (scp == nullptr || scp->net == nullptr) return -1;
     PRIVATE_NETWORKKEY *key = reinterpret_cast<PRIVATE_NETWORKKEY *>(scp->net->network);
-    struct sockaddr_storage addr;
-    socklen_t len = sizeof(addr);
-    if (getsockname(key->networkSpecific.TCP.listenSocket, reinterpret_cast<sockaddr *>(&addr), &len) != 0)
-        return scp->port;
-    if (addr.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in *>(&addr)->sin_port);
-    if (addr.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6 *>(&addr)->sin6_port);
-    return scp->port;
+    int port = socket_port(key->networkSpecific.TCP.listenSocket);
+    return port >= 0 ? port : scp->port;
+}
+
+extern "C" int cdcm_scp_tls_port(cdcm_scp *scp) {
+    if (scp == nullptr || scp->tls == nullptr) return -1;
+    return socket_port(scp->tls_listen_fd);
+}
+
+extern "C" int cdcm_scp_set_tls(cdcm_scp *scp, cdcm_tls_context *tls) {
+    if (scp == nullptr || tls == nullptr || !tls->acceptor || scp->tls_listen_fd < 0) return -1;
+    std::lock_guard<std::mutex> lock(scp->tls_mutex);
+    scp->tls = tls;
+    return 0;
 }
 
 static int run_acceptor(cdcm_scp *scp);
@@ -184,7 +227,21 @@ static std::mutex external_socket_mutex;
 
 static int run_acceptor(cdcm_scp *scp) {
     PRIVATE_NETWORKKEY *key = reinterpret_cast<PRIVATE_NETWORKKEY *>(scp->net->network);
-    cdcm::AssociationGate gate(key->networkSpecific.TCP.listenSocket, scp->gate);
+    cdcm::AssociationGate gate(scp->plain ? key->networkSpecific.TCP.listenSocket : -1, scp->gate);
+    if (scp->tls_listen_fd >= 0) {
+        gate.add_tls_listener(
+            scp->tls_listen_fd,
+            [scp]() -> SSL_CTX * {
+                std::lock_guard<std::mutex> lock(scp->tls_mutex);
+                if (scp->tls == nullptr || SSL_CTX_up_ref(scp->tls->ctx) != 1) return nullptr;
+                return scp->tls->ctx;
+            },
+            [scp](const cdcm::TLSFailure &f) {
+                if (scp->handlers.on_tls_failure)
+                    scp->handlers.on_tls_failure(scp->handlers.ctx, f.address.c_str(), f.reason.c_str(), f.subject.c_str(),
+                                                 f.bad_certificate ? 1 : 0);
+            });
+    }
     while (!scp->stopping.load()) {
         cdcm::ReadyConnection ready;
         bool got = false;
@@ -195,12 +252,14 @@ static int run_acceptor(cdcm_scp *scp) {
         }
         reap(scp, false);
         if (!got) continue;
+        const bool was_tls = ready.ssl != nullptr;
         // The whole A-ASSOCIATE-RQ is buffered: DCMTK takes the socket and reads it without waiting.
         T_ASC_Association *assoc = nullptr;
         OFCondition cond = EC_Normal;
         {
             std::lock_guard<std::mutex> lock(external_socket_mutex);
-            scp->layer.stage(ready.fd, std::move(ready.bytes));
+            scp->layer.stage(ready.fd, std::move(ready.bytes), ready.ssl, ready.peer);
+            ready.ssl = nullptr;  // the stage owns it now
             dcmExternalSocketHandle.set(ready.fd);
             try {
                 cond = ASC_receiveAssociation(scp->net, &assoc, scp->max_pdu, nullptr, nullptr, OFFalse, DUL_NOBLOCK, 1);
@@ -246,6 +305,8 @@ static int run_acceptor(cdcm_scp *scp) {
         w->scp = scp;
         w->assoc = assoc;
         w->id = scp->next_id.fetch_add(1);
+        w->tls = was_tls;
+        w->peer = std::move(ready.peer);
         scp->active.fetch_add(1);
         {
             std::lock_guard<std::mutex> lock(scp->workers_mutex);
@@ -288,6 +349,7 @@ extern "C" void cdcm_scp_free(cdcm_scp *scp) {
     if (scp == nullptr) return;
     scp->stopping.store(true);
     reap(scp, true);
+    if (scp->plain && scp->tls_listen_fd >= 0) close(scp->tls_listen_fd);
     if (scp->net != nullptr) ASC_dropNetwork(&scp->net);
     delete scp;
 }

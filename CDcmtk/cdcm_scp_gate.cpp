@@ -9,6 +9,7 @@
 #include <chrono>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -37,6 +38,7 @@ const char *reason_text(int reason) {
     case 0: return "sent no complete A-ASSOCIATE-RQ in time";
     case 1: return "sent something other than an A-ASSOCIATE-RQ";
     case 2: return "sent an A-ASSOCIATE-RQ over the size limit";
+    case 4: return "failed the TLS handshake";
     default: return "were closed to make room for newer ones (limit of waiting connections)";
     }
 }
@@ -56,21 +58,82 @@ AssociationGate::AssociationGate(int listen_fd, GateSettings settings)
 }
 
 AssociationGate::~AssociationGate() {
-    for (Pending &p : pending_) close(p.fd);
-    for (ReadyConnection &r : ready_) close(r.fd);
+    for (Pending &p : pending_) drop(p);
+    for (ReadyConnection &r : ready_) {
+        if (r.ssl != nullptr) SSL_free(r.ssl);
+        close(r.fd);
+    }
     if (reserve_fd_ >= 0) close(reserve_fd_);
 }
 
+void AssociationGate::add_tls_listener(int listen_fd, std::function<SSL_CTX *()> context,
+                                       std::function<void(const TLSFailure &)> on_failure) {
+    tls_listen_fd_ = listen_fd;
+    tls_context_ = std::move(context);
+    on_tls_failure_ = std::move(on_failure);
+    int flags = fcntl(listen_fd, F_GETFL, 0);
+    if (flags >= 0) fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+void AssociationGate::drop(Pending &p) {
+    if (p.ssl != nullptr) SSL_free(p.ssl);
+    p.ssl = nullptr;
+    if (p.fd >= 0) close(p.fd);
+    p.fd = -1;
+}
+
+void AssociationGate::tls_failed(Pending &p, const std::string &reason, bool bad_certificate) {
+    closed_[kHandshake]++;
+    last_address_ = p.address;
+    TLSFailure failure{p.address, reason, peer_identity(p.ssl).subject, bad_certificate};
+    drop(p);
+    if (on_tls_failure_) {
+        try {
+            on_tls_failure_(failure);
+        } catch (...) {
+        }
+    }
+}
+
 void AssociationGate::close_pending(size_t index, int reason) {
-    closed_[reason]++;
-    last_address_ = pending_[index].address;
-    close(pending_[index].fd);
+    Pending &p = pending_[index];
+    if (reason == kTimeout && p.ssl != nullptr && !p.handshaken) {
+        tls_failed(p, "no TLS handshake completed within " + std::to_string(settings_.request_timeout_ms) + " ms", false);
+    } else {
+        closed_[reason]++;
+        last_address_ = p.address;
+        drop(p);
+    }
     pending_.erase(pending_.begin() + static_cast<long>(index));
 }
 
-void AssociationGate::accept_all(long long now) {
+bool AssociationGate::handshake(Pending &p) {
+    ERR_clear_error();
+    int r = SSL_do_handshake(p.ssl);
+    if (r == 1) {
+        p.handshaken = true;
+        p.want_write = false;
+        p.peer = peer_identity(p.ssl);
+        return true;
+    }
+    int e = SSL_get_error(p.ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        p.want_write = e == SSL_ERROR_WANT_WRITE;
+        return true;
+    }
+    if ((e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN) && ERR_peek_error() == 0 && SSL_in_before(p.ssl)) {
+        drop(p);  // closed before saying anything (a health check, a port probe)
+        return false;
+    }
+    bool bad_certificate = false;
+    std::string reason = handshake_failure(p.ssl, e, bad_certificate);
+    tls_failed(p, reason, bad_certificate);
+    return false;
+}
+
+void AssociationGate::accept_all(int listen_fd, bool tls, long long now) {
     for (;;) {
-        int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
             if ((errno == EMFILE || errno == ENFILE) && reserve_fd_ >= 0) {
@@ -81,7 +144,7 @@ void AssociationGate::accept_all(long long now) {
                     continue;
                 }
                 close(reserve_fd_);
-                int victim = accept(listen_fd_, nullptr, nullptr);
+                int victim = accept(listen_fd, nullptr, nullptr);
                 if (victim >= 0) close(victim);
                 reserve_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
                 closed_[kEvicted]++;
@@ -107,11 +170,31 @@ void AssociationGate::accept_all(long long now) {
         }
         if (static_cast<int>(same) >= settings_.max_pending_per_address) close_pending(oldest_same, kEvicted);
         else if (static_cast<int>(pending_.size()) >= settings_.max_pending) close_pending(0, kEvicted);
-        pending_.push_back(Pending{fd, std::move(address), now + settings_.request_timeout_ms, std::string(), true});
+        SSL *ssl = nullptr;
+        if (tls) {
+            SSL_CTX *ctx = tls_context_ ? tls_context_() : nullptr;
+            if (ctx != nullptr) {
+                ssl = SSL_new(ctx);
+                SSL_CTX_free(ctx);
+            }
+            if (ssl == nullptr || SSL_set_fd(ssl, fd) != 1) {
+                if (ssl != nullptr) SSL_free(ssl);
+                close(fd);
+                continue;
+            }
+            SSL_set_accept_state(ssl);
+        }
+        Pending p{fd, std::move(address), now + settings_.request_timeout_ms, std::string(), true};
+        p.ssl = ssl;
+        pending_.push_back(std::move(p));
     }
 }
 
 bool AssociationGate::read_from(Pending &p) {
+    if (p.ssl != nullptr && !p.handshaken) {
+        if (!handshake(p)) return false;
+        if (!p.handshaken) return true;
+    }
     for (;;) {
         size_t want;
         if (p.buf.size() < 6) {
@@ -119,28 +202,47 @@ bool AssociationGate::read_from(Pending &p) {
         } else {
             const unsigned char *h = reinterpret_cast<const unsigned char *>(p.buf.data());
             size_t length = (size_t(h[2]) << 24) | (size_t(h[3]) << 16) | (size_t(h[4]) << 8) | size_t(h[5]);
-            if (h[0] != 0x01) return closed_[kNotAnRQ]++, last_address_ = p.address, close(p.fd), false;
+            if (h[0] != 0x01) return closed_[kNotAnRQ]++, last_address_ = p.address, drop(p), false;
             if (length + 6 > settings_.max_request_bytes)
-                return closed_[kTooLarge]++, last_address_ = p.address, close(p.fd), false;
+                return closed_[kTooLarge]++, last_address_ = p.address, drop(p), false;
             if (p.buf.size() == length + 6) {
                 int flags = fcntl(p.fd, F_GETFL, 0);
                 if (flags >= 0) fcntl(p.fd, F_SETFL, flags & ~O_NONBLOCK);
-                ready_.push_back(ReadyConnection{p.fd, std::move(p.buf), std::move(p.address)});
+                ready_.push_back(ReadyConnection{p.fd, std::move(p.buf), std::move(p.address), p.ssl, std::move(p.peer)});
+                p.ssl = nullptr;
+                p.fd = -1;
                 return false;
             }
             want = length + 6 - p.buf.size();
         }
         char chunk[16384];
-        ssize_t n = ::read(p.fd, chunk, want < sizeof(chunk) ? want : sizeof(chunk));
+        size_t ask = want < sizeof(chunk) ? want : sizeof(chunk);
+        ssize_t n;
+        if (p.ssl != nullptr) {
+            ERR_clear_error();
+            int r = SSL_read(p.ssl, chunk, static_cast<int>(ask));
+            if (r <= 0) {
+                int e = SSL_get_error(p.ssl, r);
+                if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+                    p.want_write = e == SSL_ERROR_WANT_WRITE;
+                    return true;
+                }
+                drop(p);  // closed by the peer, or a TLS error after the handshake
+                return false;
+            }
+            n = r;
+        } else {
+            n = ::read(p.fd, chunk, ask);
+        }
         if (n > 0) {
             p.buf.append(chunk, static_cast<size_t>(n));
             if (p.buf.size() == 1 && static_cast<unsigned char>(p.buf[0]) != 0x01)
-                return closed_[kNotAnRQ]++, last_address_ = p.address, close(p.fd), false;
+                return closed_[kNotAnRQ]++, last_address_ = p.address, drop(p), false;
             continue;
         }
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
-        close(p.fd);  // closed by the peer (a health check, a port probe) or reset
+        drop(p);  // closed by the peer (a health check, a port probe) or reset
         return false;
     }
 }
@@ -162,26 +264,31 @@ bool AssociationGate::next(int wait_ms, ReadyConnection &out) {
         long long soonest = now + wait_ms;
         for (const Pending &p : pending_) soonest = std::min(soonest, p.deadline_ms);
         std::vector<struct pollfd> fds;
-        fds.reserve(pending_.size() + 1);
+        fds.reserve(pending_.size() + 2);
         fds.push_back({listen_fd_, POLLIN, 0});
-        for (const Pending &p : pending_) fds.push_back({p.fd, POLLIN, 0});
+        const size_t listeners = tls_listen_fd_ >= 0 ? 2 : 1;
+        if (tls_listen_fd_ >= 0) fds.push_back({tls_listen_fd_, POLLIN, 0});
+        for (const Pending &p : pending_) fds.push_back({p.fd, static_cast<short>(p.want_write ? POLLOUT : POLLIN), 0});
         int timeout = static_cast<int>(std::max(0LL, soonest - now));
         int n = poll(fds.data(), fds.size(), timeout);
         now = now_ms();
         if (n > 0) {
-            // Pending connections first (indices match fds[1...]), then new ones.
+            // Pending connections first (indices match fds[listeners...]), then new ones.
             std::vector<Pending> still;
             still.reserve(pending_.size() + 1);
             for (size_t i = 0; i < pending_.size(); i++) {
                 Pending &p = pending_[i];
-                if ((fds[i + 1].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+                if ((fds[i + listeners].revents & (POLLIN | POLLOUT | POLLHUP | POLLERR)) != 0) {
                     if (!read_from(p)) continue;
                 }
                 still.push_back(std::move(p));
             }
             pending_.swap(still);
-            if ((fds[0].revents & POLLIN) != 0) {
-                accept_all(now);
+            bool plain = listen_fd_ >= 0 && (fds[0].revents & POLLIN) != 0;
+            bool tls = listeners == 2 && (fds[1].revents & POLLIN) != 0;
+            if (plain || tls) {
+                if (plain) accept_all(listen_fd_, false, now);
+                if (tls) accept_all(tls_listen_fd_, true, now);
                 // A request usually arrives with the connection: try the new ones at once.
                 std::vector<Pending> kept;
                 kept.reserve(pending_.size() + 1);

@@ -24,11 +24,14 @@ struct ScpWorker {
     std::thread thread;
     std::atomic<bool> finished{false};
     std::string calling_ae, called_ae, peer_host;
+    bool tls = false;
+    PeerIdentity peer;
     DIC_US next_message_id = 0x8000;   /* for C-GET sub-operations we originate */
     unsigned long store_sequence = 0;
 
     cdcm_assoc_info info() const {
-        return cdcm_assoc_info{id, calling_ae.c_str(), called_ae.c_str(), peer_host.c_str()};
+        return cdcm_assoc_info{id, calling_ae.c_str(), called_ae.c_str(), peer_host.c_str(), tls ? 1 : 0,
+                               peer.sha256.c_str(), peer.subject.c_str()};
     }
     void run();    /* serve(), with every exception contained */
     void serve();  /* negotiate, then serve DIMSE commands until release/abort/stop */
@@ -51,6 +54,10 @@ struct cdcm_scp {
     cdcm::GateSettings gate;
     cdcm_limits limits{};
     cdcm::AcceptorLayer layer;         /* outlives net, which does not own it */
+    std::mutex tls_mutex;
+    cdcm_tls_context *tls = nullptr;   /* not owned: the caller keeps it until replaced or freed */
+    int tls_listen_fd = -1;            /* the TLS listener (net's own socket when there is no plain one) */
+    bool plain = true;                 /* a plain listener exists (net's socket) */
     T_ASC_Network *net = nullptr;
 
     std::atomic<bool> stopping{false};

@@ -36,6 +36,7 @@ void destroy(cdcm_assoc *as) {
     if (as == nullptr) return;
     if (as->assoc != nullptr) ASC_destroyAssociation(&as->assoc);
     if (as->net != nullptr) ASC_dropNetwork(&as->net);
+    delete as->tls_layer;
     delete as;
 }
 
@@ -87,7 +88,17 @@ extern "C" cdcm_assoc *cdcm_assoc_open(const cdcm_assoc_params *p, const cdcm_pc
             destroy(as);
             return nullptr;
         }
-        ASC_setTransportLayer(as->net, cdcm::quickack_transport_layer(), 0);
+        if (p->tls != nullptr) {
+            if (p->tls->acceptor) {
+                cdcm::status_set(st, CDCM_ERR_INVALID, "a listener's TLS context cannot open associations");
+                destroy(as);
+                return nullptr;
+            }
+            as->tls_layer = cdcm::tls_client_layer(p->tls, acse);
+            ASC_setTransportLayer(as->net, as->tls_layer, 0);
+        } else {
+            ASC_setTransportLayer(as->net, cdcm::quickack_transport_layer(), 0);
+        }
         if (p->connect_timeout > 0) dcmConnectionTimeout.set(p->connect_timeout);
 
         T_ASC_Parameters *params = nullptr;
@@ -98,6 +109,7 @@ extern "C" cdcm_assoc *cdcm_assoc_open(const cdcm_assoc_params *p, const cdcm_pc
             return nullptr;
         }
         ASC_setAPTitles(params, p->calling_ae, p->called_ae, nullptr);
+        if (p->tls != nullptr) ASC_setTransportLayerType(params, OFTrue);
         std::string address = std::string(p->host) + ":" + std::to_string(p->port);
         ASC_setPresentationAddresses(params, "localhost", address.c_str());
         for (int i = 0; i < pc_count; i++) {
@@ -124,7 +136,8 @@ extern "C" cdcm_assoc *cdcm_assoc_open(const cdcm_assoc_params *p, const cdcm_pc
                                  std::string("association rejected by ") + as->peer + ": " + reject_reason_text(rej) +
                                      (rej.result == ASC_RESULT_REJECTEDTRANSIENT ? " (transient, try again later)" : ""));
             } else {
-                cdcm::status_from_condition(st, cond, std::string("cannot associate with ") + as->peer);
+                cdcm::status_from_condition(st, cond, std::string("cannot associate with ") + as->peer +
+                                                          (p->tls != nullptr ? " over DICOM TLS" : ""));
                 st->kind = CDCM_ERR_NETWORK;
             }
             if (as->assoc == nullptr) ASC_destroyAssociationParameters(&params);
@@ -163,6 +176,18 @@ extern "C" void cdcm_assoc_abort(cdcm_assoc *as) {
     } catch (...) {
     }
     destroy(as);
+}
+
+extern "C" int cdcm_assoc_peer_certificate(cdcm_assoc *as, char sha256[65], char *subject, size_t subject_len) {
+    if (sha256 != nullptr) sha256[0] = '\0';
+    if (subject != nullptr && subject_len > 0) subject[0] = '\0';
+    if (as == nullptr || as->assoc == nullptr) return 0;
+    bool secure = false;
+    cdcm::PeerIdentity identity;
+    if (!cdcm::association_peer(as->assoc, secure, identity) || !secure) return 0;
+    if (sha256 != nullptr) cdcm::copy_string(sha256, 65, identity.sha256.c_str());
+    if (subject != nullptr) cdcm::copy_string(subject, subject_len, identity.subject.c_str());
+    return 1;
 }
 
 extern "C" int cdcm_assoc_has_context(cdcm_assoc *as, const char *abstract_syntax) {

@@ -1,7 +1,9 @@
 /* Transport layers: TCP connections that set TCP_NODELAY and re-arm TCP_QUICKACK after each read,
- * and, for the acceptor, connections that first replay the A-ASSOCIATE-RQ the gate already read. */
+ * optionally over TLS, and, for the acceptor, connections that first replay the A-ASSOCIATE-RQ the
+ * gate already read (and, over TLS, continue the session the gate's handshake opened). */
 #include "cdcm_internal.h"
 #include "cdcm_limits.h"
+#include "cdcm_tls.h"
 #include "dcmtk/dcmnet/dulstruc.h"
 
 #include <map>
@@ -14,7 +16,9 @@
 #include <mutex>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 namespace {
 
@@ -53,12 +57,70 @@ cdcm_limits guard_limits() {
  * gate already read (a whole A-ASSOCIATE-RQ), served first. */
 class QuickAckConnection : public DcmTCPConnection {
 public:
-    explicit QuickAckConnection(DcmNativeSocketType s, std::string prefetched = std::string())
-        : DcmTCPConnection(s), out_(std::move(prefetched)) {
+    /* `ssl`: a TLS session over the socket, owned from now on (the gate's, handshake done; or a
+     * client's, whose handshake clientSideHandshake does). */
+    explicit QuickAckConnection(DcmNativeSocketType s, std::string prefetched = std::string(), SSL *ssl = nullptr,
+                                int handshake_timeout = 30)
+        : DcmTCPConnection(s), ssl_(ssl), handshake_timeout_(handshake_timeout), out_(std::move(prefetched)) {
         int one = 1;
         setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         setsockopt(s, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
     }
+
+    ~QuickAckConnection() override {
+        if (ssl_ != nullptr) SSL_free(ssl_);
+    }
+
+    /* Client side: the TLS handshake over the connected (blocking) socket, within the timeout. */
+    OFCondition clientSideHandshake() override {
+        if (ssl_ == nullptr) return DcmTCPConnection::clientSideHandshake();
+        struct timeval tv = {handshake_timeout_, 0}, none = {0, 0};
+        setsockopt(getSocket(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        setsockopt(getSocket(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        ERR_clear_error();
+        SSL_set_fd(ssl_, getSocket());
+        int r = SSL_connect(ssl_);
+        setsockopt(getSocket(), SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none));
+        setsockopt(getSocket(), SOL_SOCKET, SO_SNDTIMEO, &none, sizeof(none));
+        if (r != 1) {
+            bool bad_certificate = false;
+            handshake_error_ = cdcm::handshake_failure(ssl_, SSL_get_error(ssl_, r), bad_certificate);
+            return makeDcmnetCondition(DULC_TLSERROR, OF_error, ("TLS handshake failed: " + handshake_error_).c_str());
+        }
+        identity_ = cdcm::peer_identity(ssl_);
+        return EC_Normal;
+    }
+
+    ssize_t write(void *buf, size_t nbyte) override {
+        if (ssl_ == nullptr) return DcmTCPConnection::write(buf, nbyte);
+        size_t done = 0;
+        while (done < nbyte) {
+            ERR_clear_error();
+            int n = SSL_write(ssl_, static_cast<char *>(buf) + done, static_cast<int>(std::min<size_t>(nbyte - done, 1 << 30)));
+            if (n <= 0) {
+                int e = SSL_get_error(ssl_, n);
+                if ((e == SSL_ERROR_SYSCALL && errno == EINTR) || e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) continue;
+                errno = EPIPE;
+                return done > 0 ? static_cast<ssize_t>(done) : -1;
+            }
+            done += static_cast<size_t>(n);
+        }
+        return static_cast<ssize_t>(done);
+    }
+
+    void close() override {
+        if (ssl_ != nullptr && !closed_) SSL_shutdown(ssl_);  // close_notify, without waiting for the peer's
+        closed_ = true;
+        DcmTCPConnection::close();
+    }
+
+    unsigned long getPeerCertificateLength() override { return 0; }
+    unsigned long getPeerCertificate(void *, unsigned long) override { return 0; }
+
+    bool secure() const { return ssl_ != nullptr; }
+    const cdcm::PeerIdentity &identity() const { return identity_; }
+    void set_identity(cdcm::PeerIdentity identity) { identity_ = std::move(identity); }
+    const std::string &handshake_error() const { return handshake_error_; }
 
     ssize_t read(void *buf, size_t nbyte) override {
         if (nbyte == 0) return 0;
@@ -84,6 +146,7 @@ public:
 
     OFBool networkDataAvailable(int timeout) override {
         if (out_pos_ < out_.size()) return OFTrue;
+        if (ssl_ != nullptr && SSL_pending(ssl_) > 0) return OFTrue;  // decrypted already, nothing on the socket
         return DcmTCPConnection::networkDataAvailable(timeout);
     }
 
@@ -96,11 +159,26 @@ public:
 
 private:
     ssize_t socket_read(void *buf, size_t nbyte) {
-        ssize_t n = DcmTCPConnection::read(buf, nbyte);
+        ssize_t n = ssl_ != nullptr ? tls_read(buf, nbyte) : DcmTCPConnection::read(buf, nbyte);
         // Linux clears QUICKACK after some ACKs; re-arm it so our ACKs never wait for the delayed-ACK timer.
         int one = 1;
         setsockopt(getSocket(), IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
         return n;
+    }
+
+    ssize_t tls_read(void *buf, size_t nbyte) {
+        for (;;) {
+            ERR_clear_error();
+            int n = SSL_read(ssl_, buf, static_cast<int>(std::min<size_t>(nbyte, 1 << 30)));
+            if (n > 0) return n;
+            int e = SSL_get_error(ssl_, n);
+            if (e == SSL_ERROR_ZERO_RETURN) return 0;
+            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) continue;
+            if (e == SSL_ERROR_SYSCALL && errno == EINTR) continue;
+            if (e == SSL_ERROR_SYSCALL && n == 0) return 0;  // closed without close_notify
+            errno = ECONNRESET;
+            return -1;
+        }
     }
 
     ssize_t serve(void *buf, size_t nbyte) {
@@ -203,6 +281,12 @@ private:
     std::unique_ptr<cdcm::DatasetLimitScanner> command_, data_;
     bool data_unscanned_ = false;
 
+    SSL *ssl_ = nullptr;
+    int handshake_timeout_ = 30;
+    bool closed_ = false;
+    cdcm::PeerIdentity identity_;
+    std::string handshake_error_;
+
     std::string out_;         /* bytes ready for DCMTK */
     size_t out_pos_ = 0;
     std::string in_;          /* the start of a PDU not yet complete */
@@ -217,9 +301,46 @@ public:
     }
 };
 
+/* Outbound associations over TLS: each connection a QuickAckConnection with a client session of
+ * the context; DCMTK calls clientSideHandshake when the association parameters ask for TLS. */
+class TLSClientLayer : public DcmTransportLayer {
+public:
+    TLSClientLayer(SSL_CTX *ctx, int timeout) : ctx_(ctx), timeout_(timeout) { SSL_CTX_up_ref(ctx_); }
+    ~TLSClientLayer() override { SSL_CTX_free(ctx_); }
+    DcmTransportConnection *createConnection(DcmNativeSocketType openSocket, OFBool useSecureLayer) override {
+        if (!useSecureLayer) return new QuickAckConnection(openSocket);
+        SSL *ssl = SSL_new(ctx_);
+        if (ssl == nullptr) return nullptr;
+        SSL_set_connect_state(ssl);
+        return new QuickAckConnection(openSocket, std::string(), ssl, timeout_);
+    }
+
+private:
+    SSL_CTX *ctx_;
+    int timeout_;
+};
+
+QuickAckConnection *connection_of(T_ASC_Association *assoc) {
+    if (assoc == nullptr || assoc->DULassociation == nullptr) return nullptr;
+    PRIVATE_ASSOCIATIONKEY *key = reinterpret_cast<PRIVATE_ASSOCIATIONKEY *>(assoc->DULassociation);
+    return dynamic_cast<QuickAckConnection *>(key->connection);
+}
+
 }  // namespace
 
 namespace cdcm {
+
+DcmTransportLayer *tls_client_layer(cdcm_tls_context *ctx, int handshake_timeout) {
+    return new TLSClientLayer(ctx->ctx, handshake_timeout);
+}
+
+bool association_peer(T_ASC_Association *assoc, bool &secure, PeerIdentity &identity) {
+    QuickAckConnection *c = connection_of(assoc);
+    if (c == nullptr) return false;
+    secure = c->secure();
+    identity = c->identity();
+    return true;
+}
 
 DcmTransportLayer *quickack_transport_layer() {
     // Stateless and shared by every network object; never freed (networks do not own it).
@@ -232,15 +353,20 @@ DcmTransportConnection *AcceptorLayer::createConnection(DcmNativeSocketType open
     std::lock_guard<std::mutex> lock(mutex_);
     if (staged_fd_ >= 0 && openSocket == staged_fd_) {
         staged_fd_ = -1;
-        return new QuickAckConnection(openSocket, std::move(staged_));
+        QuickAckConnection *c = new QuickAckConnection(openSocket, std::move(staged_), staged_ssl_);
+        if (staged_ssl_ != nullptr) c->set_identity(std::move(staged_identity_));
+        staged_ssl_ = nullptr;
+        return c;
     }
     return new QuickAckConnection(openSocket);
 }
 
-void AcceptorLayer::stage(int fd, std::string bytes) {
+void AcceptorLayer::stage(int fd, std::string bytes, SSL *ssl, PeerIdentity identity) {
     std::lock_guard<std::mutex> lock(mutex_);
     staged_fd_ = fd;
     staged_ = std::move(bytes);
+    staged_ssl_ = ssl;
+    staged_identity_ = std::move(identity);
 }
 
 bool AcceptorLayer::unstage() {
@@ -248,13 +374,14 @@ bool AcceptorLayer::unstage() {
     bool unused = staged_fd_ >= 0;
     staged_fd_ = -1;
     std::string().swap(staged_);
+    if (staged_ssl_ != nullptr) SSL_free(staged_ssl_);
+    staged_ssl_ = nullptr;
     return unused;
 }
 
 void arm_transport_guard(T_ASC_Association *assoc) {
-    if (assoc == nullptr || assoc->DULassociation == nullptr || assoc->params == nullptr) return;
-    PRIVATE_ASSOCIATIONKEY *key = reinterpret_cast<PRIVATE_ASSOCIATIONKEY *>(assoc->DULassociation);
-    QuickAckConnection *connection = dynamic_cast<QuickAckConnection *>(key->connection);
+    if (assoc == nullptr || assoc->params == nullptr) return;
+    QuickAckConnection *connection = connection_of(assoc);
     if (connection == nullptr) return;
     std::map<int, DatasetEncoding> encodings;
     int count = ASC_countPresentationContexts(assoc->params);

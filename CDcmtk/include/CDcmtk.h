@@ -7,6 +7,7 @@
 
 #include "CDcmtk_journal.h"
 #include "CDcmtk_limits.h"
+#include "CDcmtk_tls.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -146,6 +147,7 @@ typedef struct cdcm_assoc_params {
     int acse_timeout;              /* seconds */
     int dimse_timeout;             /* seconds, per response */
     uint32_t max_pdu;
+    cdcm_tls_context *tls;         /* non-NULL: over DICOM TLS with this (client) context, peer verified */
 } cdcm_assoc_params;
 
 /** Open an association. Blocks: call from a thread of your own. NULL on failure (st says why). */
@@ -155,6 +157,8 @@ cdcm_assoc *cdcm_assoc_open(const cdcm_assoc_params *params, const cdcm_pc_propo
 void cdcm_assoc_release(cdcm_assoc *as);
 /** Abort and free. Safe with NULL. */
 void cdcm_assoc_abort(cdcm_assoc *as);
+/** Over TLS: 1, and the peer's certificate SHA-256 (hex) and subject (RFC 4514); 0 for plain TCP. */
+int cdcm_assoc_peer_certificate(cdcm_assoc *as, char sha256[65], char *subject, size_t subject_len);
 /** 1 if a context for the abstract syntax was accepted (with any transfer syntax). */
 int cdcm_assoc_has_context(cdcm_assoc *as, const char *abstract_syntax);
 
@@ -202,6 +206,9 @@ typedef struct cdcm_assoc_info {
     const char *calling_ae;
     const char *called_ae;
     const char *peer_host;
+    int tls;                              /* 1 when the association came over DICOM TLS */
+    const char *peer_certificate_sha256;  /* over TLS: the peer certificate's SHA-256 (hex), "" if none */
+    const char *peer_certificate_subject; /* over TLS: its subject (RFC 4514), "" if none */
 } cdcm_assoc_info;
 
 typedef enum cdcm_reject_reason {
@@ -268,6 +275,11 @@ typedef struct cdcm_scp_handlers {
                    const cdcm_dataset *identifier, cdcm_responder *responder, cdcm_reply *reply);
     /** C-ECHO: the status to answer (0 success; e.g. 0x0124 refused: not authorized). NULL: success. */
     uint16_t (*on_echo)(void *ctx, const cdcm_assoc_info *info);
+    /** A TLS connection closed before association: its handshake failed (reason in words; the
+     *  subject of the certificate it sent, or ""; bad_certificate when the certificate was missing or
+     *  did not verify) or did not finish in time. Called on the acceptor's thread: be quick. May be NULL. */
+    void (*on_tls_failure)(void *ctx, const char *peer_host, const char *reason, const char *subject,
+                           int bad_certificate);
 } cdcm_scp_handlers;
 
 typedef struct cdcm_scp_config {
@@ -286,6 +298,10 @@ typedef struct cdcm_scp_config {
     /* What a received data set (C-STORE, C-FIND/C-MOVE/C-GET identifier) may contain, checked as
      * it arrives, before DCMTK parses it (0 fields = defaults; see CDcmtk_limits.h). */
     cdcm_limits limits;
+    /* DICOM TLS: a listener context (cdcm_tls_context_create with acceptor 1) and its port (0 = any
+     * free port). NULL: no TLS listener. With TLS, port -1 means no plain listener at all. */
+    cdcm_tls_context *tls;
+    int tls_port;
 } cdcm_scp_config;
 
 /** Bind the port (errors come back here, synchronously). The handlers' ctx must stay valid
@@ -298,8 +314,13 @@ int cdcm_scp_run(cdcm_scp *scp, cdcm_status *st);
  *  are aborted; after grace_seconds any remaining association is aborted. Thread-safe. */
 void cdcm_scp_stop(cdcm_scp *scp, int grace_seconds);
 int cdcm_scp_active_associations(cdcm_scp *scp);
-/** The port actually bound (useful with port 0). */
+/** The port actually bound (useful with port 0); the TLS port when there is no plain listener. */
 int cdcm_scp_port(cdcm_scp *scp);
+/** The TLS port actually bound, or -1 without TLS. */
+int cdcm_scp_tls_port(cdcm_scp *scp);
+/** New connections use this TLS context from now on (certificates reloaded); connections already
+ *  open keep theirs. The caller may free the old context once this returns. 0 on success. */
+int cdcm_scp_set_tls(cdcm_scp *scp, cdcm_tls_context *tls);
 void cdcm_scp_free(cdcm_scp *scp);
 
 /** C-FIND: send one pending match. Returns 1 if the requester sent C-CANCEL (stop sending), 0 to go on,

@@ -7,6 +7,8 @@ public struct DicomNode: Hashable, Sendable, CustomStringConvertible {
     public let aeTitle: AETitle
     public let host: String
     public let port: Int
+    /// Non-nil: associations to the node use DICOM TLS and its certificate must meet this.
+    public var tls: TLSPeerRequirement?
 
     public init(aeTitle: AETitle, host: String, port: Int) {
         self.aeTitle = aeTitle
@@ -28,5 +30,5 @@ public struct DicomNode: Hashable, Sendable, CustomStringConvertible {
         self.init(aeTitle: ae, host: host, port: port)
     }
 
-    public var description: String { "\(aeTitle)@\(host):\(port)" }
+    public var description: String { "\(aeTitle)@\(host):\(port)\(tls != nil ? " (TLS)" : "")" }
 }

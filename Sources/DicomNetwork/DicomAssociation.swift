@@ -16,22 +16,34 @@ public final class DicomAssociation: @unchecked Sendable {
     private var handle: OpaquePointer?
     private let lock = NSLockShim()
     public let peer: DicomNode
+    /// Over DICOM TLS: the peer's certificate (verified against the trusted CA); nil over plain TCP.
+    public let peerCertificate: CertificateIdentity?
 
-    private init(handle: OpaquePointer, peer: DicomNode) {
+    private init(handle: OpaquePointer, peer: DicomNode, peerCertificate: CertificateIdentity?) {
         self.handle = handle
         self.peer = peer
+        self.peerCertificate = peerCertificate
     }
 
     deinit { abort() }
 
     /// Requests an association. Throws `DicomNetworkError` with `.associationRejected` and the
-    /// reason when the peer says no, `.network` when it cannot be reached.
+    /// reason when the peer says no, `.network` when it cannot be reached. A node with `tls` is
+    /// called over DICOM TLS with `tls` (default: `TLSContext.client`), and its certificate must
+    /// chain to the trusted CA and meet the node's pins (`.tls` otherwise).
     public static func open(
         to node: DicomNode, callingAE: AETitle, contexts: [PresentationContextProposal],
-        timeouts: DicomTimeouts = .default, maxPDU: UInt32 = 131_072
+        timeouts: DicomTimeouts = .default, maxPDU: UInt32 = 131_072, tls: TLSContext? = nil
     ) throws(DicomNetworkError) -> DicomAssociation {
         guard !contexts.isEmpty, contexts.count <= PresentationContextProposal.maximumPerAssociation else {
             throw DicomNetworkError(code: .invalidArgument, message: "an association needs 1-128 presentation contexts, not \(contexts.count)")
+        }
+        var context: TLSContext? = nil
+        if node.tls != nil || tls != nil {
+            guard let chosen = tls ?? TLSContext.client else {
+                throw DicomNetworkError(code: .tls, message: "\(node) is called over DICOM TLS, but no TLS is configured (gateway.tls)")
+            }
+            context = chosen
         }
         let abstract = CStringArray(contexts.map(\.abstractSyntax))
         let transferLists = contexts.map { CStringArray($0.transferSyntaxes) }
@@ -48,8 +60,8 @@ public final class DicomAssociation: @unchecked Sendable {
             var params = cdcm_assoc_params(
                 calling_ae: calling.pointers[0], called_ae: calling.pointers[1], host: calling.pointers[2],
                 port: Int32(node.port), connect_timeout: Int32(timeouts.connect), acse_timeout: Int32(timeouts.acse),
-                dimse_timeout: Int32(timeouts.dimse), max_pdu: maxPDU)
-            return cdcm_assoc_open(&params, &proposals, Int32(proposals.count), &st)
+                dimse_timeout: Int32(timeouts.dimse), max_pdu: maxPDU, tls: context?.pointer)
+            return withExtendedLifetime(context) { cdcm_assoc_open(&params, &proposals, Int32(proposals.count), &st) }
         }
         guard let pointer else {
             var error = DicomNetworkError(status: st)
@@ -58,7 +70,17 @@ public final class DicomAssociation: @unchecked Sendable {
             }
             throw error
         }
-        return DicomAssociation(handle: pointer, peer: node)
+        var certificate: CertificateIdentity? = nil
+        var sha = [CChar](repeating: 0, count: 65), subject = [CChar](repeating: 0, count: 512)
+        if cdcm_assoc_peer_certificate(pointer, &sha, &subject, subject.count) != 0 {
+            certificate = CertificateIdentity(sha256: String(cString: sha), subject: String(cString: subject))
+        }
+        if let requirement = node.tls, let certificate, !requirement.accepts(sha256: certificate.sha256, subject: certificate.subject) {
+            cdcm_assoc_abort(pointer)
+            throw DicomNetworkError(code: .tls, message: "\(node) presented the certificate \(certificate), which is not the one "
+                + "its node pins (certificate_sha256 / certificate_subject): association aborted")
+        }
+        return DicomAssociation(handle: pointer, peer: node, peerCertificate: certificate)
     }
 
     /// Releases the association gracefully. Idempotent.

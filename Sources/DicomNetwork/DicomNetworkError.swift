@@ -17,6 +17,9 @@ public struct DicomNetworkError: Error, CustomStringConvertible, Sendable {
         public static let timeout = Code(name: "timeout")
         public static let internalError = Code(name: "internal error")
         public static let listen = Code(name: "listen")
+        /// DICOM TLS: a context that cannot be made, a handshake that failed, or a peer whose
+        /// certificate is not the one its node pins.
+        public static let tls = Code(name: "TLS")
         public var description: String { name }
     }
 

@@ -32,6 +32,11 @@ public final class DicomServer: Service, @unchecked Sendable {
         public var maxPending = 512
         /// What a received data set may contain, checked before anything parses it.
         public var inputLimits = InputLimits()
+        /// DICOM TLS: a listener context and the TLS port (0 = any free port); nil for none.
+        public var tls: TLSContext?
+        public var tlsPort = 2762
+        /// False: no plain listener, TLS only (needs `tls`).
+        public var plainListener = true
 
         public init(
             port: Int, bindAddress: String = "127.0.0.1", maxAssociations: Int = 32, maxPDU: UInt32 = 131_072, acseTimeout: Int = 30, dimseTimeout: Int = 60,
@@ -50,6 +55,8 @@ public final class DicomServer: Service, @unchecked Sendable {
 
     public let configuration: Configuration
     private let handle: OpaquePointer
+    /// The TLS context new connections use (kept alive here; replaced by `replaceTLS`).
+    private var tlsContext: TLSContext?
     private let box: Unmanaged<ProviderBox>
     private let lock = NSLockShim()
     private var started = false
@@ -78,7 +85,9 @@ public final class DicomServer: Service, @unchecked Sendable {
                 association_request_timeout_ms: Int32(clamping: configuration.associationRequestTimeoutMilliseconds),
                 max_pending_per_address: Int32(clamping: configuration.maxPendingPerAddress),
                 max_pending: Int32(clamping: configuration.maxPending),
-                limits: configuration.inputLimits.c)
+                limits: configuration.inputLimits.c, tls: configuration.tls?.pointer,
+                tls_port: Int32(configuration.tlsPort))
+            if configuration.tls != nil, !configuration.plainListener { cfg.port = -1 }
             return cdcm_scp_create(&cfg, &handlers, &st)
             }
         }
@@ -88,6 +97,7 @@ public final class DicomServer: Service, @unchecked Sendable {
         }
         self.handle = pointer
         self.box = box
+        self.tlsContext = configuration.tls
     }
 
     deinit {
@@ -98,6 +108,24 @@ public final class DicomServer: Service, @unchecked Sendable {
     /// The port actually listened on (differs from the configuration when it asked for port 0).
     public var port: Int { Int(cdcm_scp_port(handle)) }
     public var activeAssociations: Int { Int(cdcm_scp_active_associations(handle)) }
+    /// The DICOM TLS port listened on, or nil without TLS.
+    public var tlsPort: Int? {
+        let p = Int(cdcm_scp_tls_port(handle))
+        return p >= 0 ? p : nil
+    }
+
+    /// New TLS connections use `context` from now on (certificates reloaded); open ones keep theirs.
+    public func replaceTLS(_ context: TLSContext) throws(DicomNetworkError) {
+        guard context.role == .listener else {
+            throw DicomNetworkError(code: .invalidArgument, message: "a client TLS context cannot serve the listener")
+        }
+        let done: Bool = lock.withLock {
+            guard cdcm_scp_set_tls(handle, context.pointer) == 0 else { return false }
+            tlsContext = context
+            return true
+        }
+        if !done { throw DicomNetworkError(code: .invalidArgument, message: "the DICOM listener has no TLS port to reload") }
+    }
 
     /// Stops accepting; in-flight commands finish within the grace period. Thread-safe, idempotent.
     public func stop(grace: Int? = nil) {
@@ -110,7 +138,10 @@ public final class DicomServer: Service, @unchecked Sendable {
             return !started
         }
         guard first else { throw DicomNetworkError(code: .invalidArgument, message: "the DICOM server is already running") }
-        logger.info("DICOM listener started", metadata: ["port": "\(port)", "max_associations": "\(configuration.maxAssociations)"])
+        var listening: Logger.Metadata = ["max_associations": "\(configuration.maxAssociations)"]
+        if configuration.tls == nil || configuration.plainListener { listening["port"] = "\(port)" }
+        if let tlsPort { listening["tls_port"] = "\(tlsPort)" }
+        logger.info("DICOM listener started", metadata: listening)
         try await withGracefulShutdownHandler {
             try await withTaskCancellationHandler {
                 try await BlockingThread.run(name: "dicom-acceptor") { [self] in acceptUntilStopped() }

@@ -6,7 +6,21 @@ public struct AssociationInfo: Sendable, Hashable, CustomStringConvertible {
     public let callingAE: String
     public let calledAE: String
     public let peerHost: String
-    public var description: String { "\(callingAE)@\(peerHost) -> \(calledAE) #\(id)" }
+    /// True when the association came over DICOM TLS (the TLS port).
+    public var overTLS = false
+    /// Over TLS: the certificate the caller presented (verified against the trusted CA), if any.
+    public var peerCertificate: CertificateIdentity? = nil
+    public var description: String { "\(callingAE)@\(peerHost) -> \(calledAE) #\(id)\(overTLS ? " (TLS)" : "")" }
+}
+
+/// A DICOM TLS connection that closed before association: its handshake failed or did not finish
+/// in time. `badCertificate`: the caller's certificate was missing, untrusted, expired or revoked.
+public struct TLSHandshakeFailure: Sendable, Hashable {
+    public let peerHost: String
+    public let reason: String
+    /// The subject of the certificate the caller sent, or "".
+    public let certificateSubject: String
+    public let badCertificate: Bool
 }
 
 extension AssociationInfo {
@@ -92,6 +106,8 @@ public protocol DicomServiceProvider: Sendable {
     func associationEnded(_ association: AssociationInfo, how: AssociationEnd, detail: String)
     /// C-ECHO: the status to answer (success, or e.g. 0x0124 when the caller may not echo).
     func echo(association: AssociationInfo) -> DIMSEStatus
+    /// A TLS connection failed its handshake (called on the acceptor's thread: be quick).
+    func tlsHandshakeFailed(_ failure: TLSHandshakeFailure)
     /// Before the data set is read: a non-success status refuses it (e.g. 0xA700 when the disk is full).
     func admitStore(_ request: StoreRequest, association: AssociationInfo) -> DIMSEStatus
     func store(_ request: StoreRequest, association: AssociationInfo) -> DIMSEResult
@@ -109,6 +125,7 @@ public protocol DicomServiceProvider: Sendable {
 extension DicomServiceProvider {
     public func associationRequested(_ association: AssociationInfo) -> AssociationDecision { .accept }
     public func associationEnded(_ association: AssociationInfo, how: AssociationEnd, detail: String) {}
+    public func tlsHandshakeFailed(_ failure: TLSHandshakeFailure) {}
     public func admitStore(_ request: StoreRequest, association: AssociationInfo) -> DIMSEStatus { .success }
     public func echo(association: AssociationInfo) -> DIMSEStatus { .success }
     public func storeRefused(_ request: StoreRequest, association: AssociationInfo, status: DIMSEStatus, reason: String) {}

@@ -39,6 +39,7 @@ public final class CacheServiceProvider: DicomServiceProvider {
     static let freeSpaceFloor: Int64 = 64 << 20
 
     public func associationRequested(_ association: AssociationInfo) -> AssociationDecision {
+        if let refusal = authenticatePeer(association) { return refusal }
         if association.calledAE.trimmingDicomPadding() != configuration.gateway.aeTitle.value {
             logger.warning("association rejected: called AE title is not ours",
                            metadata: meta(association, ["expected": "\(configuration.gateway.aeTitle)"]))

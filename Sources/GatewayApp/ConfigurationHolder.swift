@@ -85,6 +85,9 @@ public final class ConfigurationHolder: @unchecked Sendable {
         var needRestart: [String] = []
         if fresh.gateway.port != old.gateway.port || fresh.gateway.bind != old.gateway.bind { needRestart.append("gateway.port/bind") }
         if fresh.gateway.maxAssociations != old.gateway.maxAssociations { needRestart.append("gateway.max_associations") }
+        if fresh.gateway.tls?.port != old.gateway.tls?.port || (fresh.gateway.tls == nil) != (old.gateway.tls == nil) {
+            needRestart.append("gateway.tls.port")
+        }
         if fresh.storage.path != old.storage.path || fresh.storage.indexPath != old.storage.indexPath { needRestart.append("storage.path/index") }
         if fresh.logging != old.logging { needRestart.append("logging") }
         if fresh.http != old.http { needRestart.append("http") }

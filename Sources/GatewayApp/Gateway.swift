@@ -108,6 +108,11 @@ public final class Gateway: Sendable {
         listener.maxPendingPerAddress = gate.maxPendingPerAddress
         listener.maxPending = gate.maxPending
         listener.inputLimits = Self.inputLimits(gate)
+        if let tls = try GatewayTLS.start(g.tls, logger: logger) {
+            listener.tls = tls
+            listener.tlsPort = g.tls?.port ?? 2762
+            listener.plainListener = g.port != 0
+        }
         dicomServer = try DicomServer(
             configuration: listener,
             provider: provider,
@@ -134,8 +139,9 @@ public final class Gateway: Sendable {
         }
         let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
         signal(SIGHUP, SIG_IGN)
-        hangup.setEventHandler { [holder, index, logger] in
+        hangup.setEventHandler { [holder, index, logger, dicomServer] in
             _ = RunningGatewayControl.reload(holder, index: index, actor: "SIGHUP", logger: logger)
+            GatewayTLS.reload(holder.current.gateway.tls, server: dicomServer, logger: logger)
         }
         hangup.resume()
         defer { hangup.cancel() }

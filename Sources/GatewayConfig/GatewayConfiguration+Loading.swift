@@ -72,7 +72,7 @@ extension GatewayConfiguration {
         func section(_ name: Section, keys: [String]?) -> ConfigMapping? {
             top.optional(name.rawValue) { $0.mapping(keys: keys) }
         }
-        if let s = section(.gateway, keys: GatewaySettings.keys) { gateway = .read(s) }
+        if let s = section(.gateway, keys: GatewaySettings.keys) { gateway = .read(s, baseDirectory: baseDirectory) }
         if let s = section(.limits, keys: LimitsSettings.keys) { limits = .read(s) }
         if let s = section(.storage, keys: StorageSettings.keys) { storage = .read(s, baseDirectory: baseDirectory) }
         if let s = section(.delivery, keys: DeliverySettings.keys) { delivery = .read(s) }
@@ -82,6 +82,7 @@ extension GatewayConfiguration {
         if let s = section(.http, keys: HTTPSettings.keys) { http = .read(s, baseDirectory: baseDirectory) }
         let nodesSection = section(.nodes, keys: nil)
         if let s = nodesSection { nodes = NodesSection.read(s, gatewayAETitle: gateway.aeTitle) }
+        checkNodeTLS(nodesSection)
         let declared = nodesSection?.entries.map(\.key) ?? []
         let context = RoutingSection.Context(nodes: nodes, declaredNodeNames: Set(declared))
         if let s = top[Section.priorities.rawValue] { priorities = RoutingSection.readPriorities(s, context: context) }

@@ -1,11 +1,15 @@
 import DicomCore
+import Foundation
 
 /// The `gateway:` section: how the gateway presents itself on the DICOM network.
 public struct GatewaySettings: Sendable, Hashable {
     /// Our own AE title, which callers address (`ae_title`, default `NETGW`).
     public var aeTitle: AETitle = "NETGW"
-    /// The TCP port the DICOM listener accepts associations on (`port`, default 11112).
+    /// The TCP port the DICOM listener accepts associations on (`port`, default 11112); 0 for
+    /// none, when `tls` gives a DICOM TLS port (TLS only).
     public var port: Int = 11112
+    /// DICOM TLS: the TLS listener and the gateway's certificate (`tls`, optional).
+    public var tls: GatewayTLSSettings?
     /// The listen address (`bind`, default `127.0.0.1`); `0.0.0.0` or `::` means all interfaces.
     public var bind: String = "127.0.0.1"
     /// Inbound associations handled at once (`max_associations`, default 32); more are rejected
@@ -29,15 +33,26 @@ public struct GatewaySettings: Sendable, Hashable {
     public init() {}
 
     static let keys = ["ae_title", "port", "bind", "max_associations", "max_pdu", "dimse_timeout",
-                       "acse_timeout", "accept_unknown_callers", "unknown_callers_allow"]
+                       "acse_timeout", "accept_unknown_callers", "unknown_callers_allow", "tls"]
     static let pduRange = 4096...131_072
     static let timeoutRange = 1...86_400
 
     /// Reads the section; absent keys keep their defaults, invalid ones are reported.
-    static func read(_ section: ConfigMapping) -> GatewaySettings {
+    static func read(_ section: ConfigMapping, baseDirectory: URL) -> GatewaySettings {
         var settings = GatewaySettings()
         settings.aeTitle = section.read("ae_title", default: settings.aeTitle) { $0.aeTitle() }
-        settings.port = section.read("port", default: settings.port) { $0.int(in: 1...65535, noun: "a port") }
+        // 0: no plain listener (TLS only); otherwise a port.
+        settings.port = section.read("port", default: settings.port) { $0.node.scalar?.string == "0" ? 0 : $0.int(in: 1...65535, noun: "a port") }
+        if let tls = section.optional("tls", { $0.mapping(keys: GatewayTLSSettings.keys) }) {
+            settings.tls = GatewayTLSSettings.read(tls, baseDirectory: baseDirectory)
+            if let port = settings.tls?.port, port == settings.port {
+                tls["port"]?.error(.invalidValue, "the TLS port \(port) is also gateway.port; give them different ports")
+            }
+        }
+        if settings.port == 0, !section.isSet("tls") {
+            section["port"]?.error(.invalidValue, "port 0 turns the plain DICOM listener off, which leaves no listener: "
+                + "give a port, or configure gateway.tls")
+        }
         settings.bind = section.read("bind", default: settings.bind) { $0.host(noun: "a listen address") }
         settings.maxAssociations = section.read("max_associations", default: settings.maxAssociations) {
             $0.int(in: 1...1024, noun: "a number of associations")

@@ -30,6 +30,8 @@ public struct NodeConfig: Sendable, Hashable {
     public var reporting: ReporterSettings?
     /// What the node may ask of the gateway, and from where (`allow`, `move_destinations`, `hosts`).
     public var access = NodeAccess()
+    /// DICOM TLS to and from the node, and its certificate (`tls`, `certificate_sha256`, `certificate_subject`).
+    public var security = NodeTLSSettings()
 
     public init(name: String, aeTitle: AETitle, host: String? = nil, port: Int? = nil, issuer: String? = nil,
                 roles: Set<NodeRole>, maxAssociations: Int = 2) {
@@ -45,13 +47,15 @@ public struct NodeConfig: Sendable, Hashable {
     /// The address to connect to, when the node has one.
     public var address: DicomNode? {
         guard let host, let port else { return nil }
-        return DicomNode(aeTitle: aeTitle, host: host, port: port)
+        var node = DicomNode(aeTitle: aeTitle, host: host, port: port)
+        if security.required { node.tls = security.requirement }
+        return node
     }
 
     public func hasRole(_ role: NodeRole) -> Bool { roles.contains(role) }
 
     static let keys = ["ae_title", "host", "port", "issuer", "roles", "max_associations", "pull", "federated_query",
-                       "reporting"] + NodeAccess.keys
+                       "reporting"] + NodeAccess.keys + NodeTLSSettings.keys
 
     /// True for names made of letters, digits, `_` and `-`.
     static func isValidName(_ name: String) -> Bool {
@@ -96,6 +100,7 @@ public struct NodeConfig: Sendable, Hashable {
         node.federatedQuery = federatedQuery
         node.reporting = reporting
         node.access = access
+        node.security = NodeTLSSettings.read(fields)
         return node
     }
 

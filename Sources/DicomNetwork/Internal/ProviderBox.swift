@@ -24,6 +24,10 @@ final class ProviderBox {
             case .rejectBusy: return Int32(CDCM_REJECT_BUSY.rawValue)
             }
         }
+        h.on_tls_failure = { ctx, host, reason, subject, bad in
+            ProviderBox.from(ctx).provider.tlsHandshakeFailed(
+                TLSHandshakeFailure(peerHost: string(host), reason: string(reason), certificateSubject: string(subject), badCertificate: bad != 0))
+        }
         h.on_association_end = { ctx, info, how, detail in
             ProviderBox.from(ctx).provider.associationEnded(
                 AssociationInfo(info!.pointee), how: AssociationEnd(rawValue: how) ?? .error,
@@ -80,6 +84,9 @@ private func string(_ p: UnsafePointer<CChar>?) -> String { p.map { String(cStri
 extension AssociationInfo {
     init(_ c: cdcm_assoc_info) {
         self.init(id: c.association_id, callingAE: string(c.calling_ae), calledAE: string(c.called_ae), peerHost: string(c.peer_host))
+        overTLS = c.tls != 0
+        let sha = string(c.peer_certificate_sha256)
+        if overTLS, !sha.isEmpty { peerCertificate = CertificateIdentity(sha256: sha, subject: string(c.peer_certificate_subject)) }
     }
 }
 
