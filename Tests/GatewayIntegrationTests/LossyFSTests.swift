@@ -141,6 +141,19 @@ import Testing
         #expect(fsync(fd) == 0)
     }
 
+    /// A directory's link count is 2 + its subdirectories, as fts(3) and FileManager's enumerator
+    /// (which the gateway's recovery walks the cache with) rely on.
+    @Test func nestedDirectoriesAreEnumerated() throws {
+        let fs = try mounted("walk")
+        try FileManager.default.createDirectory(atPath: fs.path("a/b/c"), withIntermediateDirectories: true)
+        try POSIXFile.write(fs.path("a/b/c/deep.dcm"), bytes("x"))
+        try POSIXFile.write(fs.path("a/top.dcm"), bytes("x"))
+        let walked = Set((FileManager.default.enumerator(atPath: fs.mountpoint)?.allObjects as? [String]) ?? [])
+        #expect(walked.isSuperset(of: ["a/b/c/deep.dcm", "a/top.dcm"]), "walked: \(walked)")
+        var st = stat()
+        #expect(stat(fs.path("a"), &st) == 0 && st.st_nlink == 3)
+    }
+
     /// Torn mode: a cut also keeps an arbitrary part of what was not synced (here all of it, P = 1).
     @Test func tornModeKeepsUnsyncedStateWithItsProbability() throws {
         let fs = try mounted("torn", torn: 1)

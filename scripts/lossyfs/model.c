@@ -138,7 +138,14 @@ void lfs_stat(const struct lfs_node *n, struct stat *st) {
     memset(st, 0, sizeof *st);
     st->st_ino = n->ino;
     st->st_mode = n->mode;
-    st->st_nlink = S_ISDIR(n->mode) ? 2 : n->nlink;
+    st->st_nlink = n->nlink;
+    if (S_ISDIR(n->mode)) { /* 2 + subdirectories, as fts(3) (FileManager's enumerator) relies on */
+        st->st_nlink = 2;
+        for (size_t i = 0; i < n->nents; i++) {
+            const struct lfs_node *child = lfs_get(n->ents[i].ino);
+            if (child && S_ISDIR(child->mode)) st->st_nlink++;
+        }
+    }
     st->st_uid = n->uid;
     st->st_gid = n->gid;
     st->st_size = S_ISDIR(n->mode) ? (off_t)n->nents * 32 : (off_t)n->size;
