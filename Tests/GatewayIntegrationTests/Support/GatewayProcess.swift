@@ -9,7 +9,9 @@ final class GatewayProcess: @unchecked Sendable {
     /// The HTTP API's port (`http.port`), free at construction.
     let httpPort: Int
     let configPath: String
-    var storageRoot: String { directory.path + "/storage" }
+    /// The cache root (`storage.path`): `<directory>/storage` unless the test puts it elsewhere
+    /// (e.g. on a lossyfs mount).
+    let storageRoot: String
     private(set) var peer: PeerProcess?
 
     static var binary: String {
@@ -18,8 +20,9 @@ final class GatewayProcess: @unchecked Sendable {
         return root.appendingPathComponent(".build/debug/dicom-gateway").path
     }
 
-    init(directory: TestDirectory, extraYAML: String = "") throws {
+    init(directory: TestDirectory, extraYAML: String = "", storagePath: String? = nil, storageYAML: String = "") throws {
         self.directory = directory
+        storageRoot = storagePath ?? directory.path + "/storage"
         port = Net.freePort()
         httpPort = Net.freePort()
         configPath = directory.path + "/gateway.yaml"
@@ -27,7 +30,7 @@ final class GatewayProcess: @unchecked Sendable {
         let http = extraYAML.split(separator: "\n").contains { $0.hasPrefix("http:") } ? "" : "http: { port: \(httpPort) }"
         let yaml = """
             gateway: { ae_title: NETGW, port: \(port), max_associations: 16 }
-            storage: { path: \(directory.path)/storage, min_free_space: 0B }
+            storage: { path: \(storageRoot), min_free_space: 0B\(storageYAML) }
             logging: { level: info }
             \(http)
             \(extraYAML)
