@@ -9,7 +9,7 @@ struct Echo: AsyncParsableCommand {
     @OptionGroup var scu: SCUOptions
 
     func run() async throws {
-        let node = try parseNode(peer)
+        let node = try scu.node(peer)
         let client = try scu.client()
         let start = ContinuousClock.now
         do {

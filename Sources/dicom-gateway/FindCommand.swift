@@ -20,7 +20,7 @@ struct Find: AsyncParsableCommand {
     @OptionGroup var scu: SCUOptions
 
     func run() async throws {
-        let node = try parseNode(peer)
+        let node = try scu.node(peer)
         guard let queryLevel = QueryLevel(parsing: level) else { throw ValidationError("unknown level '\(level)' (patient, study, series, image)") }
         var keys = try parseKeys(key)
         keys[.queryRetrieveLevel] = queryLevel.rawValue

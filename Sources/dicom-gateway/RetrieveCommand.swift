@@ -25,7 +25,7 @@ struct Retrieve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let node = try parseNode(peer)
+        let node = try scu.node(peer)
         var keys = DicomAttributes()
         keys[.studyInstanceUID] = study
         keys[.queryRetrieveLevel] = QueryLevel.study.rawValue

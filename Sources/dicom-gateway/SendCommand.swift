@@ -12,7 +12,7 @@ struct Send: AsyncParsableCommand {
     @OptionGroup var scu: SCUOptions
 
     func run() async throws {
-        let node = try parseNode(peer)
+        let node = try scu.node(peer)
         let files = try collectFiles(paths)
         guard !files.isEmpty else { throw CommandFailure("no files found in \(paths.joined(separator: ", "))") }
         let client = try scu.client()

@@ -20,7 +20,9 @@ final class GatewayProcess: @unchecked Sendable {
         return root.appendingPathComponent(".build/debug/dicom-gateway").path
     }
 
-    init(directory: TestDirectory, extraYAML: String = "", storagePath: String? = nil, storageYAML: String = "") throws {
+    /// `gatewayExtra`: more keys of the `gateway:` section, e.g. `tls: {...}`.
+    init(directory: TestDirectory, extraYAML: String = "", storagePath: String? = nil, storageYAML: String = "",
+         gatewayExtra: String = "") throws {
         self.directory = directory
         storageRoot = storagePath ?? directory.path + "/storage"
         port = Net.freePort()
@@ -29,7 +31,7 @@ final class GatewayProcess: @unchecked Sendable {
         // Every gateway under test has its own HTTP port, unless the test writes the section itself.
         let http = extraYAML.split(separator: "\n").contains { $0.hasPrefix("http:") } ? "" : "http: { port: \(httpPort) }"
         let yaml = """
-            gateway: { ae_title: NETGW, port: \(port), max_associations: 16 }
+            gateway: { ae_title: NETGW, port: \(port), max_associations: 16\(gatewayExtra.isEmpty ? "" : ", " + gatewayExtra) }
             storage: { path: \(storageRoot), min_free_space: 0B\(storageYAML) }
             logging: { level: info }
             \(http)
