@@ -19,7 +19,7 @@ extension AdminAPI {
         var studyInstanceUid: String?
     }
 
-    func addDeliveryRoutes(to api: RouterGroup<BasicRequestContext>) {
+    func addDeliveryRoutes(to api: RouterGroup<AdminRequestContext>) {
         api.get("/deliveries") { request, _ in try await listDeliveries(request) }
         api.post("/deliveries/replay") { request, _ in try await changeDeliveries(request, replay: true) }
         api.post("/deliveries/cancel") { request, _ in try await changeDeliveries(request, replay: false) }

@@ -9,7 +9,7 @@ extension AdminAPI {
         var `class`: String
     }
 
-    func addStudyRoutes(to api: RouterGroup<BasicRequestContext>) {
+    func addStudyRoutes(to api: RouterGroup<AdminRequestContext>) {
         api.get("/studies") { request, _ in try await recentStudies(request) }
         api.get("/studies/:uid") { _, context in try await study(context.parameters.require("uid")) }
         api.post("/studies/:uid/escalate") { request, context in try await escalate(request, context.parameters.require("uid")) }

@@ -29,7 +29,7 @@ extension AdminAPI {
         case claim, release, reassign, cancel
     }
 
-    func addWorklistRoutes(to api: RouterGroup<BasicRequestContext>) {
+    func addWorklistRoutes(to api: RouterGroup<AdminRequestContext>) {
         // Constant segments win over `:id` in Hummingbird's trie whatever the order; registered first all the same.
         api.get("/worklist") { request, _ in try await listWorklist(request) }
         api.get("/worklist/sites") { _, _ in try await worklistSites() }

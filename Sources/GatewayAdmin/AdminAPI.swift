@@ -16,7 +16,7 @@ struct AdminAPI: Sendable {
     /// Who changes things through the API, as the audit trail names them.
     static let actor = "http-api"
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<AdminRequestContext>) {
         router.get("/health") { _, _ in try await health() }
         router.get("/metrics") { _, _ in try await metricsPage() }
         router.get("/") { _, _ in DashboardPage.response() }

@@ -18,6 +18,10 @@ struct ConfigView: Encodable {
     var httpBind: String
     var httpPort: Int
     var tokenFile: String?
+    /// The API tokens as `name: role` (never the token or its digest).
+    var tokens: [String]
+    /// Whether the API is served over HTTPS, and with which certificate file.
+    var httpsCertificate: String?
 
     init(_ c: GatewayConfiguration) {
         aeTitle = c.gateway.aeTitle.value
@@ -33,6 +37,8 @@ struct ConfigView: Encodable {
         httpBind = c.http.bind
         httpPort = c.http.port
         tokenFile = c.http.tokenFile?.path
+        tokens = c.http.allTokens.map { "\($0.name): \($0.role.rawValue)" }
+        httpsCertificate = c.http.tls?.certificate.path
     }
 
     /// `scheme://host:port` of a URL, without user, path or query.

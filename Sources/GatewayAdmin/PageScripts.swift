@@ -10,13 +10,13 @@ enum PageScripts {
           const r = await fetch(path, {headers});
           if (r.status === 401 && !asked) {
             asked = true;
-            const t = prompt('API token (the first line of http.token_file)');
+            const t = prompt('API token (from http.tokens, or the first line of http.token_file)');
             if (t) { sessionStorage.setItem('token', t); asked = false; return get(path); }
           }
           if (!r.ok) {
             let why = '';
             try { why = (await r.json()).error || ''; } catch (e) {}
-            const error = new Error(path + ': HTTP ' + r.status + (why ? ' ' + why : '') + (r.status === 401 ? ' (reload the page to enter the token)' : ''));
+            const error = new Error(path + ': HTTP ' + r.status + (why ? ' ' + why : '') + (r.status === 401 ? ' (reload the page to enter the token)' : r.status === 403 ? ' (this token\'s role does not allow it)' : ''));
             error.status = r.status;
             throw error;
           }

@@ -2,8 +2,9 @@ import Foundation
 
 /// The `http:` section: the operators' HTTP API, dashboard page and Prometheus metrics.
 ///
-/// On loopback (the default) no token is needed. Any other listen address requires a bearer
-/// token read from `token_file`, so the API is never open on a network by accident.
+/// On loopback (the default) no token is needed. Any other listen address requires bearer
+/// tokens (`token_file`, `tokens`), so the API is never open on a network by accident; `tls`
+/// serves HTTPS (see HTTPAccess.swift).
 public struct HTTPSettings: Sendable, Hashable {
     /// Whether the HTTP listener runs (`enabled`, default true).
     public var enabled = true
@@ -18,11 +19,15 @@ public struct HTTPSettings: Sendable, Hashable {
     /// Whether API answers and the dashboard may show patient names and IDs (`patient_data`,
     /// default false: studies are shown by UID, date, modality and description only).
     public var patientData = false
+    /// Tokens with roles (`tokens`); each request needs one whose role covers it.
+    public var tokens: [APIToken] = []
+    /// HTTPS (`tls`); nil: plain HTTP.
+    public var tls: HTTPTLSSettings?
 
     /// The embedded defaults.
     public init() {}
 
-    static let keys = ["enabled", "bind", "port", "token_file", "patient_data"]
+    static let keys = ["enabled", "bind", "port", "token_file", "patient_data", "tokens", "tls"]
 
     /// True for 127.0.0.0/8, ::1 and `localhost`.
     public static func isLoopback(_ host: String) -> Bool {
@@ -43,10 +48,11 @@ public struct HTTPSettings: Sendable, Hashable {
                 settings.tokenFile = url
             }
         }
-        if settings.enabled, !isLoopback(settings.bind), settings.tokenFile == nil, !section.isSet("token_file") {
+        settings.readAccess(section, baseDirectory: baseDirectory)
+        if settings.enabled, !isLoopback(settings.bind), settings.allTokens.isEmpty, !section.isSet("token_file"), !section.isSet("tokens") {
             let where_ = section["bind"] ?? section.value
             where_.error(.missingKey, "http.bind \(settings.bind) is not a loopback address: set http.token_file "
-                + "to a file holding the API token, or bind to 127.0.0.1")
+                + "to a file holding the API token (or http.tokens), or bind to 127.0.0.1")
         }
         return settings
     }

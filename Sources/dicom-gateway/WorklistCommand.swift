@@ -17,8 +17,8 @@ struct WorklistCommand: ParsableCommand {
         discussion: """
             'worklist' and 'worklist explain' read the index directly (a running gateway may keep \
             writing); 'worklist reassign' asks the running gateway over its HTTP API (--api, default \
-            from the configuration's http section; token from DICOM_GATEWAY_TOKEN, --token-file or \
-            http.token_file).
+            from the configuration's http section, https with http.tls; token, of role operate or \
+            admin, from --token-file, DICOM_GATEWAY_TOKEN or http.token_file).
             """,
         subcommands: [WorklistList.self, WorklistExplain.self, WorklistReassign.self],
         defaultSubcommand: WorklistList.self)
@@ -173,7 +173,7 @@ struct GatewayAPIClient {
     let base: URL
     let token: String?
 
-    /// `api` (or `http://127.0.0.1:PORT` from `http`, a wildcard bind reached on loopback); the token
+    /// `api` (or `http://127.0.0.1:PORT` from `http`, https with `http.tls`, a wildcard bind reached on loopback); the token
     /// from `tokenFile`, else `DICOM_GATEWAY_TOKEN`, else `http.token_file`.
     init(http: HTTPSettings, api: String?, tokenFile: String?) throws {
         if let api {
@@ -186,7 +186,7 @@ struct GatewayAPIClient {
                 throw CommandFailure("the configuration turns the HTTP API off (http.enabled: false); this command needs the running gateway's API (--api URL)")
             }
             let host = ["0.0.0.0", "::", ""].contains(http.bind) ? "127.0.0.1" : (http.bind.contains(":") ? "[\(http.bind)]" : http.bind)
-            base = URL(string: "http://\(host):\(http.port)")!
+            base = URL(string: "\(http.tls == nil ? "http" : "https")://\(host):\(http.port)")!
         }
         if let tokenFile {
             guard let data = FileManager.default.contents(atPath: tokenFile), let token = HTTPSettings.token(from: data) else {

@@ -55,10 +55,10 @@ import Testing
         let log = RecordedLog()
         let logger = Logger(label: "test") { _ in RecordingHandler(log: log) }
         let channel = EmbeddedChannel()
-        let context = BasicRequestContext(source: .init(channel: channel, logger: logger))
+        let context = AdminRequestContext(source: .init(channel: channel, logger: logger))
         let request = Request(head: .init(method: .post, scheme: "http", authority: "127.0.0.1", path: "/api/v1/deliveries/replay"),
                               body: .init(buffer: ByteBuffer()))
-        let response = try await ErrorAnswers<BasicRequestContext>(logger: logger).handle(request, context: context) { _, _ in throw error }
+        let response = try await ErrorAnswers<AdminRequestContext>(logger: logger).handle(request, context: context) { _, _ in throw error }
         let body = Collected()
         try await response.body.write(CollectingWriter(into: body))
         _ = try? await channel.close()

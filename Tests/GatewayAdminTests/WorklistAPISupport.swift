@@ -17,7 +17,7 @@ final class WorklistAPIHarness: @unchecked Sendable {
     let directory: URL
     let index: CacheIndex
     let worklist: FakeWorklist
-    let responder: RouterResponder<BasicRequestContext>
+    let responder: RouterResponder<AdminRequestContext>
 
     init(patientData: Bool = false, worklistRunning: Bool = true, nodes: [NodeConfig] = []) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("worklist-api-\(UUID().uuidString)")
@@ -30,7 +30,7 @@ final class WorklistAPIHarness: @unchecked Sendable {
         configuration.nodes = nodes
         let control = FakeControl(configuration: configuration, worklist: worklistRunning ? worklist : nil)
         let logger = Logger(label: "worklist-api-test") { _ in SwiftLogNoOpLogHandler() }
-        let router = Router()
+        let router = Router(context: AdminRequestContext.self)
         router.add(middleware: ErrorAnswers(logger: logger))
         AdminAPI(index: index, control: control, metrics: PrometheusCollectorRegistry(), logger: logger).addRoutes(to: router)
         responder = router.buildResponder()
@@ -54,7 +54,7 @@ final class WorklistAPIHarness: @unchecked Sendable {
     private func send(_ method: HTTPRequest.Method, _ path: String, body: String) async throws -> Answer {
         let channel = EmbeddedChannel()
         defer { _ = channel.close() }
-        let context = BasicRequestContext(source: .init(channel: channel, logger: Logger(label: "request") { _ in SwiftLogNoOpLogHandler() }))
+        let context = AdminRequestContext(source: .init(channel: channel, logger: Logger(label: "request") { _ in SwiftLogNoOpLogHandler() }))
         let request = Request(head: .init(method: method, scheme: "http", authority: "127.0.0.1", path: path),
                               body: .init(buffer: ByteBuffer(string: body)))
         let response = try await responder.respond(to: request, context: context)

@@ -49,3 +49,64 @@ import Testing
         #expect((try? parse("http: { bind: \"::1\" }")) != nil)
     }
 }
+
+/// `http.tokens` (roles, token files or SHA-256 digests) and `http.tls`.
+@Suite struct HTTPAccessConfigTests {
+    static let digest = String(repeating: "ab", count: 32)
+
+    @Test func tokensWithRolesAndTLSAreRead() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for name in ["ops.token", "admin.token", "api.crt", "api.key"] {
+            try "content-\(name)\n".write(to: dir.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+        let http = try GatewayConfiguration.parse(yaml: """
+            http:
+              bind: 0.0.0.0
+              token_file: admin.token
+              tokens:
+                - { name: ops-desk, role: operate, file: ops.token }
+                - { name: wall.screen, role: READ, sha256: "\(Array(repeating: "AB", count: 32).joined(separator: ":"))" }
+              tls: { certificate: api.crt, private_key: api.key }
+            """, sourceName: "gw.yaml", baseDirectory: dir).http
+        #expect(http.tokens.map(\.name) == ["ops-desk", "wall.screen"])
+        #expect(http.tokens.map(\.role) == [.operate, .read])
+        #expect(http.tokens[0].secret == .file(dir.appendingPathComponent("ops.token").standardizedFileURL))
+        #expect(http.tokens[1].secret == .sha256([UInt8](repeating: 0xAB, count: 32)))
+        #expect(http.allTokens.map(\.name) == ["token_file", "ops-desk", "wall.screen"])
+        #expect(http.allTokens.first?.role == .admin)
+        #expect(http.tls?.certificate.lastPathComponent == "api.crt" && http.tls?.privateKey.lastPathComponent == "api.key")
+        #expect(APIRole.read < .operate && APIRole.operate < .admin)
+        // Tokens alone (no token_file) are enough for a network address.
+        #expect((try? parse("http: { bind: 0.0.0.0, tokens: [{ name: a, role: read, sha256: \"\(Self.digest)\" }] }")) != nil)
+    }
+
+    @Test func badTokensAndTLSAreReportedWhereTheyAreWritten() {
+        func one(_ entry: String, _ words: String, sourceLocation: SourceLocation = #_sourceLocation) {
+            let yaml = "http:\n  tokens:\n    - \(entry)\n"
+            let d = singleDiagnostic(yaml, sourceLocation: sourceLocation)
+            #expect(d?.line == 3, "\(String(describing: d))", sourceLocation: sourceLocation)
+            #expect(d?.message.contains(words) == true, "\(String(describing: d))", sourceLocation: sourceLocation)
+        }
+        one("{ name: a, role: root, sha256: \"\(Self.digest)\" }", "is not a token role")
+        one("{ name: a, role: read }", "missing required key 'file' (or sha256")
+        one("{ name: a, role: read, sha256: \"\(Self.digest)\", file: /etc/hostname }", "either file or sha256")
+        one("{ name: a, role: read, sha256: abc123 }", "is not a SHA-256 in hex")
+        one("{ name: a, role: read, file: /nonexistent/token }", "cannot read the token file")
+        one("{ name: \"a b\", role: read, sha256: \"\(Self.digest)\" }", "is not a token name")
+        one("{ name: token_file, role: read, sha256: \"\(Self.digest)\" }", "the name of http.token_file")
+        one("{ name: a, role: read, sha256: \"\(Self.digest)\", secret: x }", "unknown key 'secret'")
+        let twice = """
+            http:
+              tokens:
+                - { name: ops, role: read, sha256: "\(Self.digest)" }
+                - { name: ops, role: admin, sha256: "\(Self.digest)" }
+            """
+        let d = singleDiagnostic(twice)
+        #expect(d?.line == 4 && d?.message.contains("already used (line 3)") == true, "\(String(describing: d))")
+        let both = diagnostics("http:\n  tls: { certificate: /nonexistent/api.crt }\n")
+        #expect(both.count == 2 && both.contains { $0.message.contains("cannot read /nonexistent/api.crt") }
+                && both.contains { $0.message.contains("missing required key 'private_key'") }, "\(both)")
+        #expect(diagnostics("http: { tls: { cert: x } }").contains { $0.message.contains("did you mean 'certificate'") })
+    }
+}
