@@ -47,9 +47,11 @@ extension CacheServiceProvider {
     }
 
     func record(_ refusal: AccessPolicy.Refusal, association: AssociationInfo, answer: String) {
-        logger.warning("\(answer): \(refusal.reason.rawValue)", metadata: meta(association, ["detail": "\(refusal.detail)"]))
+        var detail = refusal.detail
+        if let certificate = association.peerCertificate { detail += " (over DICOM TLS, certificate subject \(certificate.subject))" }
+        logger.warning("\(answer): \(refusal.reason.rawValue)", metadata: meta(association, ["detail": "\(detail)"]))
         index.audit(AuditRecord(event: "security-alert", actor: association.callingAE, peer: association.peerHost,
-                                outcome: refusal.reason.rawValue, detail: refusal.detail))
+                                outcome: refusal.reason.rawValue, detail: detail))
         GatewayMetrics.refusal(refusal.reason.rawValue)
     }
 }
