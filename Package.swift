@@ -51,6 +51,18 @@ let package = Package(
             dependencies: ["DicomCore", .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "GatewayRouting", dependencies: ["DicomCore", "GatewayConfig"]),
+        // PS3.15 A.5 audit messages and their transports (syslog over UDP and TLS, file, spool).
+        // A small C shim over OpenSSL (libssl-dev, already needed by DCMTK) for RFC 5425 syslog over TLS.
+        .target(name: "CAuditTLS", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
+        .target(
+            name: "GatewayAudit",
+            dependencies: [
+                "CAuditTLS", "GatewayConfig",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The reporting worklist's decisions (rules, deadlines, allocation); state lives in GatewayStore.
         .target(name: "GatewayReporting", dependencies: ["DicomCore", "GatewayConfig", "GatewayRouting"]),
         .target(
@@ -111,6 +123,7 @@ let package = Package(
         .testTarget(name: "DicomCoreTests", dependencies: ["DicomCore"]),
         .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig"]),
         .testTarget(name: "GatewayRoutingTests", dependencies: ["GatewayRouting", "GatewayConfig", "DicomCore"]),
+        .testTarget(name: "GatewayAuditTests", dependencies: ["GatewayAudit", "GatewayConfig"]),
         .testTarget(name: "GatewayStoreTests", dependencies: ["GatewayStore", "DicomCore"]),
         .testTarget(name: "GatewayReportingTests", dependencies: ["GatewayReporting", "GatewayRouting", "GatewayConfig", "DicomCore"]),
         .testTarget(name: "GatewayRetrievalTests", dependencies: ["GatewayRetrieval", "GatewayStore", "GatewayConfig", "DicomCore"]),
@@ -129,7 +142,10 @@ let package = Package(
         ),
         .testTarget(
             name: "GatewayIntegrationTests",
-            dependencies: ["DicomCore", "DicomNetwork", "GatewayConfig", "GatewayStore", "GatewayApp", "GatewayRetrieval", "GatewayReporting"]
+            dependencies: [
+                "DicomCore", "DicomNetwork", "GatewayConfig", "GatewayStore", "GatewayApp", "GatewayRetrieval", "GatewayReporting", "GatewayAudit",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
     ],
     cxxLanguageStandard: .cxx17

@@ -27,6 +27,8 @@ public struct GatewayConfiguration: Sendable, Hashable {
     public var logging = LoggingSettings()
     /// `http:` the operators' API, dashboard and metrics listener.
     public var http = HTTPSettings()
+    /// `audit:` PS3.15 audit messages to a syslog collector (ATNA repository) and/or a file.
+    public var audit = AuditSettings()
     /// `nodes:` the peers the gateway knows, in file order; names and AE titles are unique.
     public var nodes: [NodeConfig] = []
     /// `priorities:` the rules that classify instances, in file order (first match wins).
