@@ -103,7 +103,7 @@ let package = Package(
             name: "GatewayApp",
             dependencies: [
                 "DicomCore", "DicomNetwork", "GatewayConfig", "GatewayStore", "GatewayRouting", "GatewayRetrieval", "GatewayAdmin",
-                "GatewayReporting",
+                "GatewayReporting", "GatewayAudit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

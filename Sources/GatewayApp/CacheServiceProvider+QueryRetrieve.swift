@@ -65,7 +65,9 @@ extension CacheServiceProvider {
         }
         logger.info("C-FIND answered", metadata: meta(association, ["level": "\(level.rawValue)", "matches": "\(count)", "state": "\(state)"]))
         index.audit(AuditRecord(event: "query", actor: association.callingAE, peer: association.peerHost,
-                                outcome: "\(count) match(es)", detail: "level \(level.rawValue)"))
+                                outcome: "\(count) match(es)", detail: "level \(level.rawValue)"),
+                    context: AuditContext(sopClassUID: request.sopClassUID.trimmingDicomPadding(),
+                                          queryIdentifier: QueryIdentifierEncoding.implicitVRLittleEndian(identifier)))
         GatewayMetrics.query(level: level.rawValue)
         return DIMSEResult(status: .success)
     }
@@ -158,9 +160,12 @@ extension CacheServiceProvider {
         index.touch(studyUIDs: Set(identifier.string(.studyInstanceUID).map { [$0] } ?? []))
         let reply = finalReply(counts, failed: failed)
         logger.info("C-MOVE finished", metadata: meta(association, ["destination": "\(node.name)", "counts": "\(counts)"]))
+        var context = retrieveAuditContext(identifier)
+        context?.destinationAE = node.aeTitle.value
+        context?.destinationHost = address.host
         index.audit(AuditRecord(event: "retrieve", actor: association.callingAE, peer: association.peerHost,
                                 studyUID: identifier.string(.studyInstanceUID), outcome: reply.status.hex,
-                                detail: "C-MOVE to \(node.aeTitle): \(counts)"))
+                                detail: "C-MOVE to \(node.aeTitle): \(counts)"), context: context)
         GatewayMetrics.retrieve("move", status: reply.status)
         return reply
     }
@@ -221,7 +226,8 @@ extension CacheServiceProvider {
         index.touch(studyUIDs: Set(identifier.string(.studyInstanceUID).map { [$0] } ?? []))
         let reply = finalReply(counts, failed: failed)
         index.audit(AuditRecord(event: "retrieve", actor: association.callingAE, peer: association.peerHost,
-                                studyUID: identifier.string(.studyInstanceUID), outcome: reply.status.hex, detail: "C-GET: \(counts)"))
+                                studyUID: identifier.string(.studyInstanceUID), outcome: reply.status.hex, detail: "C-GET: \(counts)"),
+                    context: retrieveAuditContext(identifier))
         GatewayMetrics.retrieve("get", status: reply.status)
         return reply
     }
@@ -280,7 +286,8 @@ extension CacheServiceProvider {
     func refuseQuery(_ problem: String, event: String, identifier: DicomAttributes, association: AssociationInfo) -> DIMSEResult {
         logger.warning("\(event) refused: \(problem)", metadata: meta(association, [:]))
         index.audit(AuditRecord(event: event, actor: association.callingAE, peer: association.peerHost,
-                                outcome: DIMSEStatus.unableToProcess.hex, detail: problem))
+                                outcome: DIMSEStatus.unableToProcess.hex, detail: problem),
+                    context: AuditContext(queryIdentifier: QueryIdentifierEncoding.implicitVRLittleEndian(identifier)))
         return DIMSEResult(status: .unableToProcess, errorComment: problem)
     }
 

@@ -62,7 +62,8 @@ public final class CacheServiceProvider: DicomServiceProvider {
         logger.log(level: level, "association ended: \(how)", metadata: meta(association, extra))
         if counts.stored + counts.refused > 0 || how != .released {
             index.audit(AuditRecord(event: "association", actor: association.callingAE, peer: association.peerHost,
-                                    outcome: "\(how)", detail: "stored \(counts.stored), refused \(counts.refused)\(detail.isEmpty ? "" : "; \(detail)")"))
+                                    outcome: "\(how)", detail: "stored \(counts.stored), refused \(counts.refused)\(detail.isEmpty ? "" : "; \(detail)")"),
+                        context: counts.auditContext)
         }
     }
 
@@ -164,6 +165,7 @@ public final class CacheServiceProvider: DicomServiceProvider {
                 deliveries: deliveries, extras: extras, received: received)
             switch outcome {
             case .stored, .identicalDuplicate, .keptExisting, .replaced:
+                tally.note(association.id, resolution.indexed, sopClassUID: sopClassUID)
                 for d in deliveries { deliverySignal.notify(d.destination) }
                 worklistAfterIngest(extras, studyUID: resolution.indexed.string(.studyInstanceUID) ?? "")
                 if outcome == .stored {
@@ -238,25 +240,5 @@ public final class CacheServiceProvider: DicomServiceProvider {
         ]
         m.merge(extra) { $1 }
         return m
-    }
-}
-
-/// Per-association counts for the log line and audit entry written when it ends.
-final class AssociationTally: @unchecked Sendable {
-    // Safe: `counts` is only touched under `lock`.
-    struct Counts { var stored = 0, refused = 0 }
-    private let lock = NSLock()
-    private var counts: [UInt64: Counts] = [:]
-
-    func add(_ id: UInt64, stored: Bool) {
-        lock.lock()
-        defer { lock.unlock() }
-        if stored { counts[id, default: Counts()].stored += 1 } else { counts[id, default: Counts()].refused += 1 }
-    }
-
-    func finish(_ id: UInt64) -> Counts {
-        lock.lock()
-        defer { lock.unlock() }
-        return counts.removeValue(forKey: id) ?? Counts()
     }
 }

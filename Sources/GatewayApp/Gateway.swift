@@ -2,6 +2,7 @@ import DicomCore
 import DicomNetwork
 import Foundation
 import GatewayAdmin
+import GatewayAudit
 import GatewayConfig
 import GatewayRetrieval
 import GatewayRouting
@@ -28,6 +29,8 @@ public final class Gateway: Sendable {
     let worklistNotifier: WorklistNotifier
     /// The operators' HTTP API, dashboard and metrics; nil when `http.enabled` is false.
     let admin: AdminServer?
+    /// PS3.15 audit messages to syslog and/or a file; nil when `audit:` names neither.
+    public let auditTrail: AuditTrail?
     public let startedAt: Date
     let logger: Logger
 
@@ -47,6 +50,11 @@ public final class Gateway: Sendable {
         Self.removeStaleIncoming(paths.incomingDirectory, logger: logger)
         Self.removeStaleOutgoing(paths.root + "/outgoing", logger: logger)
         index = try CacheIndex(path: configuration.storage.indexPath.path)
+        // Before anything is audited: every entry recorded from here on also becomes its PS3.15 message.
+        auditTrail = configuration.audit.isEnabled
+            ? try AuditTrail(settings: configuration.audit, gatewayAETitle: configuration.gateway.aeTitle.value, logger: logger)
+            : nil
+        index.setAuditObserver(auditTrail.map(AuditTrailObserver.init(trail:)))
         // Before anything parses a file: what the previous run was doing if it crashed.
         AbnormalEnd.review(try CrashJournal.open(at: paths.root + "/.crash-journal"), index: index, paths: paths, logger: logger)
         // A start that fails from here on (a port in use...) is not an abnormal end of this run.
@@ -134,6 +142,8 @@ public final class Gateway: Sendable {
             .init(service: worklistNotifier, successTerminationBehavior: .ignore),
         ]
         if let admin { services.append(.init(service: admin)) }
+        // First, so it stops last: the other services' last entries (and Application Stop) are sent.
+        if let auditTrail { services.insert(.init(service: auditTrail), at: 0) }
         if configuration.storage.retention.isEnabled {
             services.append(.init(service: retention, successTerminationBehavior: .ignore))
         }

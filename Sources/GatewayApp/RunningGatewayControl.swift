@@ -38,6 +38,7 @@ struct RunningGatewayControl: GatewayControl {
         } catch {
             logger.error("cannot write the reload to the audit trail", metadata: ["error": "\(error)"])
         }
+        index.observed(record)
         return report
     }
 

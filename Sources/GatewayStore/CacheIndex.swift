@@ -7,11 +7,12 @@ import Logging
 /// concurrent associations are grouped into shared transactions; reads run concurrently.
 public final class CacheIndex: @unchecked Sendable {
     // Safe: `pool` and `committer` are thread-safe; `needsReconciliation` is an atomic-enough flag
-    // written once on a failure path and read at shutdown (guarded by `flagLock`).
+    // written once on a failure path and read at shutdown, and `auditObserver`, are guarded by `flagLock`.
     public let pool: DatabasePool
     let committer: GroupCommitter
     private let flagLock = NSLock()
     private var reconcile = false
+    private var auditObserver: (any AuditObserver)?
 
     /// Set when a compensating write failed: the next start must reconcile even after a clean stop.
     public var needsReconciliation: Bool {
@@ -176,11 +177,36 @@ extension CacheIndex {
         return (s, true)
     }
 
-    /// Records an audit entry with the next group transaction, without waiting for it.
-    public func audit(_ record: AuditRecord) {
+    /// Records an audit entry with the next group transaction, without waiting for it, and hands
+    /// it (with `context`, which the row does not keep) to the audit observer: the one entry
+    /// point of the audit trail.
+    public func audit(_ record: AuditRecord, context: AuditContext? = nil) {
         committer.enqueue { db in
             var r = record
             try r.insert(db)
         }
+        observed(record, context: context)
+    }
+
+    /// Hands an audit entry already written in a transaction of its own to the audit observer.
+    public func observed(_ record: AuditRecord, context: AuditContext? = nil) {
+        flagLock.lock()
+        let observer = auditObserver
+        flagLock.unlock()
+        observer?.recorded(record, context: context)
+    }
+
+    /// Whether an audit observer listens (so callers can skip gathering context nobody reads).
+    public var hasAuditObserver: Bool {
+        flagLock.lock()
+        defer { flagLock.unlock() }
+        return auditObserver != nil
+    }
+
+    /// Who hears of every audit entry (the PS3.15 audit trail); set once by the composition root.
+    public func setAuditObserver(_ observer: (any AuditObserver)?) {
+        flagLock.lock()
+        auditObserver = observer
+        flagLock.unlock()
     }
 }

@@ -66,12 +66,15 @@ public struct RetentionRunner: Sendable {
                 WHERE s.studyUID = ?
                 """, arguments: [studyUID])
         }
+        let context = index.auditContext(studyUIDs: [studyUID])
+        let audit = AuditRecord(event: "evict", studyUID: studyUID, outcome: "removed", detail: "\(files.count) instance(s) by retention policy")
         try index.write { db in
             try db.execute(sql: "DELETE FROM study WHERE studyUID = ?", arguments: [studyUID])
             try db.execute(sql: "DELETE FROM patient WHERE NOT EXISTS (SELECT 1 FROM study WHERE study.patientRef = patient.id)")
-            var audit = AuditRecord(event: "evict", studyUID: studyUID, outcome: "removed", detail: "\(files.count) instance(s) by retention policy")
-            try audit.insert(db)
+            var row = audit
+            try row.insert(db)
         }
+        index.observed(audit, context: context)
         for relative in files { try? FileManager.default.removeItem(atPath: paths.absolutePath(relative: relative)) }
     }
 }

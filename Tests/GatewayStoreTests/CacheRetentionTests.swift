@@ -117,4 +117,27 @@ import Testing
         #expect(try Self.runner(f).runOnce(now: Date()) == [])
         #expect(try Self.isKept(f, s))
     }
+
+    /// The audit observer (the PS3.15 trail) hears of each eviction with the study's patient and
+    /// instance counts per SOP class, as they were before the rows went.
+    @Test func evictionTellsTheAuditObserverWhoseStudyWentAndWhatItHeld() throws {
+        let f = try CacheFixture("retention")
+        let heard = HeardAudits()
+        f.index.setAuditObserver(heard)
+        let old = try Self.study(f, 1, at: Date(timeIntervalSince1970: 0), patient: "EVICT-PID")
+        #expect(try Self.runner(f, maxAgeDays: 30).runOnce(now: Date()) == [old.studyUID])
+        let (record, context) = try #require(heard.all.first { $0.0.event == "evict" })
+        #expect(record.studyUID == old.studyUID)
+        #expect(context?.studies.map(\.uid) == [old.studyUID])
+        #expect(context?.studies.first?.sopClasses.values.reduce(0, +) == 1)
+        #expect(context?.patients.map(\.id) == ["EVICT-PID"])
+    }
+}
+
+final class HeardAudits: AuditObserver, @unchecked Sendable {
+    // Safe: `entries` is only touched under `lock`.
+    private let lock = NSLock()
+    private var entries: [(AuditRecord, AuditContext?)] = []
+    func recorded(_ record: AuditRecord, context: AuditContext?) { lock.withLock { entries.append((record, context)) } }
+    var all: [(AuditRecord, AuditContext?)] { lock.withLock { entries } }
 }
