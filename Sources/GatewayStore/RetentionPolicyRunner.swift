@@ -75,6 +75,14 @@ public struct RetentionRunner: Sendable {
             try row.insert(db)
         }
         index.observed(audit, context: context)
-        for relative in files { try? FileManager.default.removeItem(atPath: paths.absolutePath(relative: relative)) }
+        // The removals are made durable too: without the directory syncs a power cut could bring the files back,
+        // and recovery would re-index a study the policy retired (found with lossyfs, issue 15).
+        var directories = Set<String>()
+        for relative in files {
+            let path = paths.absolutePath(relative: relative)
+            try? FileManager.default.removeItem(atPath: path)
+            directories.insert((path as NSString).deletingLastPathComponent)
+        }
+        for directory in directories.sorted() { try? DurableFile.sync(directory: directory) }
     }
 }
