@@ -37,6 +37,8 @@ struct DeliveryWorker {
     private var association: DicomAssociation?
     private var idleSince: Date?
     private var lastSeries: Int64?
+    /// What was sent on the association since its last audit entry (one Export message per association).
+    private var exports = DeliveryExportTally()
 
     init(destination: String, slot: Int, holder: ConfigurationHolder, index: CacheIndex, paths: InstancePath,
          signal: DeliverySignal, logger: Logger) {
@@ -62,7 +64,7 @@ struct DeliveryWorker {
     /// has this slot (a reload changed `max_associations`: the service starts the right workers).
     mutating func run() {
         var outage = 0  // consecutive batches the destination could not be reached
-        defer { association?.release() }
+        defer { closeAssociation() }
         while !signal.isStopped {
             let configuration = holder.current
             guard let node = configuration.node(named: destination), let address = node.address,
@@ -90,8 +92,7 @@ struct DeliveryWorker {
                 if besideLane, association != nil {
                     let higher = index.higherClassWork(destination: destination, above: 1)
                     if higher.dueRank >= 0 || higher.inFlightRank >= 0 {
-                        association?.release()
-                        association = nil
+                        closeAssociation()
                         idleSince = nil
                     }
                 }
@@ -102,6 +103,7 @@ struct DeliveryWorker {
             idleSince = nil
             if send(batch, to: address, callingAE: configuration.gateway.aeTitle, settings: settings, seen: seen) {
                 outage = 0
+                if exports.isDue() { auditExports() }
             } else {
                 // Back off on the destination, not on its instances: an outage of hours kills nothing.
                 // Newly queued work cuts the pause short, so a stat study reaches a destination that
@@ -139,8 +141,7 @@ struct DeliveryWorker {
     /// association (a destination may take only one at a time) and wait until that work is sent.
     /// After `laneOverflow` seconds with such work still waiting, we return and help with it.
     private mutating func yieldLink(above rank: Int) {
-        association?.release()
-        association = nil
+        closeAssociation()
         let deadline = Date().addingTimeInterval(Self.laneOverflow)
         while !signal.isStopped && Date() < deadline {
             let higher = index.higherClassWork(destination: destination, above: rank)
@@ -156,19 +157,33 @@ struct DeliveryWorker {
         let now = Date()
         let linger: TimeInterval = besideLane ? 0.3 : 2
         if let idleSince, now.timeIntervalSince(idleSince) >= linger {
-            association?.release()
-            association = nil
+            closeAssociation()
             self.idleSince = nil
         } else if idleSince == nil {
             idleSince = now
         }
     }
 
+    /// Audits what the association carried, then releases (or aborts) it.
+    private mutating func closeAssociation(abort: Bool = false) {
+        auditExports()
+        if abort { association?.abort() } else { association?.release() }
+        association = nil
+    }
+
+    /// One `delivered` audit entry (PS3.15 Export, 110106) for what was sent since the last one.
+    private mutating func auditExports() {
+        guard !exports.isEmpty else { return }
+        let configuration = holder.current
+        let node = configuration.node(named: destination)
+        exports.flush(to: index, destination: destination, aeTitle: node?.aeTitle.value ?? destination, host: node?.host ?? "",
+                      callingAE: configuration.gateway.aeTitle.value)
+    }
+
     /// An association that accepts every SOP class of the batch: the open one, or a new one.
     private mutating func link(for batch: [DeliveryWork], to address: DicomNode, callingAE: AETitle) throws(DicomNetworkError) -> DicomAssociation {
         if let association, batch.allSatisfy({ association.accepted($0.sopClassUID) }) { return association }
-        association?.release()
-        association = nil
+        closeAssociation()
         let contexts = PresentationContextProposal.forStorage(of: batch.map {
             DicomFileInfo(sopClassUID: $0.sopClassUID, sopInstanceUID: $0.sopUID, transferSyntaxUID: $0.transferSyntax)
         })
@@ -216,6 +231,7 @@ struct DeliveryWorker {
                 switch result.status.category {
                 case .success, .warning:
                     index.finishDelivery(id: work.id, succeeded: true)
+                    exports.add(work)
                     GatewayMetrics.delivered(destination: destination, rank: work.priorityRank, queuedAt: work.queuedAt)
                 default:
                     fail(work, "\(result.status) \(result.errorComment)", permanent: Self.isPermanent(result.status), settings: settings)
@@ -238,8 +254,7 @@ struct DeliveryWorker {
                 // due: the destination's own back-off paces the next try, not each instance's.
                 fail(work, "association broke: \(error)", permanent: false, settings: settings)
                 index.releaseDeliveries(ids: batch[(position + 1)...].map(\.id), error: "\(error)", retryAt: Date())
-                link.abort()
-                association = nil
+                closeAssociation(abort: true)
                 logger.warning("association broke during delivery; the rest of the batch is requeued",
                                metadata: ["error": "\(error)", "requeued": "\(batch.count - position)"])
                 return false

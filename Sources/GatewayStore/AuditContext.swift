@@ -86,3 +86,22 @@ extension CacheIndex {
         return context
     }
 }
+
+extension CacheIndex {
+    /// The Study Instance UIDs of series rows (what a delivery worker sent), by series row id.
+    public func studyUIDs(seriesRefs: [Int64]) -> [Int64: String] {
+        guard !seriesRefs.isEmpty else { return [:] }
+        var found: [Int64: String] = [:]
+        _ = try? read { db in
+            for chunk in stride(from: 0, to: seriesRefs.count, by: 500).map({ Array(seriesRefs[$0..<min($0 + 500, seriesRefs.count)]) }) {
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                for row in try Row.fetchAll(db, sql: """
+                    SELECT se.id AS ref, s.studyUID AS uid FROM series se JOIN study s ON s.id = se.studyRef WHERE se.id IN (\(marks))
+                    """, arguments: StatementArguments(chunk)) {
+                    found[row["ref"]] = row["uid"]
+                }
+            }
+        }
+        return found
+    }
+}
