@@ -33,6 +33,7 @@ import argparse
 import ipaddress
 import json
 import socket
+import ssl
 import struct
 import sys
 import time
@@ -571,12 +572,26 @@ def read_pdu(sock, limit=64 << 20):
     return kind, read_exact(sock, length)
 
 
+# DICOM TLS for every connection (--tls CA CERT KEY): (ca, cert, key) or None.
+TLS = None
+
+
 def connect(host, port, timeout=30.0, connect_timeout=5.0):
     try:
         sock = socket.create_connection((host, port), timeout=connect_timeout)
     except OSError as e:
         raise ConnectionFailed(f"connect to {host}:{port} failed: {e}") from e
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if TLS is not None:
+        ca, cert, key = TLS
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.load_verify_locations(ca)
+        context.load_cert_chain(cert, key)
+        try:
+            sock = context.wrap_socket(sock)
+        except (OSError, ssl.SSLError) as e:
+            raise ConnectionFailed(f"TLS handshake with {host}:{port} failed: {e}") from e
     sock.settimeout(timeout)
     return sock
 
@@ -842,6 +857,8 @@ def main(argv=None):
         p.add_argument("--calling-ae", default=d("WIRE"))
         p.add_argument("--timeout", type=float, default=d(60.0), help="seconds to wait for each read (default 60)")
         p.add_argument("--max-pdu", type=int, default=d(16384), help="max PDU we announce (default 16384)")
+        p.add_argument("--tls", nargs=3, metavar=("CA", "CERT", "KEY"), default=d(None),
+                       help="DICOM TLS: trusted CA file, our certificate and key (PEM)")
         return p
 
     common = connection_options(False)
@@ -881,6 +898,8 @@ def main(argv=None):
     if not is_loopback(args.host):
         print(f"dicom_wire: refusing non-loopback host {args.host}", file=sys.stderr)
         return 64
+    global TLS
+    TLS = tuple(args.tls) if args.tls else None
     out, code = _run(args)
     print(json.dumps(out), flush=True)
     return code
