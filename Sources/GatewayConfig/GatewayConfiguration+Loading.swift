@@ -83,7 +83,7 @@ extension GatewayConfiguration {
         if let s = section(.audit, keys: AuditSettings.keys) { audit = .read(s, baseDirectory: baseDirectory) }
         let nodesSection = section(.nodes, keys: nil)
         if let s = nodesSection { nodes = NodesSection.read(s, gatewayAETitle: gateway.aeTitle) }
-        checkNodeTLS(nodesSection)
+        checkNodeTLS(nodesSection, gatewaySection: top[Section.gateway.rawValue])
         let declared = nodesSection?.entries.map(\.key) ?? []
         let context = RoutingSection.Context(nodes: nodes, declaredNodeNames: Set(declared))
         if let s = top[Section.priorities.rawValue] { priorities = RoutingSection.readPriorities(s, context: context) }

@@ -2,7 +2,9 @@ import Yams
 
 extension GatewayConfiguration {
     /// A node called over TLS needs the gateway's own certificate and trusted CA (`gateway.tls`).
-    func checkNodeTLS(_ nodesSection: ConfigMapping?) {
+    /// (When `gateway.tls` is written but invalid, its own errors say so; nothing more here.)
+    func checkNodeTLS(_ nodesSection: ConfigMapping?, gatewaySection: ConfigValue?) {
+        if case let .mapping(mapping)? = gatewaySection?.node, mapping.contains(where: { $0.key.string == "tls" }) { return }
         guard gateway.tls == nil, let nodesSection else { return }
         for node in nodes where node.security.required {
             guard let entry = nodesSection.entries.first(where: { $0.key == node.name })?.value else { continue }
