@@ -103,8 +103,10 @@ final class OrthancPeer: @unchecked Sendable {
     ///   - stableAge: seconds without new instances before a study is "stable" (Orthanc's default is 60).
     ///   - dicomPort: a port chosen beforehand (when the gateway's configuration must name it
     ///     before this peer exists); a free one by default.
+    ///   - extraConfig: more configuration keys, replacing those above (e.g. `DicomTlsEnabled`, or
+    ///     `DicomModalities` in Orthanc's object form with `UseDicomTls`).
     init(aeTitle: AETitle, in dir: TestDirectory, modalities: [String: Modality] = [:], stableAge: Int = 1,
-         dicomPort: Int? = nil) throws {
+         dicomPort: Int? = nil, extraConfig: [String: Any] = [:]) throws {
         self.aeTitle = aeTitle
         directory = dir.sub("orthanc-\(aeTitle.value)")
         configPath = directory + "/orthanc.json"
@@ -136,7 +138,7 @@ final class OrthancPeer: @unchecked Sendable {
             "SaveJobs": false,
             "ConcurrentJobs": 2,
             "HttpProxy": "",
-        ]
+        ].merging(extraConfig) { _, extra in extra }
         let data = try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: URL(fileURLWithPath: configPath))
     }
