@@ -1,7 +1,11 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-let dcmtkLibraries: [LinkerSetting] = ["dcmtls", "dcmnet", "dcmdata", "oflog", "ofstd"].map { .linkedLibrary($0) }
+// dcmimage/dcmimgle/dcmjpeg/dcmjpls (+ IJG and CharLS) for DICOMweb: rendering to JPEG and transcoding.
+let dcmtkLibraries: [LinkerSetting] = [
+    "dcmimage", "dcmjpeg", "dcmjpls", "dcmimgle", "ijg8", "ijg12", "ijg16", "dcmtkcharls", "dcmtls", "dcmnet", "dcmdata",
+    "oflog", "ofstd",
+].map { .linkedLibrary($0) }
 
 let package = Package(
     name: "dicom-gateway",
@@ -99,11 +103,24 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // DICOMweb (QIDO-RS, WADO-RS, STOW-RS, UPS-RS) over the cache; never imports DicomNetwork.
+        .target(
+            name: "GatewayDICOMweb",
+            dependencies: [
+                "DicomCore", "GatewayConfig", "GatewayStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "GatewayApp",
             dependencies: [
                 "DicomCore", "DicomNetwork", "GatewayConfig", "GatewayStore", "GatewayRouting", "GatewayRetrieval", "GatewayAdmin",
-                "GatewayReporting", "GatewayAudit",
+                "GatewayReporting", "GatewayAudit", "GatewayDICOMweb",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -139,6 +156,10 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
+        ),
+        .testTarget(
+            name: "GatewayDICOMwebTests",
+            dependencies: ["GatewayDICOMweb", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(
             name: "GatewayIntegrationTests",

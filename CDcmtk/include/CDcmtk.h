@@ -8,6 +8,7 @@
 #include "CDcmtk_journal.h"
 #include "CDcmtk_limits.h"
 #include "CDcmtk_tls.h"
+#include "CDcmtk_web.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -19,12 +19,16 @@ public struct AdminServer: Service {
     let credentials: [TokenAuthentication<AdminRequestContext>.Credential]
     let tls: TLSConfiguration?
     let onListening: @Sendable (Int) -> Void
+    /// More routes (DICOMweb), added by the composition root after the API's own.
+    let extraRoutes: @Sendable (Router<AdminRequestContext>) -> Void
 
     /// - Throws: when a token file cannot be read or is empty, or the TLS certificate or key
     ///   cannot be loaded.
     public init(settings: HTTPSettings, index: CacheIndex, control: any GatewayControl, metrics: PrometheusCollectorRegistry,
-                logger: Logger, onListening: @escaping @Sendable (Int) -> Void = { _ in }) throws {
+                logger: Logger, onListening: @escaping @Sendable (Int) -> Void = { _ in },
+                extraRoutes: @escaping @Sendable (Router<AdminRequestContext>) -> Void = { _ in }) throws {
         self.settings = settings
+        self.extraRoutes = extraRoutes
         api = AdminAPI(index: index, control: control, metrics: metrics, logger: logger)
         self.onListening = onListening
         credentials = try settings.allTokens.map { token in
@@ -67,6 +71,7 @@ public struct AdminServer: Service {
             router.add(middleware: TokenAuthentication(credentials: credentials, logger: api.logger) { index.audit($0) })
         }
         api.addRoutes(to: router)
+        extraRoutes(router)
         let logger = api.logger
         let (bind, port, onListening) = (settings.bind, settings.port, self.onListening)
         let scheme = tls == nil ? "http" : "https"

@@ -100,11 +100,13 @@ public final class Gateway: Sendable {
         sink.provider = provider
         worklistReview = WorklistService(coordinator: worklist, logger: logger)
         worklistNotifier = WorklistNotifier(holder: holder, index: index, logger: logger)
+        let wado = DicomWebWADO.routes(holder: holder, index: index, paths: paths, logger: logger)
         admin = configuration.http.enabled
             ? try AdminServer(settings: configuration.http, index: index,
                               control: RunningGatewayControl(holder: holder, index: index, signal: signal, startedAt: started, logger: logger,
                                                              worklistCoordinator: worklist),
-                              metrics: metrics, logger: logger, onListening: onHTTPListening)
+                              metrics: metrics, logger: logger, onListening: onHTTPListening,
+                              extraRoutes: { [wado] router in DicomWebWADO.mount(wado, on: router) })
             : nil
         var listener = DicomServer.Configuration(
             port: g.port, bindAddress: g.bind, maxAssociations: g.maxAssociations, maxPDU: UInt32(g.maxPDU),
