@@ -13,7 +13,9 @@ extension WADORoutes {
         // The rendition is chosen with the first instance: the first acceptable one it can be sent in.
         var chosen: Rendition?
         var firstCopy: String?
-        for rendition in WADONegotiation.instances(accept, stored: found[0].transferSyntaxUID) {
+        // Negotiated without a stored syntax: a named one applies to every instance (each as stored when
+        // it already is in it); the first one tells whether DCMTK can convert at all.
+        for rendition in WADONegotiation.instances(accept, stored: "") {
             guard case .transferSyntax(let ts) = rendition, ts != found[0].transferSyntaxUID else {
                 chosen = rendition
                 break

@@ -1,0 +1,67 @@
+import Foundation
+import GatewayDICOMweb
+import Testing
+
+@Suite struct MetadataCacheTests {
+    /// Answers each instance's metadata with its UID and URL, counting the files it reads.
+    final class CountingReader: WADOFileReader, @unchecked Sendable {
+        // @unchecked: the counter is only touched under the lock.
+        private let lock = NSLock()
+        private var count = 0
+        var reads: Int { lock.withLock { count } }
+
+        func metadata(path: String, instanceURL: String) throws(WADOError) -> [UInt8] {
+            lock.withLock { count += 1 }
+            if path.hasSuffix("broken") { throw WADOError(.failed, "cannot read \(path)") }
+            return Array("{\"path\":\"\(path)\",\"url\":\"\(instanceURL)\"}".utf8)
+        }
+        func bulkData(path: String, tag: UInt32) throws(WADOError) -> (bytes: [UInt8], transferSyntaxUID: String) { ([], "") }
+        func frames(path: String, numbers: [Int], transferSyntaxUID: String?) throws(WADOError)
+            -> (frames: [[UInt8]], transferSyntaxUID: String) { ([], "") }
+        func transcode(path: String, to transferSyntaxUID: String, output: String) throws(WADOError) {}
+        func renderJPEG(path: String, frame: Int, maxSide: Int, quality: Int) throws(WADOError) -> [UInt8] { [] }
+    }
+
+    static func instances(_ count: Int, sha: String = "a") -> [WADOInstance] {
+        (1...count).map {
+            WADOInstance(studyUID: "1.2", seriesUID: "1.2.3", sopUID: "1.2.3.\($0)", sopClassUID: "1.2.840.10008.5.1.4.1.1.2",
+                         transferSyntaxUID: "1.2.840.10008.1.2.1", path: "/cache/\($0).dcm", fingerprint: "\(sha)\($0)")
+        }
+    }
+
+    @Test func seriesMetadataIsOneArrayInInstanceOrderAndReadOnceThenFromTheCacheFile() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("metadata-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let reader = CountingReader()
+        let cache = MetadataCache(directory: dir, reader: reader)
+        let series = Self.instances(50)
+        let first = try cache.metadata(of: series, view: "", instanceURL: { "/dicom-web/i/\($0.sopUID)" })
+        let array = try #require(try JSONSerialization.jsonObject(with: Data(first)) as? [[String: String]])
+        #expect(array.map { $0["path"] } == series.map(\.path))
+        #expect(array[0]["url"] == "/dicom-web/i/1.2.3.1")
+        #expect(reader.reads == 50)
+        // Asked again (another process start would find the same file): no file is read.
+        let again = try MetadataCache(directory: dir, reader: reader).metadata(of: series, view: "", instanceURL: { "/dicom-web/i/\($0.sopUID)" })
+        #expect(again == first)
+        #expect(reader.reads == 50)
+        // An instance added, one replaced, another view or URL base: computed afresh.
+        _ = try cache.metadata(of: Self.instances(51), view: "", instanceURL: { "/dicom-web/i/\($0.sopUID)" })
+        #expect(reader.reads == 101)
+        _ = try cache.metadata(of: Self.instances(50, sha: "b"), view: "", instanceURL: { "/dicom-web/i/\($0.sopUID)" })
+        #expect(reader.reads == 151)
+        _ = try cache.metadata(of: series, view: "TRUST_B", instanceURL: { "/dicom-web/i/\($0.sopUID)" })
+        #expect(reader.reads == 201)
+    }
+
+    @Test func anUnreadableInstanceFailsTheRequestAndNothingIsCached() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("metadata-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let reader = CountingReader()
+        let cache = MetadataCache(directory: dir, reader: reader)
+        let broken = Self.instances(3) + [WADOInstance(studyUID: "1.2", seriesUID: "1.2.3", sopUID: "1.2.3.9", sopClassUID: "",
+                                                       transferSyntaxUID: "", path: "/cache/broken")]
+        #expect(throws: WADOError.self) { try cache.metadata(of: broken, view: "", instanceURL: { $0.sopUID }) }
+        #expect(throws: WADOError.self) { try cache.metadata(of: broken, view: "", instanceURL: { $0.sopUID }) }
+        #expect(reader.reads == 8)
+    }
+}
