@@ -26,7 +26,11 @@ public struct MetadataCache: Sendable {
     {
         let urls = instances.map(instanceURL)
         let key = Self.key(instances, view: view, urls: urls)
-        let cached = directory.map { $0 + "/" + key.prefix(2) + "/" + key + ".json" }
+        // One directory per series (or study): a new entry replaces the older ones of its set.
+        // A single instance is read directly, never kept.
+        let scope = Self.scope(instances)
+        let folder = instances.count > 1 ? directory.map { $0 + "/" + scope.prefix(2) + "/" + scope } : nil
+        let cached = folder.map { $0 + "/" + key + ".json" }
         if let cached, let data = FileManager.default.contents(atPath: cached) { return [UInt8](data) }
         let parts = try readAll(instances, urls: urls)
         var json: [UInt8] = [UInt8(ascii: "[")]
@@ -59,7 +63,22 @@ public struct MetadataCache: Sendable {
         // Written aside then renamed: a reader never sees half a file.
         let temporary = path + ".\(UUID().uuidString).tmp"
         guard FileManager.default.createFile(atPath: temporary, contents: Data(json)) else { return }
-        if rename(temporary, path) != 0 { try? FileManager.default.removeItem(atPath: temporary) }
+        if rename(temporary, path) != 0 {
+            try? FileManager.default.removeItem(atPath: temporary)
+            return
+        }
+        // Entries of the same set made for an older state of it (or another view) go.
+        let name = (path as NSString).lastPathComponent
+        for other in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where other != name && other.hasSuffix(".json") {
+            try? FileManager.default.removeItem(atPath: directory + "/" + other)
+        }
+    }
+
+    /// The set the instances form, hashed: their series when they share one, else their study.
+    static func scope(_ instances: [WADOInstance]) -> String {
+        let series = Set(instances.map(\.seriesUID))
+        let name = series.count == 1 ? "series\0" + series.first! : "study\0" + (instances.first?.studyUID ?? "")
+        return SHA256.hash(data: Array(name.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
     static func key(_ instances: [WADOInstance], view: String, urls: [String]) -> String {

@@ -51,6 +51,19 @@ import Testing
         #expect(reader.reads == 151)
         _ = try cache.metadata(of: series, view: "TRUST_B", instanceURL: { "/dicom-web/i/\($0.sopUID)" })
         #expect(reader.reads == 201)
+        // One entry per series on disk: each new state replaced the one before.
+        let files = FileManager.default.enumerator(atPath: dir)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".json") } ?? []
+        #expect(files.count == 1, "\(files)")
+    }
+
+    @Test func singleInstanceMetadataIsNotKept() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("metadata-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let reader = CountingReader()
+        let cache = MetadataCache(directory: dir, reader: reader)
+        for _ in 0..<2 { _ = try cache.metadata(of: Self.instances(1), view: "", instanceURL: { $0.sopUID }) }
+        #expect(reader.reads == 2)
+        #expect(!FileManager.default.fileExists(atPath: dir))
     }
 
     @Test func anUnreadableInstanceFailsTheRequestAndNothingIsCached() throws {
