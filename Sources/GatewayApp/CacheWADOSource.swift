@@ -27,7 +27,7 @@ struct CacheWADOSource: WADOInstanceSource {
                     studyUID: cached.studyUID, seriesUID: cached.seriesUID, sopUID: cached.instance.sopUID,
                     sopClassUID: cached.instance.sopClassUID, transferSyntaxUID: cached.instance.transferSyntax,
                     path: file.path, isCopy: file.isCopy,
-                    fingerprint: "\(cached.instance.sha256):\(cached.instance.sizeBytes)"))
+                    fingerprint: "\(cached.instance.sha256):\(cached.instance.sizeBytes)", instanceID: cached.instance.id ?? 0))
             }
         } catch {
             release(instances)

@@ -49,7 +49,7 @@ public struct MetadataCache: Sendable {
         let results = ResultSlots(count: instances.count)
         DispatchQueue.concurrentPerform(iterations: instances.count) { i in
             do throws(WADOError) {
-                results.set(i, .success(try reader.metadata(path: instances[i].path, instanceURL: urls[i])))
+                results.set(i, .success(try reader.metadata(instances[i], instanceURL: urls[i])))
             } catch {
                 results.set(i, .failure(error))
             }

@@ -65,7 +65,7 @@ extension WADORoutes {
         do {
             try await Self.offPool {
                 try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-                try reader.transcode(path: instance.path, to: ts, output: output)
+                try reader.transcode(instance, to: ts, output: output)
             }
         } catch {
             try? FileManager.default.removeItem(atPath: output)
@@ -108,7 +108,7 @@ extension WADORoutes {
             let wanted: String? = if case .transferSyntax(let ts) = rendition { ts } else { nil }
             do {
                 answer = try await Self.offPool { [reader] in
-                    try reader.frames(path: instance.path, numbers: numbers, transferSyntaxUID: wanted)
+                    try reader.frames(instance, numbers: numbers, transferSyntaxUID: wanted)
                 }
                 break
             } catch let error as WADOError where error.kind == .notAcceptable {
@@ -150,7 +150,7 @@ extension WADORoutes {
         defer { source.release(found) }
         let value: (bytes: [UInt8], transferSyntaxUID: String)
         do {
-            value = try await Self.offPool { [reader] in try reader.bulkData(path: found[0].path, tag: tag) }
+            value = try await Self.offPool { [reader] in try reader.bulkData(found[0], tag: tag) }
         } catch let error as WADOError {
             throw Self.httpError(error)
         }
@@ -191,7 +191,7 @@ extension WADORoutes {
     func renderJPEG(_ instance: WADOInstance, frame: Int, maxSide: Int, quality: Int) async throws -> [UInt8] {
         do {
             return try await Self.offPool { [reader] in
-                try reader.renderJPEG(path: instance.path, frame: frame, maxSide: maxSide, quality: quality)
+                try reader.renderJPEG(instance, frame: frame, maxSide: maxSide, quality: quality)
             }
         } catch let error as WADOError {
             throw Self.httpError(error)

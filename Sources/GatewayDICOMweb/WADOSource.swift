@@ -12,9 +12,11 @@ public struct WADOInstance: Sendable, Equatable {
     public let isCopy: Bool
     /// Changes whenever the stored instance does (its SHA-256): keys the metadata cache.
     public let fingerprint: String
+    /// The index's row id (0 when unknown): names the instance in the crash journal.
+    public let instanceID: Int64
 
     public init(studyUID: String, seriesUID: String, sopUID: String, sopClassUID: String, transferSyntaxUID: String,
-                path: String, isCopy: Bool = false, fingerprint: String = "") {
+                path: String, isCopy: Bool = false, fingerprint: String = "", instanceID: Int64 = 0) {
         self.studyUID = studyUID
         self.seriesUID = seriesUID
         self.sopUID = sopUID
@@ -23,6 +25,7 @@ public struct WADOInstance: Sendable, Equatable {
         self.path = path
         self.isCopy = isCopy
         self.fingerprint = fingerprint.isEmpty ? path : fingerprint
+        self.instanceID = instanceID
     }
 }
 
@@ -38,20 +41,21 @@ public struct WADOError: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 }
 
-/// What WADO-RS needs done to a stored file with DCMTK. GatewayApp implements it over DicomNetwork
-/// (this module never imports it); every method blocks: the routes call them off Swift's pool.
+/// What WADO-RS needs done to a stored instance's file with DCMTK. GatewayApp implements it over
+/// DicomNetwork (this module never imports it); every method blocks: the routes call them off
+/// Swift's pool.
 public protocol WADOFileReader: Sendable {
     /// The data set as DICOM JSON (one object), BulkDataURIs built on `instanceURL`.
-    func metadata(path: String, instanceURL: String) throws(WADOError) -> [UInt8]
+    func metadata(_ instance: WADOInstance, instanceURL: String) throws(WADOError) -> [UInt8]
     /// A top-level binary value (GGGGEEEE) and the transfer syntax its bytes are in.
-    func bulkData(path: String, tag: UInt32) throws(WADOError) -> (bytes: [UInt8], transferSyntaxUID: String)
+    func bulkData(_ instance: WADOInstance, tag: UInt32) throws(WADOError) -> (bytes: [UInt8], transferSyntaxUID: String)
     /// Frames (1-based) as stored (nil) or converted to a transfer syntax, and theirs.
-    func frames(path: String, numbers: [Int], transferSyntaxUID: String?) throws(WADOError)
+    func frames(_ instance: WADOInstance, numbers: [Int], transferSyntaxUID: String?) throws(WADOError)
         -> (frames: [[UInt8]], transferSyntaxUID: String)
     /// The file as a Part 10 file in another transfer syntax, written to `output`.
-    func transcode(path: String, to transferSyntaxUID: String, output: String) throws(WADOError)
+    func transcode(_ instance: WADOInstance, to transferSyntaxUID: String, output: String) throws(WADOError)
     /// One frame (1-based; 0: the first) as a JPEG no larger than `maxSide` (0: as is).
-    func renderJPEG(path: String, frame: Int, maxSide: Int, quality: Int) throws(WADOError) -> [UInt8]
+    func renderJPEG(_ instance: WADOInstance, frame: Int, maxSide: Int, quality: Int) throws(WADOError) -> [UInt8]
 }
 
 /// Which instances a WADO request names, as the caller may see them.

@@ -9,11 +9,13 @@ public struct CachedInstance: Sendable, Equatable {
 
 extension CacheIndex {
     /// The instances of a study, of one series of it, or one instance, in series and instance
-    /// order (for DICOMweb retrieve, where the URL names the study, series and instance).
+    /// order (for DICOMweb retrieve, where the URL names the study, series and instance); quarantined
+    /// instances are left out.
     public func cachedInstances(studyUID: String, seriesUID: String?, sopUID: String?) throws -> [CachedInstance] {
         var sql = """
             SELECT i.*, s.studyUID AS w_study, se.seriesUID AS w_series FROM instance i
-            JOIN series se ON se.id = i.seriesRef JOIN study s ON s.id = se.studyRef WHERE s.studyUID = ?
+            JOIN series se ON se.id = i.seriesRef JOIN study s ON s.id = se.studyRef
+            WHERE s.studyUID = ? AND i.quarantine IS NULL
             """
         var arguments: [DatabaseValueConvertible] = [studyUID]
         if let seriesUID {

@@ -10,16 +10,17 @@ import Testing
         private var count = 0
         var reads: Int { lock.withLock { count } }
 
-        func metadata(path: String, instanceURL: String) throws(WADOError) -> [UInt8] {
+        func metadata(_ instance: WADOInstance, instanceURL: String) throws(WADOError) -> [UInt8] {
             lock.withLock { count += 1 }
+            let path = instance.path
             if path.hasSuffix("broken") { throw WADOError(.failed, "cannot read \(path)") }
             return Array("{\"path\":\"\(path)\",\"url\":\"\(instanceURL)\"}".utf8)
         }
-        func bulkData(path: String, tag: UInt32) throws(WADOError) -> (bytes: [UInt8], transferSyntaxUID: String) { ([], "") }
-        func frames(path: String, numbers: [Int], transferSyntaxUID: String?) throws(WADOError)
+        func bulkData(_ instance: WADOInstance, tag: UInt32) throws(WADOError) -> (bytes: [UInt8], transferSyntaxUID: String) { ([], "") }
+        func frames(_ instance: WADOInstance, numbers: [Int], transferSyntaxUID: String?) throws(WADOError)
             -> (frames: [[UInt8]], transferSyntaxUID: String) { ([], "") }
-        func transcode(path: String, to transferSyntaxUID: String, output: String) throws(WADOError) {}
-        func renderJPEG(path: String, frame: Int, maxSide: Int, quality: Int) throws(WADOError) -> [UInt8] { [] }
+        func transcode(_ instance: WADOInstance, to transferSyntaxUID: String, output: String) throws(WADOError) {}
+        func renderJPEG(_ instance: WADOInstance, frame: Int, maxSide: Int, quality: Int) throws(WADOError) -> [UInt8] { [] }
     }
 
     static func instances(_ count: Int, sha: String = "a") -> [WADOInstance] {
