@@ -38,6 +38,10 @@ import Testing
             uri = url[: url.index("/", len("http://"))] + uri
         open(out + "/bulk.bin", "wb").write(c.retrieve_bulkdata(uri)[0])
         open(out + "/rendered.jpg", "wb").write(c.retrieve_instance_rendered(study, mf_series, mf_sop, media_types=("image/jpeg",)))
+        # The JPEG instance asked for uncompressed: DCMTK transcodes it on the way out.
+        plain = c.retrieve_instance(study, mf_series, mf_sop, media_types=(("application/dicom", "1.2.840.10008.1.2.1"),))
+        report["transcoded_ts"] = str(plain.file_meta.TransferSyntaxUID)
+        open(out + "/mf-transcoded-pixels.bin", "wb").write(plain.PixelData)
         json.dump(report, open(out + "/report.json", "w"))
         """#
 
@@ -143,6 +147,7 @@ import Testing
         #expect(report["series"] as? [String] == [1, 2, 3].map { "\(series).\($0)" })
         #expect(report["instance"] as? String == sop)
         #expect(report["series_metadata"] as? Int == 3)
+        #expect(report["transcoded_ts"] as? String == "1.2.840.10008.1.2.1")
 
         // Byte for byte: the instance is the cached file; frame 1 and the bulk data are its pixel data.
         let file = { (name: String) in FileManager.default.contents(atPath: out + "/" + name) ?? Data() }
@@ -154,6 +159,7 @@ import Testing
         let stored = file("mf-frame2-stored.bin")
         #expect(stored.prefix(2) == Data([0xFF, 0xD8]) && stored.count > 100)
         #expect(file("mf-frames23-decoded.bin") == Data(mfRaw[512...]))
+        #expect(file("mf-transcoded-pixels.bin") == Data(mfRaw))
         let jpeg = file("rendered.jpg")
         #expect(jpeg.prefix(3) == Data([0xFF, 0xD8, 0xFF]) && jpeg.suffix(2) == Data([0xFF, 0xD9]))
 
@@ -196,6 +202,15 @@ import Testing
         #expect(uriJPEG.status == 200 && uriJPEG.contentType == "image/jpeg" && uriJPEG.body.prefix(2) == Data([0xFF, 0xD8]))
         let missing = try Self.curl("\(root)/studies/\(studyUID)/series/\(series)/instances/\(series).99", accept: nil, in: dir)
         #expect(missing.status == 404)
+        // What is not a UID never reaches the index, let alone a file name.
+        let notUID = try Self.curl("\(root)/studies/\(studyUID)/series/..%2F..%2Fetc/metadata", accept: nil, in: dir)
+        #expect(notUID.status == 400, "\(notUID.status)")
+        let badFrames = try Self.curl("\(frameURL.dropLast())0,x", accept: nil, in: dir)
+        #expect(badFrames.status == 400, "\(badFrames.status)")
+
+        // Transcoded copies are gone once sent.
+        let outgoing = (try? FileManager.default.contentsOfDirectory(atPath: gateway.storageRoot + "/outgoing")) ?? []
+        #expect(outgoing.isEmpty, "\(outgoing)")
 
         // Each retrieve is in the audit trail.
         let audit = try HTTPProbe(port: gateway.httpPort).wait("/api/v1/audit?event=retrieve") {
