@@ -94,21 +94,25 @@ extension WADORoutes {
                         body: ResponseBody(byteBuffer: ByteBuffer(bytes: json)))
     }
 
-    /// `/frames/{list}`: one part per frame, `transfer-syntax` in each part's Content-Type.
+    /// `/frames/{list}`: one part per frame, `transfer-syntax` in each part's Content-Type. The first
+    /// frame settles the transfer syntax (406 when none acceptable can be made); frames sent as stored
+    /// are then read one at a time as the client reads, so a long list never sits in memory.
     func frames(_ request: Request, _ target: Target, _ numbers: [Int], _ caller: WADOCaller) async throws -> Response {
         let accept = Self.accept(request)
         let found = try await instances(target, caller)
-        defer { source.release(found) }
+        var released = false
+        defer { if !released { source.release(found) } }
         let instance = found[0]
         let renditions = WADONegotiation.frames(accept, stored: instance.transferSyntaxUID)
         guard !renditions.isEmpty else { throw Self.notAcceptable("frames") }
-        var answer: (frames: [[UInt8]], transferSyntaxUID: String)?
+        var first: (frames: [[UInt8]], transferSyntaxUID: String)?
+        var wanted: String?
         var lastError: WADOError?
         for rendition in renditions {
-            let wanted: String? = if case .transferSyntax(let ts) = rendition { ts } else { nil }
+            if case .transferSyntax(let ts) = rendition { wanted = ts } else { wanted = nil }
             do {
-                answer = try await Self.offPool { [reader] in
-                    try reader.frames(instance, numbers: numbers, transferSyntaxUID: wanted)
+                first = try await Self.offPool { [reader, wanted] in
+                    try reader.frames(instance, numbers: [numbers[0]], transferSyntaxUID: wanted)
                 }
                 break
             } catch let error as WADOError where error.kind == .notAcceptable {
@@ -117,16 +121,45 @@ extension WADORoutes {
                 throw Self.httpError(error)
             }
         }
-        guard let answer else { throw Self.httpError(lastError ?? WADOError(.notAcceptable, "frames cannot be sent")) }
+        guard let first, let firstBytes = first.frames.first else {
+            throw Self.httpError(lastError ?? WADOError(.notAcceptable, "frames cannot be sent"))
+        }
+        let ts = first.transferSyntaxUID
+        let rest = Array(numbers.dropFirst())
+        var converted: [[UInt8]] = []
+        if wanted != nil && !rest.isEmpty {
+            // Converted frames come from one decoding of the file.
+            do {
+                converted = try await Self.offPool { [reader, wanted] in
+                    try reader.frames(instance, numbers: rest, transferSyntaxUID: wanted).frames
+                }
+            } catch let error as WADOError {
+                throw Self.httpError(error)
+            }
+        }
         let partType = Self.framePartType(accept)
-        let multipart = MultipartRelated(type: partType)
+        let contentType = "\(partType); transfer-syntax=\(ts)"
         let location = instanceURL(instance) + "/frames/"
-        let parts = zip(numbers, answer.frames).map { number, bytes in
-            MultipartPart(contentType: "\(partType); transfer-syntax=\(answer.transferSyntaxUID)", location: location + "\(number)",
-                          bytes: bytes)
+        var parts = [MultipartPart(contentType: contentType, location: location + "\(numbers[0])", bytes: firstBytes)]
+        for (index, number) in rest.enumerated() {
+            if wanted != nil {
+                parts.append(MultipartPart(contentType: contentType, location: location + "\(number)", bytes: converted[index]))
+            } else {
+                parts.append(MultipartPart(contentType: contentType, location: location + "\(number)") { [reader] in
+                    let frame = try await Self.offPool { try reader.frames(instance, numbers: [number], transferSyntaxUID: nil) }
+                    return .bytes(frame.frames.first ?? [])
+                })
+            }
         }
         onRetrieve(caller, [instance.studyUID], "WADO-RS frames \(target.description)")
-        return Response(status: .ok, headers: [.contentType: multipart.contentType], body: multipart.body(parts))
+        let multipart = MultipartRelated(type: partType)
+        released = true
+        let body = ResponseBody { [source, parts] writer in
+            defer { source.release(found) }
+            try await multipart.write(parts) { try await writer.write($0) }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: multipart.contentType], body: body)
     }
 
     /// The parts' media type: the image type the client asked for, else application/octet-stream.

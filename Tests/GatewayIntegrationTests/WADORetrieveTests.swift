@@ -30,6 +30,8 @@ import Testing
         open(out + "/frame1.bin", "wb").write(c.retrieve_instance_frames(study, series, sop, [1])[0])
         stored = c.retrieve_instance_frames(study, mf_series, mf_sop, [2], media_types=(("application/octet-stream", "*"),))
         open(out + "/mf-frame2-stored.bin", "wb").write(stored[0])
+        listed = c.retrieve_instance_frames(study, mf_series, mf_sop, [3, 2, 1], media_types=(("application/octet-stream", "*"),))
+        report["listed_frames"] = [len(listed), listed[1] == stored[0], all(f[:2] == b"\xff\xd8" for f in listed)]
         decoded = c.retrieve_instance_frames(study, mf_series, mf_sop, [2, 3],
                                              media_types=(("application/octet-stream", "1.2.840.10008.1.2.1"),))
         open(out + "/mf-frames23-decoded.bin", "wb").write(decoded[0] + decoded[1])
@@ -148,6 +150,8 @@ import Testing
         #expect(report["instance"] as? String == sop)
         #expect(report["series_metadata"] as? Int == 3)
         #expect(report["transcoded_ts"] as? String == "1.2.840.10008.1.2.1")
+        // [count, the second is frame 2, all JPEG streams] (JSON true reads as 1).
+        #expect(report["listed_frames"] as? [Int] == [3, 1, 1], "frames 3,2,1 as stored: \(report)")
 
         // Byte for byte: the instance is the cached file; frame 1 and the bulk data are its pixel data.
         let file = { (name: String) in FileManager.default.contents(atPath: out + "/" + name) ?? Data() }
