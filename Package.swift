@@ -159,7 +159,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GatewayDICOMwebTests",
-            dependencies: ["GatewayDICOMweb", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["GatewayDICOMweb", "GatewayStore", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(
             name: "GatewayIntegrationTests",

@@ -26,8 +26,10 @@ public struct TLSHandshakeFailure: Sendable, Hashable {
 extension AssociationInfo {
     /// For instances that arrive other than on an inbound association (e.g. by a C-GET the
     /// gateway sends): who they come from.
-    public static func offAssociation(callingAE: String, calledAE: String, peerHost: String) -> AssociationInfo {
-        AssociationInfo(id: 0, callingAE: callingAE, calledAE: calledAE, peerHost: peerHost)
+    /// `id`: 0, or a number of the caller's that no association of the DICOM server has (a
+    /// STOW-RS request's), to count what it stores apart.
+    public static func offAssociation(callingAE: String, calledAE: String, peerHost: String, id: UInt64 = 0) -> AssociationInfo {
+        AssociationInfo(id: id, callingAE: callingAE, calledAE: calledAE, peerHost: peerHost)
     }
 }
 

@@ -19,16 +19,15 @@ public struct AdminServer: Service {
     let credentials: [TokenAuthentication<AdminRequestContext>.Credential]
     let tls: TLSConfiguration?
     let onListening: @Sendable (Int) -> Void
-    /// More routes (DICOMweb), added by the composition root after the API's own.
-    let extraRoutes: @Sendable (Router<AdminRequestContext>) -> Void
+    /// More routes on the same listener (DICOMweb), with the largest request body they take.
+    let mounts: [HTTPMount]
 
     /// - Throws: when a token file cannot be read or is empty, or the TLS certificate or key
     ///   cannot be loaded.
     public init(settings: HTTPSettings, index: CacheIndex, control: any GatewayControl, metrics: PrometheusCollectorRegistry,
-                logger: Logger, onListening: @escaping @Sendable (Int) -> Void = { _ in },
-                extraRoutes: @escaping @Sendable (Router<AdminRequestContext>) -> Void = { _ in }) throws {
+                logger: Logger, mounts: [HTTPMount] = [], onListening: @escaping @Sendable (Int) -> Void = { _ in }) throws {
         self.settings = settings
-        self.extraRoutes = extraRoutes
+        self.mounts = mounts
         api = AdminAPI(index: index, control: control, metrics: metrics, logger: logger)
         self.onListening = onListening
         credentials = try settings.allTokens.map { token in
@@ -71,12 +70,15 @@ public struct AdminServer: Service {
             router.add(middleware: TokenAuthentication(credentials: credentials, logger: api.logger) { index.audit($0) })
         }
         api.addRoutes(to: router)
-        extraRoutes(router)
+        for mount in mounts { mount.addRoutes(router) }
         let logger = api.logger
         let (bind, port, onListening) = (settings.bind, settings.port, self.onListening)
         let scheme = tls == nil ? "http" : "https"
         let tokens = credentials.isEmpty ? "none (loopback)" : "\(credentials.count) token(s)"
-        let plain = HTTPLimits.http1Server(logger: logger)
+        let mounts = self.mounts
+        let plain = HTTPLimits.http1Server(logger: logger) { head in
+            mounts.lazy.compactMap { $0.bodyLimit(head) }.first ?? HTTPLimits.maxBodyBytes
+        }
         let app = Application(
             router: router,
             server: try tls.map { try .tls(plain, tlsConfiguration: $0) } ?? plain,
@@ -100,6 +102,19 @@ public struct AdminServer: Service {
         var l = logger
         if l.logLevel < .notice { l.logLevel = .notice }
         return l
+    }
+}
+
+/// Routes another module adds to the HTTP listener (DICOMweb), behind the same tokens and limits.
+public struct HTTPMount: Sendable {
+    public let addRoutes: @Sendable (Router<AdminRequestContext>) -> Void
+    /// The largest body of a request these routes take, or nil for ``HTTPLimits/maxBodyBytes``.
+    public let bodyLimit: @Sendable (HTTPRequest) -> Int?
+
+    public init(addRoutes: @escaping @Sendable (Router<AdminRequestContext>) -> Void,
+                bodyLimit: @escaping @Sendable (HTTPRequest) -> Int? = { _ in nil }) {
+        self.addRoutes = addRoutes
+        self.bodyLimit = bodyLimit
     }
 }
 

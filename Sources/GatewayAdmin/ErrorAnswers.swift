@@ -20,7 +20,7 @@ struct ErrorAnswers<Context: RequestContext>: RouterMiddleware {
         } catch let bad as BadRequest {
             return JSONResponse.error(.badRequest, bad.message)
         } catch is NIOTooManyBytesError {
-            var response = JSONResponse.error(.contentTooLarge, RequestLimitsHandler.Refusal.bodyTooLarge.message)
+            var response = JSONResponse.error(.contentTooLarge, RequestLimitsHandler.Refusal.bodyTooLarge(limit: HTTPLimits.maxBodyBytes).message)
             response.headers[.connection] = "close"
             return response
         } catch is HTTPParserError {

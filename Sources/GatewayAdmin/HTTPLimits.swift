@@ -38,11 +38,12 @@ public enum HTTPLimits {
 
     /// The HTTP/1.1 server with these limits: NIO's decoder limits for the head, and
     /// ``RequestLimitsHandler`` for bodies, refusals and closing refused connections.
-    static func http1Server(logger: Logger) -> HTTPServerBuilder {
+    /// `bodyLimit`: the largest body of a request, ``maxBodyBytes`` but where a route takes more (STOW-RS).
+    static func http1Server(logger: Logger, bodyLimit: @escaping @Sendable (HTTPRequest) -> Int = { _ in maxBodyBytes }) -> HTTPServerBuilder {
         let decoder = HTTP1Channel.Configuration.DecoderConfiguration(
             maxHeaderFieldSize: maxHeaderFieldBytes, maxHeaderListSize: maxHeaderBytes, maxHeaderFieldCount: maxHeaderFields)
         return .http1(configuration: .init(
-            additionalChannelHandlers: [RequestLimitsHandler(logger: logger)],
+            additionalChannelHandlers: [RequestLimitsHandler(logger: logger, bodyLimit: bodyLimit)],
             idleTimeout: idleTimeout,
             httpDecoderConfiguration: decoder))
     }

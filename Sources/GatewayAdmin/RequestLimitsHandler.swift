@@ -33,7 +33,7 @@ final class RequestLimitsHandler: ChannelDuplexHandler, RemovableChannelHandler 
 
     /// Why a request is refused here, with its status and what the client is told.
     enum Refusal {
-        case bodyTooLarge, headersTooLarge, malformed
+        case bodyTooLarge(limit: Int), headersTooLarge, malformed
 
         var status: HTTPResponse.Status {
             switch self {
@@ -45,6 +45,9 @@ final class RequestLimitsHandler: ChannelDuplexHandler, RemovableChannelHandler 
 
         var message: String {
             switch self {
+            case .bodyTooLarge(let limit) where limit != HTTPLimits.maxBodyBytes:
+                "the request body is over \(limit) bytes, the most this gateway takes in one STOW-RS request (dicomweb.stow_max_bytes); "
+                    + "nothing was stored: send the instances in smaller requests"
             case .bodyTooLarge:
                 "the request body is over \(HTTPLimits.maxBodyBytes) bytes, the most this API takes"
             case .headersTooLarge:
@@ -57,6 +60,10 @@ final class RequestLimitsHandler: ChannelDuplexHandler, RemovableChannelHandler 
     }
 
     let logger: Logger
+    /// The largest body of a request (``HTTPLimits/maxBodyBytes`` but for STOW-RS).
+    let bodyLimit: @Sendable (HTTPRequest) -> Int
+    /// The limit of the request being read.
+    private var currentLimit = HTTPLimits.maxBodyBytes
     /// Requests passed on whose answer has not been written to the end yet.
     private var answersOwed = 0
     /// A request's head is passed on and its end not yet.
@@ -76,8 +83,9 @@ final class RequestLimitsHandler: ChannelDuplexHandler, RemovableChannelHandler 
     /// The last answer is written: nothing more goes out.
     private var closing = false
 
-    init(logger: Logger) {
+    init(logger: Logger, bodyLimit: @escaping @Sendable (HTTPRequest) -> Int = { _ in HTTPLimits.maxBodyBytes }) {
         self.logger = logger
+        self.bodyLimit = bodyLimit
     }
 
     // MARK: Inbound
@@ -90,8 +98,9 @@ final class RequestLimitsHandler: ChannelDuplexHandler, RemovableChannelHandler 
                 dropping = true
                 return
             }
-            if let length = head.headerFields[.contentLength].flatMap(Int.init), length > HTTPLimits.maxBodyBytes {
-                refuse(.bodyTooLarge, context: context, detail: "content-length \(length)")
+            currentLimit = bodyLimit(head)
+            if let length = head.headerFields[.contentLength].flatMap(Int.init), length > currentLimit {
+                refuse(.bodyTooLarge(limit: currentLimit), context: context, detail: "content-length \(length)")
                 return
             }
             if head.headerFields[.connection]?.lowercased().contains("close") == true {
@@ -106,7 +115,7 @@ final class RequestLimitsHandler: ChannelDuplexHandler, RemovableChannelHandler 
         case .body(let part):
             bodyBytes += part.readableBytes
             context.fireChannelRead(data)
-            if bodyBytes > HTTPLimits.maxBodyBytes {
+            if bodyBytes > currentLimit {
                 // The reader now holds more than the limit and fails; nothing more reaches it.
                 readingRequest = false
                 context.fireChannelRead(wrapInboundOut(.end(nil)))

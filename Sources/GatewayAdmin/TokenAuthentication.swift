@@ -15,7 +15,7 @@ import NIOCore
 /// token whatever matches first. A missing or unknown token is answered 401, a token whose role
 /// is too low 403; each failure is logged and audited (event `authentication`, outcome
 /// `failure`, the remote address and the request's method and path; never the token).
-struct TokenAuthentication<Context: RemoteAddressRequestContext>: RouterMiddleware {
+struct TokenAuthentication<Context: RemoteAddressRequestContext & TokenNameRequestContext>: RouterMiddleware {
     struct Credential: Sendable {
         let name: String
         let role: APIRole
@@ -84,6 +84,8 @@ struct TokenAuthentication<Context: RemoteAddressRequestContext>: RouterMiddlewa
             return JSONResponse.error(.forbidden, "the token '\(credential.name)' has the role \(credential.role.rawValue); "
                 + "\(request.method.rawValue) \(path) needs \(needed.rawValue)")
         }
+        var context = context
+        context.tokenName = credential.name
         return try await next(request, context)
     }
 
@@ -101,11 +103,19 @@ struct TokenAuthentication<Context: RemoteAddressRequestContext>: RouterMiddlewa
     }
 }
 
+/// A request context that carries the authenticated token's name.
+public protocol TokenNameRequestContext {
+    var tokenName: String? { get set }
+}
+
 /// The request context of the HTTP API: Hummingbird's basic one plus the client's address,
 /// for the audit trail.
-public struct AdminRequestContext: RequestContext, RemoteAddressRequestContext {
+public struct AdminRequestContext: RequestContext, RemoteAddressRequestContext, TokenNameRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
+    /// The name of the token the request carried (`http.tokens[].name`), once authenticated;
+    /// nil when the API takes no tokens.
+    public var tokenName: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -72,6 +72,12 @@ public final class CacheServiceProvider: DicomServiceProvider {
             tally.add(association.id, stored: false)
             return .refusedNotAuthorized
         }
+        return admitSpace(association)
+    }
+
+    /// The disk-space part of `admitStore`, for callers whose permission was checked otherwise
+    /// (a STOW-RS request's token role).
+    func admitSpace(_ association: AssociationInfo) -> DIMSEStatus {
         // At least 64 MiB always stay free: the cache never fills the disk. (A write that fails
         // mid-data-set anyway is refused after the data set is read: see cdcm_store_receive.cpp.)
         let minimum = max(configuration.storage.minFreeSpace.bytes, Self.freeSpaceFloor)

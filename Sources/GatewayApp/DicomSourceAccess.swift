@@ -68,21 +68,9 @@ struct DicomSourceAccess: SourceQuerier, SourceRetriever {
             timeouts: timeouts)
         defer { association.release() }
         let from = AssociationInfo.offAssociation(callingAE: node.aeTitle.value, calledAE: callingAE.value, peerHost: address.host)
-        let limits = Gateway.inputLimits(holder.current.limits)
-        let outcome = try association.get(model: .studyRoot, keys: keys, into: directory, priority: priority, onProgress: progress) { path, sop in
-            // A pulled instance meets the same input limits as a C-STORE before anything parses it.
-            let verdict = DicomFile.checkLimits(path, limits)
-            guard verdict.isOK else {
-                provider.storeRefused(StoreRequest(sopClassUID: "", sopInstanceUID: sop, transferSyntaxUID: "", filePath: path),
-                                      association: from, status: .cannotUnderstand, reason: verdict.text)
-                return .cannotUnderstand
-            }
-            guard let info = try? DicomFile.probe(path) else { return .cannotUnderstand }
-            let request = StoreRequest(sopClassUID: info.sopClassUID, sopInstanceUID: sop, transferSyntaxUID: info.transferSyntaxUID,
-                                       priority: priority, filePath: path)
-            let admitted = provider.admitStore(request, association: from)
-            guard admitted.isSuccess else { return admitted }
-            return provider.store(request, association: from).status
+        let outcome = try association.get(model: .studyRoot, keys: keys, into: directory, priority: priority, onProgress: progress) { path, _ in
+            // A pulled instance takes the way in of every file: input limits, admission, a C-STORE's ingest.
+            provider.storeArrivedFile(path, from: from, priority: priority).result.status
         }
         return SourceRetrieval(status: outcome.status, counts: outcome.counts, errorComment: outcome.errorComment)
     }

@@ -105,8 +105,12 @@ public final class Gateway: Sendable {
             ? try AdminServer(settings: configuration.http, index: index,
                               control: RunningGatewayControl(holder: holder, index: index, signal: signal, startedAt: started, logger: logger,
                                                              worklistCoordinator: worklist),
-                              metrics: metrics, logger: logger, onListening: onHTTPListening,
-                              extraRoutes: { [wado] router in DicomWebWADO.mount(wado, on: router) })
+                              metrics: metrics, logger: logger,
+                              mounts: [
+                                  HTTPMount(addRoutes: { [wado] router in DicomWebWADO.mount(wado, on: router) }),
+                                  DicomWebMount.routes(configuration.dicomweb, provider: provider, worklist: worklist, logger: logger),
+                              ],
+                              onListening: onHTTPListening)
             : nil
         var listener = DicomServer.Configuration(
             port: g.port, bindAddress: g.bind, maxAssociations: g.maxAssociations, maxPDU: UInt32(g.maxPDU),

@@ -5,7 +5,7 @@ extension GatewayConfiguration {
     /// The top-level sections. To add one: add a case, a `static let keys` on its model, and a
     /// line in `read(_:baseDirectory:)`. Any other top-level key is reported as unknown.
     enum Section: String, CaseIterable {
-        case gateway, limits, storage, delivery, identity, priors, logging, http, audit, nodes, priorities, routes, reporting
+        case gateway, limits, storage, delivery, identity, priors, logging, http, dicomweb, audit, nodes, priorities, routes, reporting
     }
 
     /// Reads and validates the file at `url`. Relative paths in it resolve against the
@@ -80,6 +80,7 @@ extension GatewayConfiguration {
         if let s = section(.priors, keys: PriorsSettings.keys) { priors = .read(s) }
         if let s = section(.logging, keys: LoggingSettings.keys) { logging = .read(s) }
         if let s = section(.http, keys: HTTPSettings.keys) { http = .read(s, baseDirectory: baseDirectory) }
+        if let s = section(.dicomweb, keys: DicomWebSettings.keys) { dicomweb = .read(s) }
         if let s = section(.audit, keys: AuditSettings.keys) { audit = .read(s, baseDirectory: baseDirectory) }
         let nodesSection = section(.nodes, keys: nil)
         if let s = nodesSection { nodes = NodesSection.read(s, gatewayAETitle: gateway.aeTitle) }

@@ -15,6 +15,8 @@ public struct GatewayConfiguration: Sendable, Hashable {
     public var gateway = GatewaySettings()
     /// `limits:` what the gateway accepts from peers before parsing (hostile input).
     public var limits = LimitsSettings()
+    /// `dicomweb:` DICOMweb on the HTTP listener (root, STOW-RS size limit).
+    public var dicomweb = DicomWebSettings()
     /// `storage:` cache directory, index and disk policies.
     public var storage: StorageSettings
     /// `delivery:` batches, retries, aging and giving up on queued deliveries.
