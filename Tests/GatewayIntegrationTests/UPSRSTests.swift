@@ -6,11 +6,12 @@ import Testing
 
 /// UPS-RS (PS3.18 §11) over the reporting worklist with curl as the client: search, retrieve,
 /// claim with a Transaction UID, a second claim refused (PS3.4 CC.1.1), a completion with the
-/// wrong Transaction UID refused, one with the right one done; each change in the audit trail.
+/// wrong Transaction UID refused, one with the right one done, a cancel by the performer; each
+/// change in the audit trail.
 @Suite(.serialized) struct UPSRSTests {
     static func value(_ object: [String: Any], _ tag: String) -> Any? { ((object[tag] as? [String: Any])?["Value"] as? [Any])?.first }
 
-    @Test func searchRetrieveClaimAndCompleteAWorkitem() async throws {
+    @Test func searchRetrieveClaimCompleteAndCancelWorkitems() async throws {
         let dir = TestDirectory("ups")
         let gw = try GatewayProcess(directory: dir, extraYAML: """
             nodes:
@@ -79,6 +80,26 @@ import Testing
         #expect(completed.body.contains(uid), "\(completed.body)")
         let late = try change("IN PROGRESS", t2)
         #expect(late.status == 409 && late.headers["warning"]?.contains("may no longer be updated") == true, "\(late.headers)")
+
+        // Another study's item: claimed, then cancelled by the same performer (another Transaction UID is refused).
+        let other = TestData.newUID()
+        let more = try TestData.study(in: dir.sub("o"), count: 1, studyUID: other, patientID: "P2", modality: "CR")
+        let (sent, log) = try DCMTK.run("/usr/bin/storescu", ["-aet", "TRUSTA_PACS", "-aec", "NETGW", "127.0.0.1", "\(gw.port)"] + more, in: dir)
+        try #require(sent == 0, "\(log)")
+        _ = try api.wait("/api/v1/worklist?state=allocated", timeout: 30) { ((try? $0.object()["items"] as? [[String: Any]]) ?? [])?.count == 1 }
+        let listed = try DicomWebPeers.curl(["\(root)/workitems?StudyInstanceUID=\(other)"], in: dir)
+        let otherItem = try #require((try JSONSerialization.jsonObject(with: Data(listed.body.utf8)) as? [[String: Any]])?.first, "\(listed.body)")
+        let otherUID = try #require(Self.value(otherItem, "00080018") as? String)
+        func change(_ uid: String, _ state: String, _ transaction: String) throws -> Int {
+            let body = #"{"00741000": {"vr": "CS", "Value": ["\#(state)"]}, "00081195": {"vr": "UI", "Value": ["\#(transaction)"]}}"#
+            return try DicomWebPeers.curl(["-X", "PUT", "--data-binary", body, "\(root)/workitems/\(uid)/state"], in: dir).status
+        }
+        let t3 = TestData.newUID()
+        #expect(try change(otherUID, "CANCELED", t3) == 409, "a SCHEDULED item cannot be canceled by a state change")
+        #expect(try change(otherUID, "IN PROGRESS", t3) == 200)
+        #expect(try change(otherUID, "CANCELED", t1) == 409)
+        #expect(try change(otherUID, "CANCELED", t3) == 200)
+        #expect(try WorklistPeers.items(gw)[other]?["state"] as String? == "cancelled")
 
         let audit = try WorklistPeers.rows(gw, "SELECT outcome, detail FROM audit WHERE event = 'worklist' AND studyUID = ?", [study])
         let outcomes = audit.map { $0["outcome"] as String }
