@@ -157,7 +157,7 @@ public final class Gateway: Sendable {
         signal(SIGHUP, SIG_IGN)
         hangup.setEventHandler { [holder, index, logger, dicomServer] in
             _ = RunningGatewayControl.reload(holder, index: index, actor: "SIGHUP", logger: logger)
-            GatewayTLS.reload(holder.current.gateway.tls, server: dicomServer, logger: logger)
+            GatewayTLS.reload(holder.current.gateway.tls, server: dicomServer, index: index, logger: logger)
         }
         hangup.resume()
         defer { hangup.cancel() }

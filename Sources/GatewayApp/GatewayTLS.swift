@@ -2,6 +2,7 @@ import DicomCore
 import DicomNetwork
 import Foundation
 import GatewayConfig
+import GatewayStore
 import Logging
 
 /// DICOM TLS for the running gateway: the listener's context and the client context its
@@ -32,9 +33,11 @@ enum GatewayTLS {
     }
 
     /// On SIGHUP: the certificate, key, trusted CA and CRL files read again; a bad file keeps the
-    /// running contexts (and says why).
-    static func reload(_ settings: GatewayTLSSettings?, server: DicomServer, logger: Logger) {
+    /// running contexts (and says why). Either way the audit trail gets a `config` entry (a
+    /// Security Alert, Software Configuration), so a rotation that did not take is not only logged.
+    static func reload(_ settings: GatewayTLSSettings?, server: DicomServer, index: CacheIndex, logger: Logger) {
         guard let settings, server.tlsPort != nil else { return }
+        let record: AuditRecord
         do {
             let (listener, client) = try contexts(settings)
             try server.replaceTLS(listener)
@@ -42,9 +45,15 @@ enum GatewayTLS {
             for warning in settings.warnings { logger.warning("DICOM TLS: \(warning)") }
             logExpiry(settings, logger: logger)
             logger.notice("DICOM TLS certificates reloaded", metadata: ["certificate": "\(settings.certificate.path)"])
+            let identity = (try? CertificateIdentity.read(path: settings.certificate.path))?.identity
+            record = AuditRecord(event: "config", actor: "SIGHUP", outcome: "reloaded",
+                                 detail: "DICOM TLS certificate \(identity.map { "\($0.subject), SHA-256 \($0.sha256)" } ?? settings.certificate.path)")
         } catch {
             logger.error("DICOM TLS reload refused; the running certificates are kept", metadata: ["error": "\(error.message)"])
+            record = AuditRecord(event: "config", actor: "SIGHUP", outcome: "refused",
+                                 detail: String("DICOM TLS certificates not reloaded, the running ones kept: \(error.message)".prefix(2000)))
         }
+        index.audit(record)
     }
 
     private static func logExpiry(_ settings: GatewayTLSSettings, logger: Logger) {

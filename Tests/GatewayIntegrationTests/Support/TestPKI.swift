@@ -49,4 +49,30 @@ enum TestPKI {
     static func pin(_ node: inout NodeConfig, to name: String, required: Bool = true) throws {
         node.security = NodeTLSSettings(required: required, certificateSHA256: NodeTLSSettings.normalizedSHA256(try fingerprint(name)))
     }
+
+    /// A new key and certificate for `subject`, signed by the test CA (a renewal: same subject,
+    /// new key and serial), written to `directory/name.key` and `name.crt`.
+    static func issue(_ name: String, subject: String = "/O=Test Network/CN=netgw", in directory: String) throws {
+        let (key, csr, crt, ext) = ["key", "csr", "crt", "ext"].map { directory + "/" + name + "." + $0 }.tuple4
+        try "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n"
+            .write(toFile: ext, atomically: true, encoding: .utf8)
+        for step in [["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", subject],
+                     ["x509", "-req", "-in", csr, "-CA", path("ca.crt"), "-CAkey", path("ca.key"), "-set_serial", "\(UInt32.random(in: 1...UInt32.max))",
+                      "-days", "30", "-sha256", "-extfile", ext, "-out", crt]] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            p.arguments = step
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            p.waitUntilExit()
+            guard p.terminationStatus == 0 else { throw TestFailure("openssl \(step[0]) for \(name) failed") }
+        }
+        chmod(key, 0o600)
+        try? FileManager.default.removeItem(atPath: csr)
+    }
+}
+
+extension Array {
+    fileprivate var tuple4: (Element, Element, Element, Element) { (self[0], self[1], self[2], self[3]) }
 }
