@@ -9,6 +9,9 @@ final class AssociationTally: @unchecked Sendable {
     // Safe: `counts` is only touched under `lock`.
     struct Counts {
         var stored = 0, refused = 0
+        /// Rejected by the gateway's own decision (caller, certificate, called AE title), which
+        /// wrote its audit entry (and Security Alert) already.
+        var rejected = false
         var studies: [String: AuditContext.Study] = [:]
         var studyOrder: [String] = []
         var patients: [AuditContext.Patient] = []
@@ -47,6 +50,12 @@ final class AssociationTally: @unchecked Sendable {
         }
         if !c.patients.contains(patient) { c.patients.append(patient) }
         counts[id] = c
+    }
+
+    func markRejected(_ id: UInt64) {
+        lock.lock()
+        defer { lock.unlock() }
+        counts[id, default: Counts()].rejected = true
     }
 
     func finish(_ id: UInt64) -> Counts {

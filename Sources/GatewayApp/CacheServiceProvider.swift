@@ -39,6 +39,13 @@ public final class CacheServiceProvider: DicomServiceProvider {
     static let freeSpaceFloor: Int64 = 64 << 20
 
     public func associationRequested(_ association: AssociationInfo) -> AssociationDecision {
+        let decision = decide(association)
+        // Audited where it was decided: the end of a rejected association writes no second entry.
+        if decision != .accept { tally.markRejected(association.id) }
+        return decision
+    }
+
+    private func decide(_ association: AssociationInfo) -> AssociationDecision {
         if let refusal = authenticatePeer(association) { return refusal }
         if association.calledAE.trimmingDicomPadding() != configuration.gateway.aeTitle.value {
             logger.warning("association rejected: called AE title is not ours",
@@ -60,7 +67,7 @@ public final class CacheServiceProvider: DicomServiceProvider {
         var extra: Logger.Metadata = ["stored": "\(counts.stored)", "refused": "\(counts.refused)"]
         if !detail.isEmpty { extra["detail"] = "\(detail)" }
         logger.log(level: level, "association ended: \(how)", metadata: meta(association, extra))
-        if counts.stored + counts.refused > 0 || how != .released {
+        if !counts.rejected && (counts.stored + counts.refused > 0 || how != .released) {
             index.audit(AuditRecord(event: "association", actor: association.callingAE, peer: association.peerHost,
                                     outcome: "\(how)", detail: "stored \(counts.stored), refused \(counts.refused)\(detail.isEmpty ? "" : "; \(detail)")"),
                         context: counts.auditContext)
