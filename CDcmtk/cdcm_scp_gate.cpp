@@ -9,6 +9,7 @@
 #include <chrono>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -31,6 +32,19 @@ std::string peer_address(int fd) {
     else if (ss.ss_family == AF_INET6)
         inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6 *>(&ss)->sin6_addr, text, sizeof(text));
     return text;
+}
+
+/* Our ACKs go out at once (TCP_QUICKACK, which Linux clears again as it sees fit, so it is
+ * re-armed after every read and handshake step), and our writes are not held back (TCP_NODELAY).
+ * Without this a TLS caller whose Nagle is on (pynetdicom, many PACS) stalls 40 ms per handshake:
+ * its Finished goes out, our ACK waits for the delayed-ACK timer, and its A-ASSOCIATE-RQ waits
+ * for that ACK. Measured: 18 TLS associations/s against 93 plain before this. */
+void quick_ack(int fd, bool nodelay = false) {
+    const int saved = errno;  // callers read errno of the read before this
+    int one = 1;
+    if (nodelay) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+    errno = saved;
 }
 
 const char *reason_text(int reason) {
@@ -110,6 +124,7 @@ void AssociationGate::close_pending(size_t index, int reason) {
 bool AssociationGate::handshake(Pending &p) {
     ERR_clear_error();
     int r = SSL_do_handshake(p.ssl);
+    quick_ack(p.fd);
     if (r == 1) {
         p.handshaken = true;
         p.want_write = false;
@@ -161,6 +176,7 @@ void AssociationGate::accept_all(int listen_fd, bool tls, long long now) {
             fcntl(moved, F_SETFL, fcntl(moved, F_GETFL, 0) | O_NONBLOCK);
             fd = moved;
         }
+        quick_ack(fd, true);
         std::string address = peer_address(fd);
         // Limits: the oldest waiting connection of the same address, or the oldest of all, makes room.
         size_t same = 0, oldest_same = pending_.size();
@@ -234,6 +250,7 @@ bool AssociationGate::read_from(Pending &p) {
         } else {
             n = ::read(p.fd, chunk, ask);
         }
+        quick_ack(p.fd);
         if (n > 0) {
             p.buf.append(chunk, static_cast<size_t>(n));
             if (p.buf.size() == 1 && static_cast<unsigned char>(p.buf[0]) != 0x01)
