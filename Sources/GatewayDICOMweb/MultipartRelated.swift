@@ -80,15 +80,12 @@ public struct MultipartRelated: Sendable {
         for (index, part) in parts.enumerated() {
             let lead = (index == 0 ? "" : "\r\n") + partHeader(part)
             let content = try await part.content()
+            // A temporary file goes once written, or when the client has gone before it could be.
+            defer { if case .temporaryFile(let path) = content { try? FileManager.default.removeItem(atPath: path) } }
             try await write(ByteBuffer(string: lead))
             switch content {
-            case .bytes(let bytes):
-                try await write(ByteBuffer(bytes: bytes))
-            case .file(let path):
-                try await stream(path, to: write)
-            case .temporaryFile(let path):
-                defer { try? FileManager.default.removeItem(atPath: path) }
-                try await stream(path, to: write)
+            case .bytes(let bytes): try await write(ByteBuffer(bytes: bytes))
+            case .file(let path), .temporaryFile(let path): try await stream(path, to: write)
             }
         }
         if parts.isEmpty { try await write(ByteBuffer(string: "--\(boundary)--\r\n")) } else { try await write(ByteBuffer(string: closeDelimiter)) }

@@ -53,6 +53,18 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: temporary))
     }
 
+    struct ClientGone: Error {}
+
+    @Test func temporaryFileIsDeletedWhenTheClientGoesBeforeItIsSent() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("gone-\(UUID().uuidString).dcm").path
+        _ = FileManager.default.createFile(atPath: path, contents: Data([1, 2, 3]))
+        let multipart = MultipartRelated(type: "application/dicom")
+        await #expect(throws: ClientGone.self) {
+            try await multipart.write([MultipartPart(contentType: "application/dicom") { .temporaryFile(path) }]) { _ in throw ClientGone() }
+        }
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
     @Test func boundariesAreFreshEachTime() {
         let a = MultipartRelated.newBoundary(), b = MultipartRelated.newBoundary()
         #expect(a != b)
