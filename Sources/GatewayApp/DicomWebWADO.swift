@@ -1,21 +1,24 @@
 import Foundation
 import GatewayAdmin
+import GatewayConfig
 import GatewayDICOMweb
 import GatewayStore
 import Hummingbird
 import Logging
 
-/// WADO-RS and WADO-URI on the HTTP API: the cache index as the instance source, DCMTK (through
-/// DicomNetwork) for the file work, retrieves in the audit trail (DICOM "retrieve", 110103).
+/// WADO-RS (under `dicomweb.root`) and WADO-URI (`/wado`) on the HTTP API: the cache index as the
+/// instance source, DCMTK (through DicomNetwork) for the file work, retrieves in the audit trail
+/// (DICOM "retrieve", 110103) under the caller's token name.
 enum DicomWebWADO {
-    /// The DICOMweb root the routes hang under, and WADO-URI's path beside it.
-    static let root = "/dicom-web"
+    /// WADO-URI's path (PS3.18 9: a path of its own, beside the DICOMweb root).
     static let wadoURIPath = "/wado"
 
-    static func routes(holder: ConfigurationHolder, index: CacheIndex, paths: InstancePath, logger: Logger) -> WADORoutes {
+    static func mount(_ settings: DicomWebSettings, holder: ConfigurationHolder, index: CacheIndex, paths: InstancePath,
+                      logger: Logger) -> HTTPMount {
+        let root = settings.root
         let reader = DicomWebFileReader()
         let source = CacheWADOSource(index: index, paths: paths, configuration: { [holder] in holder.current }, logger: logger)
-        return WADORoutes(
+        let wado = WADORoutes(
             source: source, reader: reader,
             metadataCache: MetadataCache(directory: paths.root + "/dicomweb/metadata", reader: reader),
             base: root, temporaryDirectory: paths.root + "/outgoing", logger: logger,
@@ -26,14 +29,12 @@ enum DicomWebWADO {
                                 context: AuditContext(studies: [.init(uid: study)]))
                 }
             })
-    }
-
-    /// Adds the routes to the HTTP API's router.
-    static func mount(_ wado: WADORoutes, on router: Router<AdminRequestContext>) {
         let caller: @Sendable (Request, AdminRequestContext) -> WADOCaller = { _, context in
-            WADOCaller(node: nil, name: "http", address: context.remoteAddress?.ipAddress ?? "")
+            WADOCaller(node: nil, name: context.tokenName ?? "http", address: context.remoteAddress?.ipAddress ?? "")
         }
-        wado.add(to: router.group(RouterPath(root)), caller: caller)
-        wado.addWADOURI(to: router, path: wadoURIPath, caller: caller)
+        return HTTPMount(addRoutes: { router in
+            wado.add(to: router.group(RouterPath(root)), caller: caller)
+            wado.addWADOURI(to: router, path: wadoURIPath, caller: caller)
+        })
     }
 }

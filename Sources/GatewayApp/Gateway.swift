@@ -100,14 +100,13 @@ public final class Gateway: Sendable {
         sink.provider = provider
         worklistReview = WorklistService(coordinator: worklist, logger: logger)
         worklistNotifier = WorklistNotifier(holder: holder, index: index, logger: logger)
-        let wado = DicomWebWADO.routes(holder: holder, index: index, paths: paths, logger: logger)
         admin = configuration.http.enabled
             ? try AdminServer(settings: configuration.http, index: index,
                               control: RunningGatewayControl(holder: holder, index: index, signal: signal, startedAt: started, logger: logger,
                                                              worklistCoordinator: worklist),
                               metrics: metrics, logger: logger,
                               mounts: [
-                                  HTTPMount(addRoutes: { [wado] router in DicomWebWADO.mount(wado, on: router) }),
+                                  DicomWebWADO.mount(configuration.dicomweb, holder: holder, index: index, paths: paths, logger: logger),
                                   DicomWebMount.routes(configuration.dicomweb, provider: provider, worklist: worklist, logger: logger),
                               ],
                               onListening: onHTTPListening)

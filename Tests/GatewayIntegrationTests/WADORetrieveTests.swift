@@ -36,6 +36,7 @@ import Testing
                                              media_types=(("application/octet-stream", "1.2.840.10008.1.2.1"),))
         open(out + "/mf-frames23-decoded.bin", "wb").write(decoded[0] + decoded[1])
         uri = meta[0]["7FE00010"]["BulkDataURI"]
+        report["bulk_uri"] = uri
         if uri.startswith("/"):
             uri = url[: url.index("/", len("http://"))] + uri
         open(out + "/bulk.bin", "wb").write(c.retrieve_bulkdata(uri)[0])
@@ -120,6 +121,7 @@ import Testing
         let gateway = try GatewayProcess(directory: dir, extraYAML: """
             nodes:
               TRUST_A: { ae_title: TRUSTA_PACS, roles: [source], allow: [echo, store, find] }
+            dicomweb: { root: /web/rs }
             """)
         let studyUID = TestData.newUID()
         let series = studyUID + ".1", mfSeries = studyUID + ".2", mfSOP = studyUID + ".2.1"
@@ -137,7 +139,8 @@ import Testing
         let cachedMF = paths.absolutePath(relative: paths.relativePath(study: studyUID, series: mfSeries, sopInstance: mfSOP))
         try #require(FileManager.default.fileExists(atPath: cached) && FileManager.default.fileExists(atPath: cachedMF))
 
-        let root = "http://127.0.0.1:\(gateway.httpPort)/dicom-web"
+        // A root other than the default: WADO follows dicomweb.root (BulkDataURIs too).
+        let root = "http://127.0.0.1:\(gateway.httpPort)/web/rs"
         let out = dir.sub("client")
         let script = dir.path + "/client.py"
         try Self.client.write(toFile: script, atomically: true, encoding: .utf8)
@@ -150,6 +153,7 @@ import Testing
         #expect(report["instance"] as? String == sop)
         #expect(report["series_metadata"] as? Int == 3)
         #expect(report["transcoded_ts"] as? String == "1.2.840.10008.1.2.1")
+        #expect(report["bulk_uri"] as? String == "/web/rs/studies/\(studyUID)/series/\(series)/instances/\(series).1/bulkdata/7FE00010")
         // [count, the second is frame 2, all JPEG streams] (JSON true reads as 1).
         #expect(report["listed_frames"] as? [Int] == [3, 1, 1], "frames 3,2,1 as stored: \(report)")
 
