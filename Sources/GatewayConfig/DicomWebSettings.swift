@@ -7,10 +7,17 @@ public struct DicomWebSettings: Sendable, Hashable {
     /// The largest STOW-RS request body (`stow_max_bytes`, default 4GB): a larger one is
     /// answered 413 and nothing of it is stored.
     public var stowMaxBytes = ByteCount.gigabytes(4)
+    /// The URL clients reach the HTTP listener by when it is behind a reverse proxy (`public_url`,
+    /// e.g. `https://pacs.example.nhs.uk`): BulkDataURIs are then absolute, `public_url` + `root` + ...;
+    /// without it they are paths from `root`.
+    public var publicURL: String?
+
+    /// What BulkDataURIs and Content-Locations start with: `public_url` + `root`, or `root`.
+    public var base: String { (publicURL ?? "") + root }
 
     public init() {}
 
-    static let keys = ["root", "stow_max_bytes"]
+    static let keys = ["root", "stow_max_bytes", "public_url"]
 
     static func read(_ section: ConfigMapping) -> DicomWebSettings {
         var s = DicomWebSettings()
@@ -22,6 +29,18 @@ public struct DicomWebSettings: Sendable, Hashable {
             return text
         }
         s.stowMaxBytes = section.read("stow_max_bytes", default: s.stowMaxBytes) { $0.byteCount(minimum: 1 << 10) }
+        s.publicURL = section.read("public_url", default: s.publicURL) { value -> String?? in
+            guard let text = value.text("a URL") else { return nil }
+            let lower = text.lowercased()
+            guard lower.hasPrefix("http://") || lower.hasPrefix("https://"), !text.hasSuffix("/"),
+                  let url = URL(string: text), url.host != nil, url.query == nil, url.fragment == nil, !text.contains(" ")
+            else {
+                value.error(.invalidValue, "public_url must be an http or https URL such as https://pacs.example.org, "
+                    + "without a trailing /, query or fragment")
+                return nil
+            }
+            return .some(text)
+        }
         return s
     }
 }
