@@ -137,6 +137,11 @@ OFCondition serve_store(ScpWorker *w, T_DIMSE_C_StoreRQ &req, T_ASC_Presentation
         if (cond.bad()) return cond;
         return send_store_response(w, req, pcid, admission, nullptr);
     }
+    // A prepared file if the application has one (it overwrites `path`, which sreq points at).
+    if (h.on_store_file != nullptr && h.on_store_file(h.ctx, path, sizeof(path)) != 1) {
+        snprintf(path, sizeof(path), "%s/incoming-%d-%llu-%lu.part", w->scp->temp_dir.c_str(), static_cast<int>(getpid()),
+                 static_cast<unsigned long long>(w->id), w->store_sequence);
+    }
     cdcm::ReceivedDataset received;
     OFCondition cond = cdcm::receive_store_dataset(w->assoc, req, pcid, w->scp->dimse_timeout, w->scp->limits, path, received);
     if (cond.good() && received.limits.kind != CDCM_LIMIT_OK) {

@@ -281,6 +281,10 @@ typedef struct cdcm_scp_handlers {
      *  did not verify) or did not finish in time. Called on the acceptor's thread: be quick. May be NULL. */
     void (*on_tls_failure)(void *ctx, const char *peer_host, const char *reason, const char *subject,
                            int bad_certificate);
+    /** Where to receive an admitted instance: a file prepared in advance (its directory entry
+     *  already durable), written into path (at most capacity bytes with the NUL); return 1. Return
+     *  0 to receive into a temporary file in temp_dir instead. May be NULL. */
+    int (*on_store_file)(void *ctx, char *path, size_t capacity);
 } cdcm_scp_handlers;
 
 typedef struct cdcm_scp_config {

@@ -112,6 +112,9 @@ public protocol DicomServiceProvider: Sendable {
     func tlsHandshakeFailed(_ failure: TLSHandshakeFailure)
     /// Before the data set is read: a non-success status refuses it (e.g. 0xA700 when the disk is full).
     func admitStore(_ request: StoreRequest, association: AssociationInfo) -> DIMSEStatus
+    /// After admission: an empty file prepared in advance (its directory entry already durable)
+    /// to receive the instance into, or nil for a temporary file in the server's directory.
+    func preparedStoreFile() -> String?
     func store(_ request: StoreRequest, association: AssociationInfo) -> DIMSEResult
     /// An instance refused after it arrived and before anything parsed it (the input limits):
     /// the answer is already decided; this is for the log and the audit trail.
@@ -129,6 +132,7 @@ extension DicomServiceProvider {
     public func associationEnded(_ association: AssociationInfo, how: AssociationEnd, detail: String) {}
     public func tlsHandshakeFailed(_ failure: TLSHandshakeFailure) {}
     public func admitStore(_ request: StoreRequest, association: AssociationInfo) -> DIMSEStatus { .success }
+    public func preparedStoreFile() -> String? { nil }
     public func echo(association: AssociationInfo) -> DIMSEStatus { .success }
     public func storeRefused(_ request: StoreRequest, association: AssociationInfo, status: DIMSEStatus, reason: String) {}
     public func queryRefused(_ request: QueryRequest, association: AssociationInfo, status: DIMSEStatus, reason: String) {}

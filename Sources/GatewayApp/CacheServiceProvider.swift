@@ -19,13 +19,16 @@ public final class CacheServiceProvider: DicomServiceProvider {
     let tally = AssociationTally()
     /// The reporting worklist (nil in tests that build a provider alone).
     let worklist: WorklistCoordinator?
+    /// Files prepared in advance for incoming instances (nil: temporary files renamed into place).
+    let preparedFiles: PreparedFiles?
 
     /// The configuration for a new piece of work (a snapshot: a reload does not change it half-way).
     var configuration: GatewayConfiguration { holder.current }
 
     init(configuration holder: ConfigurationHolder, index: CacheIndex, deliverySignal: DeliverySignal = DeliverySignal(),
-         federation: Federation? = nil, worklist: WorklistCoordinator? = nil, logger: Logger) {
+         federation: Federation? = nil, worklist: WorklistCoordinator? = nil, preparedFiles: PreparedFiles? = nil, logger: Logger) {
         self.holder = holder
+        self.preparedFiles = preparedFiles
         self.worklist = worklist
         self.federation = federation
         self.deliverySignal = deliverySignal
@@ -97,6 +100,10 @@ public final class CacheServiceProvider: DicomServiceProvider {
         }
         return .success
     }
+
+    /// One flush per acknowledgement: the instance is received into a file whose directory entry
+    /// is already durable (see `PreparedFiles`), when one is ready.
+    public func preparedStoreFile() -> String? { preparedFiles?.take() }
 
     public func storeRefused(_ request: StoreRequest, association: AssociationInfo, status: DIMSEStatus, reason: String) {
         logger.warning("C-STORE refused before parsing: the data set breaks the input limits (limits: in the config)",

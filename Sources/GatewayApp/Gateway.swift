@@ -21,6 +21,8 @@ public final class Gateway: Sendable {
     let recovery: CacheRecovery
     let retention: RetentionService
     let delivery: DeliveryService
+    /// Files prepared in advance for incoming instances: one flush per acknowledgement.
+    let preparedFiles: PreparedFiles
     let pulls: PullScheduler
     let limitsCheck: CachedLimitsCheck
     /// The reporting worklist: its review and its webhook notifications.
@@ -95,8 +97,10 @@ public final class Gateway: Sendable {
         let federation = Federation(holder: holder, index: index, querier: access, fetcher: fetcher, logger: logger)
         let g = configuration.gateway
         worklist = WorklistCoordinator(holder: holder, index: index, signal: signal, logger: logger)
+        preparedFiles = PreparedFiles(root: paths.root, logger: logger)
+        preparedFiles.start()  // now, so files are ready when the first association comes
         let provider = CacheServiceProvider(configuration: holder, index: index, deliverySignal: signal, federation: federation,
-                                            worklist: worklist, logger: logger)
+                                            worklist: worklist, preparedFiles: preparedFiles, logger: logger)
         sink.provider = provider
         worklistReview = WorklistService(coordinator: worklist, logger: logger)
         worklistNotifier = WorklistNotifier(holder: holder, index: index, logger: logger)
@@ -147,6 +151,8 @@ public final class Gateway: Sendable {
             .init(service: worklistNotifier, successTerminationBehavior: .ignore),
         ]
         if let admin { services.append(.init(service: admin)) }
+        // Before the listeners, so it stops after them: no instance is received into a file it removes.
+        services.insert(.init(service: PreparedFilesService(files: preparedFiles)), at: 0)
         // First, so it stops last: the other services' last entries (and Application Stop) are sent.
         if let auditTrail { services.insert(.init(service: auditTrail), at: 0) }
         if configuration.storage.retention.isEnabled {
@@ -169,6 +175,7 @@ public final class Gateway: Sendable {
     /// After every service has stopped: flush the index and mark the shutdown clean, so the next
     /// start skips reconciliation.
     public func shutDown() {
+        preparedFiles.close()  // after the listeners stopped: nothing receives into them any more
         index.close()
         recovery.markCleanShutdown()
         CrashJournal.close()

@@ -3,13 +3,23 @@ import Foundation
 import GRDB
 import Logging
 
-/// Start-up recovery. After a clean shutdown there is nothing to do. After a crash: a file
-/// without an index row (renamed into place, row not yet committed, never acknowledged) is
-/// re-indexed; a row without a file is reported, removed from the index and audited.
+/// Start-up recovery. After a clean shutdown there is nothing to do. After a crash:
+/// - a file under `instances/` without an index row (renamed into place, row not yet committed,
+///   never acknowledged) is re-indexed;
+/// - a prepared file under `files/` without a row (never used, or received and never
+///   acknowledged) is removed: its sender was not told "success" and sends it again;
+/// - a row whose file is missing, or whose prepared file is shorter or longer than the row says
+///   or (for files written in the last minutes before the crash) holds other bytes, was never
+///   acknowledged either (the file's flush had not finished): it is reported, removed from the
+///   index with its file, and audited.
 public struct CacheRecovery: Sendable {
     public struct Report: Sendable, Equatable {
         public var reindexed = 0
         public var missingFiles = 0
+        /// Rows whose prepared file did not hold what the row says (flush unfinished at the crash).
+        public var incompleteFiles = 0
+        /// Prepared files never indexed, removed.
+        public var discardedFiles = 0
         public var unreadable = 0
         public var skipped = false
     }
@@ -43,6 +53,7 @@ public struct CacheRecovery: Sendable {
         try? FileManager.default.removeItem(atPath: markerPath)
         try? DurableFile.sync(directory: paths.root)
         let firstStart = !FileManager.default.fileExists(atPath: paths.root + "/instances")
+            && !FileManager.default.fileExists(atPath: paths.root + "/" + PreparedFiles.directoryName)
         if (clean || firstStart) && !force {
             report.skipped = true
             return report
@@ -76,7 +87,8 @@ public struct CacheRecovery: Sendable {
                 logger.error("recovery: cannot re-index \(relative): \(error)")
             }
         }
-        for relative in indexed.subtracting(onDisk) {
+        try reconcilePreparedFiles(&report)
+        for relative in indexed.subtracting(onDisk) where !PreparedFiles.isPrepared(relative: relative) {
             report.missingFiles += 1
             logger.error("recovery: indexed instance has no file; removing it from the index", metadata: ["path": "\(relative)"])
             try index.write { db in
@@ -86,7 +98,8 @@ public struct CacheRecovery: Sendable {
             }
         }
         logger.notice("recovery finished", metadata: [
-            "reindexed": "\(report.reindexed)", "missing_files": "\(report.missingFiles)", "unreadable": "\(report.unreadable)"])
+            "reindexed": "\(report.reindexed)", "missing_files": "\(report.missingFiles)", "unreadable": "\(report.unreadable)",
+            "incomplete_files": "\(report.incompleteFiles)", "discarded_prepared_files": "\(report.discardedFiles)"])
         return report
     }
 

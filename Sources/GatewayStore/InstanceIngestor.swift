@@ -54,15 +54,19 @@ public final class InstanceIngestor: Sendable {
             if result != .replaced { try ensureDeliveries(deliveries, of: existing, origin: origin, studyUID: study, extras: extras) }
             return result
         }
-        let relative = paths.relativePath(study: study, series: series, sopInstance: sop)
+        // A file prepared in advance is filed where it is: its entry is already durable, so one
+        // flush of its bytes is all it needs. Otherwise it is renamed into the study's directory.
+        let prepared = paths.preparedRelative(temporaryPath)
+        let relative = prepared ?? paths.relativePath(study: study, series: series, sopInstance: sop)
         var metadata = InstanceMetadata(
             attributes: attributes, sopClassUID: sopClassUID, transferSyntax: transferSyntax, path: relative, sizeBytes: size,
             sha256: digest, origin: origin)
         metadata.deliveries = deliveries
         metadata.extras = extras
-        // The index commit and the file's fsync/rename/directory fsync run at the same time: both
-        // must be durable before the sender hears "success", and recovery repairs either orphan
-        // (a row without a file, or a file without a row) if we die in between.
+        // The index commit and the file's flush (fdatasync of a prepared file; fsync, rename and
+        // directory fsync of a temporary one) run at the same time: both must be durable before
+        // the sender hears "success", and recovery repairs either orphan (a row without a complete
+        // file, or a file without a row) if we die in between.
         let ticket: GroupCommitter.Ticket
         do {
             ticket = try index.committer.submit { db in try CacheIndex.insert(metadata, into: db) }
@@ -71,7 +75,11 @@ public final class InstanceIngestor: Sendable {
         }
         var fileError: StoreError?
         do {
-            try DurableFile.install(temporaryPath, at: paths.absolutePath(relative: relative), flushed: flush)
+            if prepared != nil {
+                if let flush { try flush.wait() } else { try DurableFile.sync(file: temporaryPath) }
+            } else {
+                try DurableFile.install(temporaryPath, at: paths.absolutePath(relative: relative), flushed: flush)
+            }
         } catch {
             fileError = error
         }
@@ -79,8 +87,10 @@ public final class InstanceIngestor: Sendable {
             try index.committer.wait(ticket)
         } catch {
             // Not indexed: take the file back so the cache holds nothing unindexed; the sender retries.
-            if fileError == nil {
-                let installed = paths.absolutePath(relative: relative)
+            let installed = paths.absolutePath(relative: relative)
+            if prepared != nil {
+                unlink(installed)  // never indexed: recovery removes it if it comes back
+            } else if fileError == nil {
                 unlink(installed)
                 try? DurableFile.sync(directory: (installed as NSString).deletingLastPathComponent)
             }
@@ -180,12 +190,22 @@ public final class InstanceIngestor: Sendable {
                     throw StoreError("cannot keep the superseded copy of \(existing.sopUID) at \(keep): \(error)")
                 }
             }
-            try DurableFile.install(temporaryPath, at: current, flushed: flush)
+            // A prepared file stays where it is and the row moves to it in the commit that records
+            // the new content: until then the row names the old file, untouched, so a crash before
+            // the commit keeps the acknowledged copy whole (recovery removes the unindexed new one).
+            // A temporary file is renamed over the old one, as before.
+            let prepared = paths.preparedRelative(temporaryPath)
+            if prepared != nil {
+                if let flush { try flush.wait() } else { try DurableFile.sync(file: temporaryPath) }
+            } else {
+                try DurableFile.install(temporaryPath, at: current, flushed: flush)
+            }
             do {
                 try index.write { db in
                     try db.execute(
-                        sql: "UPDATE instance SET sha256 = ?, sizeBytes = ?, transferSyntax = ?, receivedAt = ?, callingAE = ?, peerHost = ?, quarantine = NULL WHERE id = ?",
-                        arguments: [digest, size, transferSyntax, Date(), origin.callingAE, origin.peerHost, existing.id])
+                        sql: "UPDATE instance SET path = ?, sha256 = ?, sizeBytes = ?, transferSyntax = ?, receivedAt = ?, callingAE = ?, peerHost = ?, quarantine = NULL WHERE id = ?",
+                        arguments: [prepared ?? existing.path, digest, size, transferSyntax, Date(), origin.callingAE, origin.peerHost,
+                                    existing.id])
                     try db.execute(
                         sql: "UPDATE study SET sizeBytes = sizeBytes + ? WHERE id = (SELECT studyRef FROM series WHERE id = ?)",
                         arguments: [size - existing.sizeBytes, existing.seriesRef])
@@ -205,6 +225,12 @@ public final class InstanceIngestor: Sendable {
                 }
             } catch {
                 throw StoreError("index write failed for \(existing.sopUID): \(error)")
+            }
+            if prepared != nil {
+                // The old file, now unindexed (its copy under superseded/ stays), goes durably:
+                // back after a power cut, recovery would take it for an orphan.
+                unlink(current)
+                try? DurableFile.sync(directory: (current as NSString).deletingLastPathComponent)
             }
             return .replaced
         }

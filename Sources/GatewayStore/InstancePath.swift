@@ -6,7 +6,9 @@ import Foundation
 /// is used as a path component only when it is a valid UID (digits and dots, so no `/`, `..` or
 /// NUL can appear), otherwise its SHA-256 is used instead.
 ///
-/// Layout: `ROOT/instances/<2 hex of study hash>/<study>/<series>/<sop>.dcm`
+/// Layout: `ROOT/instances/<2 hex of study hash>/<study>/<series>/<sop>.dcm` for instances renamed
+/// into place, and `ROOT/files/...` for those received into files prepared in advance
+/// (`PreparedFiles`): the index row holds whichever path the instance has.
 public struct InstancePath: Sendable {
     public let root: String
 
@@ -19,6 +21,13 @@ public struct InstancePath: Sendable {
     }
 
     public func absolutePath(relative: String) -> String { root + "/" + relative }
+
+    /// The index path of a prepared file (see `PreparedFiles`), or nil when `absolute` is not one.
+    public func preparedRelative(_ absolute: String) -> String? {
+        let prefix = root + "/" + PreparedFiles.directoryName + "/"
+        guard absolute.hasPrefix(prefix), !absolute.contains("/../") else { return nil }
+        return String(absolute.dropFirst(root.count + 1))
+    }
 
     /// The temporary directory the DICOM server streams incoming data sets into (same file system).
     public var incomingDirectory: String { root + "/incoming" }

@@ -119,15 +119,18 @@ import Testing
         await gw.stop()
     }
 
-    /// A write that fails while the data set arrives (here: `incoming/` is a 1 MiB tmpfs of its own,
-    /// so the free-space check on the cache sees room, and a 2 MiB instance cannot be written) is
-    /// refused with 0xA700 once the rest of the data set is read, and the association goes on.
+    /// A write that fails while the data set arrives (here: `files/`, where prepared files are, and
+    /// `incoming/` are 1 MiB tmpfs of their own, so the free-space check on the cache sees room, and
+    /// a 2 MiB instance cannot be written) is refused with 0xA700 once the rest of the data set is
+    /// read, and the association goes on.
     @Test(.enabled(if: CacheTmpfs.canMount, "mount -t tmpfs is not permitted in this sandbox"))
     func aWriteThatFailsWhileReceivingIsRefusedAndTheAssociationGoesOn() async throws {
         let directory = TestDirectory("incoming-full")
         let root = directory.path + "/cache"
         try CacheTmpfs.mount(root + "/incoming", size: "1m")
         defer { CacheTmpfs.unmount(root + "/incoming") }
+        try CacheTmpfs.mount(root + "/files", size: "1m")
+        defer { CacheTmpfs.unmount(root + "/files") }
         let gw = try await CacheQR.boot("incoming-full") { c in
             c.storage = StorageSettings(path: URL(fileURLWithPath: root))
             c.storage.minFreeSpace = ByteCount(bytes: 0)
@@ -147,6 +150,7 @@ import Testing
         }
         #expect(try Self.instanceRows(gw) == 0)
         #expect(gw.partialFiles().isEmpty, "refused data sets must not be left in incoming/")
+        #expect(gw.storedFiles().isEmpty, "refused data sets must not be left in prepared files: \(gw.storedFiles())")
         #expect(await gw.answersEcho())
         await gw.stop()
     }

@@ -1,6 +1,7 @@
 import DicomCore
 import DicomNetwork
 import Foundation
+import GRDB
 import GatewayStore
 import Testing
 
@@ -63,11 +64,13 @@ import Testing
     }
 }
 
-/// The stored file of an instance, found by its UID-derived file name.
+/// The stored file of an instance, as the index names it (the gateway stopped or not).
 func storedPath(_ storageRoot: String, sop: String) -> String? {
-    guard let walker = FileManager.default.enumerator(atPath: storageRoot + "/instances") else { return nil }
-    while let item = walker.nextObject() as? String {
-        if item.hasSuffix("/\(sop).dcm") { return storageRoot + "/instances/" + item }
-    }
-    return nil
+    var configuration = Configuration()
+    configuration.readonly = true
+    guard let queue = try? DatabaseQueue(path: storageRoot + "/index.sqlite", configuration: configuration),
+          let relative = try? queue.read({ db in try String.fetchOne(db, sql: "SELECT path FROM instance WHERE sopUID = ?", arguments: [sop]) })
+    else { return nil }
+    let path = storageRoot + "/" + relative
+    return FileManager.default.fileExists(atPath: path) ? path : nil
 }

@@ -92,6 +92,6 @@ import Testing
 struct InstanceFiles {
     let root: String
     func all() -> [String] {
-        Storage.regularFiles(under: Storage.canonical(root) + "/instances").filter { $0.hasSuffix(".dcm") }
+        Storage.instanceFiles(in: Storage.canonical(root))
     }
 }

@@ -5,7 +5,8 @@ import GatewayStore
 import Testing
 
 /// UIDs come from the wire: instances whose Study/Series/SOP Instance UIDs are path fragments
-/// ("../../x", "a/b", "..") are filed under `storage/instances/` by hashed names, and nothing is
+/// ("../../x", "a/b", "..") are filed under `storage/instances/` by hashed names (or in prepared
+/// files under `storage/files/`, named by a counter), and nothing is
 /// written anywhere else.
 @Suite(.serialized) struct HostileUIDTests {
     struct Hostile {
@@ -42,12 +43,16 @@ import Testing
     /// The checks after a send: confinement, no stray files, the gateway alive.
     static func expectConfined(_ gw: GatewayUnderTest, cases: [Hostile], marker: String, before: Set<String>,
                                sourceLocation: SourceLocation = #_sourceLocation) async {
-        let instances = Storage.canonical(gw.storageRoot) + "/instances/"
+        // Instances live under instances/ (names from hashed UIDs) or files/ (prepared files, names
+        // from a counter): never anywhere a UID could steer them.
+        let homes = ["instances/", "files/"].map { Storage.canonical(gw.storageRoot) + "/" + $0 }
         for file in gw.storedFiles() {
-            #expect(Storage.canonical(file).hasPrefix(instances), "stored outside instances/: \(file)", sourceLocation: sourceLocation)
+            #expect(homes.contains { Storage.canonical(file).hasPrefix($0) }, "stored outside instances/ and files/: \(file)",
+                    sourceLocation: sourceLocation)
         }
         for file in Storage.regularFiles(under: Storage.canonical(gw.storageRoot)) where file.hasSuffix(".dcm") {
-            #expect(file.hasPrefix(instances), "instance file outside instances/: \(file)", sourceLocation: sourceLocation)
+            #expect(homes.contains { file.hasPrefix($0) }, "instance file outside instances/ and files/: \(file)",
+                    sourceLocation: sourceLocation)
         }
         #expect(filesOutsideStorage(gw) == before, "files appeared in the test directory outside storage/",
                 sourceLocation: sourceLocation)
@@ -73,10 +78,15 @@ import Testing
         for o in outcomes { #expect(o.succeeded, "\(o.path): \(o.result)") }
         let stored = gw.storedFiles()
         #expect(stored.count == files.count, "\(stored)")
+        gw.gateway.index.flush()
         for c in cases {
-            // Found by its SOP Instance UID, in a file whose name is the hash of that UID.
-            let name = "x" + InstancePath.sha256Hex(c.sop) + ".dcm"
-            let match = try #require(stored.first { $0.hasSuffix("/" + name) }, "no file named \(name)")
+            // Found through the index by its SOP Instance UID, in a file whose name no UID chose: a
+            // prepared file's counter under files/, or the hash of the UID under instances/.
+            let match = try #require(storedPath(gw.storageRoot, sop: c.sop), "no file indexed for \(c.sop)")
+            let name = (match as NSString).lastPathComponent
+            #expect(name == "x" + InstancePath.sha256Hex(c.sop) + ".dcm"
+                        || (name.count == 9 && name.hasSuffix(".dcm") && name.prefix(5).allSatisfy(\.isNumber)), "\(match)")
+            #expect(stored.contains(match))
             #expect(try DicomFile.readAttributes(match).string(.sopInstanceUID) == c.sop)
         }
         await Self.expectConfined(gw, cases: cases, marker: marker, before: before)

@@ -12,7 +12,7 @@ import Testing
         await gw.stop()
     }
 
-    @Test func storescuStudyIsFiledUnderDerivedPathsWithIdenticalDatasets() async throws {
+    @Test func storescuStudyIsFiledAsIndexedWithIdenticalDatasets() async throws {
         let gw = try GatewayUnderTest()
         let files = try TestData.study(in: gw.directory.sub("in"), count: 20)
         let (status, out) = try DCMTK.run("storescu", ["-aec", "NETGW", "127.0.0.1", "\(gw.port)"] + files, in: gw.directory)
@@ -21,8 +21,10 @@ import Testing
         #expect(stored.count == 20)
         for file in files {
             let sop = try #require(try DCMTK.value("SOPInstanceUID", in: file, dir: gw.directory))
-            let match = stored.first { $0.hasSuffix("/\(sop).dcm") }
+            let match = gw.storedFile(sop: sop).flatMap { file in stored.first { $0 == file } }
             let storedFile = try #require(match, "instance \(sop) not stored")
+            // Received into a file prepared in advance (one flush per acknowledgement), not renamed.
+            #expect(storedFile.hasPrefix(gw.storageRoot + "/files/"), "\(storedFile)")
             let storedAttributes = try DicomFile.readAttributes(storedFile).removingMetaGroup()
             let sentAttributes = try DicomFile.readAttributes(file).removingMetaGroup()
             #expect(storedAttributes == sentAttributes)

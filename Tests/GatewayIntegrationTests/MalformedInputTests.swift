@@ -20,7 +20,7 @@ import Testing
         #expect(stored.count == 2, "\(stored)")
         for file in valid {
             let sop = try DicomFile.probe(file).sopInstanceUID
-            #expect(stored.contains { $0.hasSuffix("/\(sop).dcm") }, "\(sop) not stored")
+            #expect(gw.storedFile(sop: sop).map(stored.contains) == true, "\(sop) not stored")
         }
         #expect(gw.partialFiles().isEmpty)
         #expect(await gw.answersEcho())

@@ -60,10 +60,10 @@ import Testing
         #expect(seen == [jane.studyUID: Array(repeating: "RTH-12345|RTH|Doe^Jane", count: 3),
                          john.studyUID: Array(repeating: "RGT-12345|RGT|Smith^John", count: 2)])
         // The cache keeps the trust's bytes.
-        let cachedFiles = try FileManager.default.subpathsOfDirectory(atPath: gw.storageRoot + "/instances").filter { $0.hasSuffix(".dcm") }
+        let cachedFiles = Storage.instanceFiles(in: gw.storageRoot)
         #expect(cachedFiles.count == 5)
         for file in cachedFiles {
-            #expect(try DCMTK.value("PatientID", in: gw.storageRoot + "/instances/" + file, dir: dir) == "12345")
+            #expect(try DCMTK.value("PatientID", in: file, dir: dir) == "12345")
         }
 
         // The reporter's report: same study, the network Patient ID, no issuer, sent with DCMTK storescu.

@@ -56,7 +56,9 @@ import Testing
         while let name = walker.nextObject() as? String {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: root + "/" + name, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
-            if name.hasSuffix(".dcm") { found.append(name) }
+            // Prepared files not yet used are empty: they hold no instance.
+            let size = (try? FileManager.default.attributesOfItem(atPath: root + "/" + name)[.size] as? NSNumber)?.int64Value ?? 0
+            if name.hasSuffix(".dcm") && size > 0 { found.append(name) }
         }
         return found
     }

@@ -39,6 +39,18 @@ final class ProviderBox {
         h.on_store_begin = { ctx, info, req in
             ProviderBox.from(ctx).provider.admitStore(StoreRequest(req!.pointee), association: AssociationInfo(info!.pointee)).code
         }
+        h.on_store_file = { ctx, buffer, capacity in
+            guard let buffer, let path = ProviderBox.from(ctx).provider.preparedStoreFile() else { return 0 }
+            let bytes = Array(path.utf8)
+            guard bytes.count < capacity else { return 0 }
+            bytes.withUnsafeBufferPointer { source in
+                buffer.withMemoryRebound(to: UInt8.self, capacity: capacity) { target in
+                    target.update(from: source.baseAddress!, count: bytes.count)
+                    target[bytes.count] = 0
+                }
+            }
+            return 1
+        }
         h.on_store_refused = { ctx, info, req, status, reason in
             ProviderBox.from(ctx).provider.storeRefused(StoreRequest(req!.pointee), association: AssociationInfo(info!.pointee),
                                                         status: DIMSEStatus(status), reason: reason.map { String(cString: $0) } ?? "")

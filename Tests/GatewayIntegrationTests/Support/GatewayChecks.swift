@@ -38,6 +38,23 @@ enum Storage {
         return result.sorted()
     }
 
+    /// Every instance file in the cache: those renamed into `instances/`, and the prepared files
+    /// of `files/` that hold an instance (the empty ones are still waiting for one).
+    static func instanceFiles(in storageRoot: String) -> [String] {
+        var result: [String] = []
+        for directory in ["instances", "files"] {
+            let root = storageRoot + "/" + directory
+            guard let e = FileManager.default.enumerator(atPath: root) else { continue }
+            while let name = e.nextObject() as? String {
+                guard name.hasSuffix(".dcm") else { continue }
+                let path = root + "/" + name
+                let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
+                if size > 0 { result.append(path) }
+            }
+        }
+        return result.sorted()
+    }
+
     static func partialFiles(in storageRoot: String) -> [String] {
         let incoming = storageRoot + "/incoming"
         let names = (try? FileManager.default.contentsOfDirectory(atPath: incoming)) ?? []

@@ -9,6 +9,8 @@ final class GatewayProcess: @unchecked Sendable {
     /// The HTTP API's port (`http.port`), free at construction.
     let httpPort: Int
     let configPath: String
+    /// Whether the gateway's `http:` section is ours (on `httpPort`), not the test's.
+    private let ownsHTTPPort: Bool
     /// The cache root (`storage.path`): `<directory>/storage` unless the test puts it elsewhere
     /// (e.g. on a lossyfs mount).
     let storageRoot: String
@@ -29,7 +31,8 @@ final class GatewayProcess: @unchecked Sendable {
         httpPort = Net.freePort()
         configPath = directory.path + "/gateway.yaml"
         // Every gateway under test has its own HTTP port, unless the test writes the section itself.
-        let http = extraYAML.split(separator: "\n").contains { $0.hasPrefix("http:") } ? "" : "http: { port: \(httpPort) }"
+        ownsHTTPPort = !extraYAML.split(separator: "\n").contains { $0.hasPrefix("http:") }
+        let http = ownsHTTPPort ? "http: { port: \(httpPort) }" : ""
         let yaml = """
             gateway: { ae_title: NETGW, port: \(port), max_associations: 16\(gatewayExtra.isEmpty ? "" : ", " + gatewayExtra) }
             storage: { path: \(storageRoot), min_free_space: 0B\(storageYAML) }
@@ -48,6 +51,10 @@ final class GatewayProcess: @unchecked Sendable {
         let p = PeerProcess(Self.binary, ["serve", "--config", configPath], environment: environment, logDirectory: directory.path)
         try p.start()
         guard Net.waitForListener(port) else { throw TestFailure("gateway did not start:\n\(p.output)") }
+        // The DICOM port is bound while the gateway is still starting; its services (and its SIGTERM
+        // handling) run once the HTTP listener, one of them, is up: a test that signals it at once
+        // would otherwise kill it before it can stop gracefully.
+        if ownsHTTPPort, !Net.waitForListener(httpPort) { throw TestFailure("gateway's HTTP listener did not start:\n\(p.output)") }
         peer = p
         return p
     }

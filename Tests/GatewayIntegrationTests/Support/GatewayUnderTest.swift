@@ -54,10 +54,12 @@ final class GatewayUnderTest: @unchecked Sendable {
     var storageRoot: String { configuration.storage.path.path }
 
     /// Every instance file in the cache.
-    func storedFiles() -> [String] {
-        let root = storageRoot + "/instances"
-        guard let e = FileManager.default.enumerator(atPath: root) else { return [] }
-        return e.compactMap { $0 as? String }.filter { $0.hasSuffix(".dcm") }.map { root + "/" + $0 }.sorted()
+    func storedFiles() -> [String] { Storage.instanceFiles(in: storageRoot) }
+
+    /// The file of an instance, as the index names it.
+    func storedFile(sop: String) -> String? {
+        guard let row = try? gateway.index.instance(sopUID: sop) else { return nil }
+        return storageRoot + "/" + row.path
     }
 
     func stop() async {
