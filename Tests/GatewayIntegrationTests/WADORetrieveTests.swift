@@ -134,10 +134,9 @@ import Testing
                               in: dir).status == 0)
         #expect(Net.waitForListener(gateway.httpPort))
         let sop = series + ".1"
-        let paths = InstancePath(root: gateway.storageRoot)
-        let cached = paths.absolutePath(relative: paths.relativePath(study: studyUID, series: series, sopInstance: sop))
-        let cachedMF = paths.absolutePath(relative: paths.relativePath(study: studyUID, series: mfSeries, sopInstance: mfSOP))
-        try #require(FileManager.default.fileExists(atPath: cached) && FileManager.default.fileExists(atPath: cachedMF))
+        // The cached files, as the index names them.
+        let cached = try #require(storedPath(gateway.storageRoot, sop: sop))
+        let cachedMF = try #require(storedPath(gateway.storageRoot, sop: mfSOP))
 
         // A root other than the default: WADO follows dicomweb.root (BulkDataURIs too).
         let root = "http://127.0.0.1:\(gateway.httpPort)/web/rs"
