@@ -111,6 +111,7 @@ public final class Gateway: Sendable {
                               metrics: metrics, logger: logger,
                               mounts: [
                                   DicomWebWADO.mount(configuration.dicomweb, holder: holder, index: index, paths: paths, logger: logger),
+                                  DicomWebQIDO.mount(configuration.dicomweb, holder: holder, index: index, logger: logger),
                                   DicomWebMount.routes(configuration.dicomweb, provider: provider, worklist: worklist, logger: logger),
                               ],
                               onListening: onHTTPListening)

@@ -175,3 +175,14 @@ extension CacheIndex {
         }
     }
 }
+
+extension CacheQuery {
+    /// The level whose index record holds `tag` when the index can match and return it (nil: it
+    /// answers it empty and cannot match on it), and whether it is a UID (lists allowed).
+    public static func indexedKey(_ tag: DicomTag) -> (level: QueryLevel, isUID: Bool, isCount: Bool)? {
+        QueryAttributes.byTag[tag].map { ($0.level, $0.kind == .uid, $0.kind == .count) }
+    }
+
+    /// Whether `level` is `other` or below it (an image is below a series, a series below a study).
+    public static func isAtOrBelow(_ level: QueryLevel, _ other: QueryLevel) -> Bool { other.depth <= level.depth }
+}
