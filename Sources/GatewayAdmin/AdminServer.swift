@@ -65,6 +65,9 @@ public struct AdminServer: Service {
     public func run() async throws {
         let router = Router(context: AdminRequestContext.self)
         router.add(middleware: ErrorAnswers(logger: api.logger))
+        // Before the tokens: a CORS preflight carries none.
+        let cors = mounts.compactMap(\.cors)
+        if !cors.isEmpty { router.add(middleware: CORSMiddleware<AdminRequestContext>(policies: cors)) }
         if !credentials.isEmpty {
             let index = api.index
             router.add(middleware: TokenAuthentication(credentials: credentials, logger: api.logger) { index.audit($0) })
@@ -110,11 +113,14 @@ public struct HTTPMount: Sendable {
     public let addRoutes: @Sendable (Router<AdminRequestContext>) -> Void
     /// The largest body of a request these routes take, or nil for ``HTTPLimits/maxBodyBytes``.
     public let bodyLimit: @Sendable (HTTPRequest) -> Int?
+    /// Cross-origin access to these routes (none when nil).
+    public let cors: CORSPolicy?
 
     public init(addRoutes: @escaping @Sendable (Router<AdminRequestContext>) -> Void,
-                bodyLimit: @escaping @Sendable (HTTPRequest) -> Int? = { _ in nil }) {
+                bodyLimit: @escaping @Sendable (HTTPRequest) -> Int? = { _ in nil }, cors: CORSPolicy? = nil) {
         self.addRoutes = addRoutes
         self.bodyLimit = bodyLimit
+        self.cors = cors
     }
 }
 

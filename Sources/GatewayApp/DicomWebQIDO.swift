@@ -51,10 +51,12 @@ enum DicomWebQIDO {
                             context: AuditContext(sopClassUID: "1.2.840.10008.5.1.4.1.2.2.1",
                                                   queryIdentifier: QueryIdentifierEncoding.implicitVRLittleEndian(query.identifier)))
             })
+        // Cross-origin access (a viewer served from another site) covers all of DICOMweb and WADO-URI.
+        let cors = settings.corsOrigins.isEmpty ? nil : CORSPolicy(origins: settings.corsOrigins, pathPrefixes: [root, DicomWebWADO.wadoURIPath])
         return HTTPMount(addRoutes: { router in
             qido.add(to: router.group(RouterPath(root))) { _, context in
                 (name: context.tokenName ?? "http", address: context.remoteAddress?.ipAddress ?? "")
             }
-        })
+        }, cors: cors)
     }
 }

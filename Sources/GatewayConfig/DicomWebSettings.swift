@@ -11,13 +11,16 @@ public struct DicomWebSettings: Sendable, Hashable {
     /// e.g. `https://pacs.example.nhs.uk`): BulkDataURIs are then absolute, `public_url` + `root` + ...;
     /// without it they are paths from `root`.
     public var publicURL: String?
+    /// Browser origins allowed to call DICOMweb and WADO-URI across origins (`cors_origins`, e.g.
+    /// `[https://viewer.example.org]`, or `["*"]`); none by default.
+    public var corsOrigins: [String] = []
 
     /// What BulkDataURIs and Content-Locations start with: `public_url` + `root`, or `root`.
     public var base: String { (publicURL ?? "") + root }
 
     public init() {}
 
-    static let keys = ["root", "stow_max_bytes", "public_url"]
+    static let keys = ["root", "stow_max_bytes", "public_url", "cors_origins"]
 
     static func read(_ section: ConfigMapping) -> DicomWebSettings {
         var s = DicomWebSettings()
@@ -40,6 +43,22 @@ public struct DicomWebSettings: Sendable, Hashable {
                 return nil
             }
             return .some(text)
+        }
+        s.corsOrigins = section.read("cors_origins", default: s.corsOrigins) { value -> [String]? in
+            guard let items = value.list("a list of origins") else { return nil }
+            var origins: [String] = []
+            for item in items {
+                guard let text = item.text("an origin") else { return nil }
+                let lower = text.lowercased()
+                guard text == "*" || ((lower.hasPrefix("http://") || lower.hasPrefix("https://")) && !text.hasSuffix("/")
+                                      && URL(string: text)?.host != nil && URL(string: text)?.path.isEmpty == true) else {
+                    item.error(.invalidValue, "cors_origins entries are origins such as https://viewer.example.org "
+                        + "(scheme, host and port only, no path or trailing /), or \"*\" for any")
+                    return nil
+                }
+                origins.append(text)
+            }
+            return origins
         }
         return s
     }

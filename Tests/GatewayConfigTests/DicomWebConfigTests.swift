@@ -23,4 +23,18 @@ import Testing
         #expect(d?.message.contains("public_url must be an http or https URL") == true, "\(String(describing: d))")
         #expect(d?.line == 2 && d?.column == 15, "\(String(describing: d))")
     }
+
+    @Test func corsOriginsAreNoneByDefaultAndListedOriginsOtherwise() throws {
+        #expect(try parse("").dicomweb.corsOrigins.isEmpty)
+        let settings = try parse("dicomweb: { cors_origins: [\"https://viewer.example.org\", \"http://localhost:3000\"] }").dicomweb
+        #expect(settings.corsOrigins == ["https://viewer.example.org", "http://localhost:3000"])
+        #expect(try parse("dicomweb: { cors_origins: [\"*\"] }").dicomweb.corsOrigins == ["*"])
+    }
+
+    @Test(arguments: ["https://viewer.example.org/", "viewer.example.org", "https://viewer.example.org/app"])
+    func aCORSOriginThatIsNotAnOriginIsRefusedWhereItIsWritten(_ origin: String) {
+        let d = singleDiagnostic("dicomweb:\n  cors_origins: [\"\(origin)\"]\n")
+        #expect(d?.message.contains("cors_origins entries are origins") == true, "\(String(describing: d))")
+        #expect(d?.line == 2, "\(String(describing: d))")
+    }
 }

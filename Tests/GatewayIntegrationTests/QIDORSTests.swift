@@ -56,6 +56,7 @@ import Testing
         let gateway = try GatewayProcess(directory: dir, extraYAML: """
             nodes:
               TRUST_A: { ae_title: TRUSTA_PACS, roles: [source], allow: [echo, store, find] }
+            dicomweb: { cors_origins: [http://viewer.test:9000] }
             """)
         let orthanc = try OrthancPeer(aeTitle: try AETitle("ORTHANC"), in: dir, extraConfig: [
             "Plugins": ["/usr/share/orthanc/plugins/libOrthancDicomWeb.so"],
@@ -138,5 +139,18 @@ import Testing
         #expect(try WADORetrieveTests.curl("\(root)/studies?SOPInstanceUID=1.2.3", accept: nil, in: dir).status == 400)
         #expect(try WADORetrieveTests.curl("\(root)/studies?Rows=512", accept: nil, in: dir).status == 400)
         #expect(try WADORetrieveTests.curl("\(root)/studies?NoSuchThing=1&limit=1", accept: nil, in: dir).status == 200)
+
+        // CORS: a preflight from the configured origin is answered; its GET is marked for it; another origin is not.
+        func headers(_ args: [String]) throws -> String {
+            try PeerProcess("/usr/bin/curl", ["-s", "-D", "-", "-o", "/dev/null"] + args, logDirectory: dir.path).run(timeout: 30).output.lowercased()
+        }
+        let preflight = try headers(["-X", "OPTIONS", "-H", "Origin: http://viewer.test:9000", "-H", "Access-Control-Request-Method: GET",
+                                     "-H", "Access-Control-Request-Headers: authorization", "\(root)/studies"])
+        #expect(preflight.contains("access-control-allow-origin: http://viewer.test:9000"), "\(preflight)")
+        #expect(preflight.contains("access-control-allow-methods: get"), "\(preflight)")
+        let allowed = try headers(["-H", "Origin: http://viewer.test:9000", "\(root)/studies"])
+        #expect(allowed.hasPrefix("http/1.1 200") && allowed.contains("access-control-allow-origin: http://viewer.test:9000"), "\(allowed)")
+        let other = try headers(["-H", "Origin: http://elsewhere.test", "\(root)/studies"])
+        #expect(!other.contains("access-control-allow-origin"), "\(other)")
     }
 }
