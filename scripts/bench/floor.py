@@ -20,7 +20,7 @@ BINARY = os.path.join(BUILD, "floor")
 # runs) and, when root, at SCHED_FIFO (floor.c fifo): on a machine whose cores are busy, the first
 # is mostly the wait for a CPU after each flush, the second the device alone.
 ROWS = [
-    ("a", "two-flush", 1, "(a) two-flush (today): write+fdatasync, rename, dir fsync"),
+    ("a", "two-flush", 1, "(a) two-flush (the fallback): write+fdatasync, rename, dir fsync"),
     ("b", "one-flush", 1, "(b) one-flush: write+fdatasync, file made in advance"),
     ("c", "segment", 1, "(c) segment, fallocate'd: append+fdatasync"),
     ("c2", "segment-reuse", 1, "(c') segment already written: overwrite+fdatasync"),
@@ -28,7 +28,7 @@ ROWS = [
     ("b16", "one-flush", 16, "(b) x 16 threads at once"),
     ("i", "index", 1, "SQLite commit alone (WAL, synchronous=FULL)"),
     ("d", "one-flush+index", 1, "(d) (b) + SQLite commit in parallel"),
-    ("a+i", "two-flush+index", 1, "(a) + SQLite commit in parallel (today's bound)"),
+    ("a+i", "two-flush+index", 1, "(a) + SQLite commit in parallel (the fallback's bound)"),
 ]
 
 
