@@ -1,4 +1,4 @@
-/* What the data set scanner (cdcm_limits.cpp) shares with the Part 10 file check and the C API
+/* What the data set scanner (cdcm_limits.cpp, cdcm_limits_structure.cpp) shares with the Part 10 file check and the C API
  * (cdcm_limits_file.cpp) and with DCMTK's tables (cdcm_limits_tables.cpp): byte readers, the VR
  * table, the dictionary classes and transfer syntax detection. */
 #pragma once
@@ -16,6 +16,16 @@ namespace cdcm::limits_detail {
 
 constexpr uint64_t kUndefined = ~0ull;          /* end/limit of a frame without one */
 constexpr uint32_t kUndefinedLength = 0xFFFFFFFFu;
+constexpr uint32_t kItem = 0xFFFEE000u;
+constexpr uint32_t kItemDelimitation = 0xFFFEE00Du;
+constexpr uint32_t kSequenceDelimitation = 0xFFFEE0DDu;
+constexpr uint32_t kPixelData = 0x7FE00010u;
+constexpr size_t kMaxCreatorsPerItem = 64;
+
+/* What a frame of the scanner's stack is, in messages. */
+inline const char *frame_noun(bool fragments, bool item) {
+    return fragments ? "encapsulated pixel data" : item ? "item of sequence" : "sequence";
+}
 
 /* What an element is, by the two VR bytes of Explicit VR (DCMTK's DcmVR decides). */
 enum VrClass : uint8_t {
