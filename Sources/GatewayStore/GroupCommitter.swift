@@ -94,6 +94,11 @@ final class GroupCommitter: @unchecked Sendable {
             do {
                 try writer.writeWithoutTransaction { db in
                     try db.inTransaction {
+                        // A batch of one needs no savepoint: its failure rolls back the transaction.
+                        if batch.count == 1 {
+                            try batch[0].work(db)
+                            return .commit
+                        }
                         for (i, ticket) in batch.enumerated() {
                             do {
                                 try db.inSavepoint {

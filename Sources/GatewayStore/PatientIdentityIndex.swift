@@ -38,7 +38,7 @@ extension CacheIndex {
 
     /// The network Patient ID recorded for a trust's patient, if any.
     public func networkPatientID(issuer: String, localPatientID: String) -> String? {
-        try? read { db in
+        try? readStatement { db in
             try String.fetchOne(cached: db, sql: "SELECT networkPatientID FROM patient_identity WHERE issuer = ? AND localPatientID = ?",
                                 arguments: [issuer, localPatientID])
         }
@@ -92,7 +92,7 @@ extension CacheIndex {
 
     /// The patient and origin of a cached study; nil when the study is not cached.
     public func studyIdentity(studyUID: String) -> StudyIdentity? {
-        try? read { db -> StudyIdentity? in
+        try? readStatement { db -> StudyIdentity? in
             // The study row keeps the first node that sent any of it (see CacheIndex.insert).
             guard let row = try Row.fetchOne(cached: db, sql: """
                 SELECT p.issuer, p.patientID, s.originNode AS origin

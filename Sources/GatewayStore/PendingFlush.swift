@@ -14,16 +14,17 @@ public final class PendingFlush: @unchecked Sendable {
     private var discarded = false
     public let path: String
 
-    /// Starts flushing `path` now, on a thread of its own: fdatasync blocks, and up to one flush
-    /// per association may be under way (GCD's pool would run only as many as there are cores).
+    /// Starts flushing `path` now, on a flusher thread (`FlushThreads`): fdatasync blocks, and up
+    /// to one flush per association may be under way (GCD's pool would run only as many as there
+    /// are cores).
     public static func start(_ path: String) -> PendingFlush {
         let flush = PendingFlush(path: path)
-        let thread = Thread { flush.run() }
-        thread.name = "file-flush"
-        thread.stackSize = 128 * 1024
-        thread.start()
+        FlushThreads.shared.run(flush)
         return flush
     }
+
+    /// A flush not yet handed to a thread (tests hand it to their own `FlushThreads`).
+    static func unstarted(_ path: String) -> PendingFlush { PendingFlush(path: path) }
 
     private init(path: String) {
         self.path = path
@@ -45,7 +46,7 @@ public final class PendingFlush: @unchecked Sendable {
         condition.unlock()
     }
 
-    private func run() {
+    fileprivate func run() {
         condition.lock()
         let skip = discarded
         condition.unlock()
@@ -63,5 +64,60 @@ public final class PendingFlush: @unchecked Sendable {
         // fdatasync covers the size and the blocks of a new file: what reading it back needs.
         guard fdatasync(fd) == 0 else { return .failure(.io("fdatasync of \(path) failed", errno: errno)) }
         return .success(())
+    }
+}
+
+/// The threads that run `PendingFlush`es, kept and reused: starting a thread per instance cost
+/// more CPU on the acknowledgement path than the rest of the hand-off. A flush that finds no idle
+/// thread gets a new one (fdatasync blocks, so N associations need N threads at once), up to
+/// `limit`; beyond it, flushes wait for a free thread.
+final class FlushThreads: @unchecked Sendable {
+    // Safe: `queue`, `idle` and `started` are only touched under `condition`.
+    static let shared = FlushThreads(limit: 64)
+
+    private let condition = NSCondition()
+    private var queue: [PendingFlush] = []
+    private var idle = 0
+    private var started = 0
+    private let limit: Int
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    /// Threads started so far (they are kept).
+    var threadCount: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return started
+    }
+
+    func run(_ flush: PendingFlush) {
+        condition.lock()
+        queue.append(flush)
+        let grow = queue.count > idle && started < limit
+        if grow { started += 1 }
+        condition.signal()
+        condition.unlock()
+        if grow {
+            let thread = Thread { [self] in loop() }
+            thread.name = "file-flush"
+            thread.stackSize = 128 * 1024
+            thread.start()
+        }
+    }
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while queue.isEmpty {
+                idle += 1
+                condition.wait()
+                idle -= 1
+            }
+            let flush = queue.removeFirst()
+            condition.unlock()
+            flush.run()
+        }
     }
 }

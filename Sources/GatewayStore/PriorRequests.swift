@@ -24,7 +24,7 @@ extension CacheIndex {
 
     /// Where instances of a requested prior study must go (empty for any other study).
     public func priorDestinations(studyUID: String) -> [String] {
-        (try? read { db in
+        (try? readStatement { db in
             try String.fetchAll(cached: db, sql: "SELECT DISTINCT destination FROM prior_request WHERE priorStudyUID = ? ORDER BY destination",
                                 arguments: [studyUID])
         }) ?? []

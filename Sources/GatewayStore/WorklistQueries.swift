@@ -5,7 +5,7 @@ import GRDB
 /// candidates for the review, counts for metrics.
 extension CacheIndex {
     public func hasWorklistItem(studyUID: String) throws -> Bool {
-        try read { db in
+        try readStatement { db in
             try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM worklist_item WHERE studyUID = ?)", arguments: [studyUID]) ?? false
         }
     }

@@ -18,7 +18,8 @@ if os.path.abspath(sys.prefix) != os.path.abspath(os.path.join(os.path.dirname(P
     if not os.access(PEER_PYTHON, os.X_OK):
         sys.exit(f"bench: {PEER_PYTHON} missing: run scripts/setup first")
     os.execv(PEER_PYTHON, [PEER_PYTHON] + sys.argv)
-GATEWAY = os.path.join(ROOT, ".build", "release", "dicom-gateway")
+# DICOM_GATEWAY_BENCH_BINARY: another build to measure (e.g. a copy of the previous commit's, for an A/B run).
+GATEWAY = os.environ.get("DICOM_GATEWAY_BENCH_BINARY") or os.path.join(ROOT, ".build", "release", "dicom-gateway")
 
 
 def free_port():
@@ -61,6 +62,15 @@ class Peer:
         except OSError:
             pass
         return float("nan")
+
+    def cpu_seconds(self):
+        """User + system CPU time of the process so far (all its threads), from /proc."""
+        try:
+            with open(f"/proc/{self.proc.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            return float("nan")
 
     def stop(self, sig=signal.SIGTERM):
         if self.proc.poll() is None:
