@@ -16,6 +16,8 @@ public enum CrashJournal {
         case retrieve(instanceID: Int64, caller: String)
         case limitsCheck(instanceID: Int64)
         case recovery(path: String)
+        /// Receiving and filing one instance on an association (`caller` is "AE@host").
+        case ingest(association: UInt64, caller: String)
         case other(String)
 
         var encoded: String {
@@ -24,6 +26,7 @@ public enum CrashJournal {
             case let .retrieve(instanceID, caller): return "retrieve\t\(instanceID)\t\(caller)"
             case let .limitsCheck(instanceID): return "limits-check\t\(instanceID)"
             case let .recovery(path): return "recovery\t\(path)"
+            case let .ingest(association, caller): return "ingest\t\(association)\t\(caller)"
             case let .other(text): return text.replacingOccurrences(of: "\t", with: " ")
             }
         }
@@ -39,6 +42,8 @@ public enum CrashJournal {
                 if let instance = Int64(f[1]) { self = .limitsCheck(instanceID: instance); return }
             case "recovery" where f.count == 2:
                 self = .recovery(path: f[1]); return
+            case "ingest" where f.count == 3:
+                if let association = UInt64(f[1]) { self = .ingest(association: association, caller: f[2]); return }
             default: break
             }
             self = .other(encoded)
@@ -50,6 +55,7 @@ public enum CrashJournal {
             case let .retrieve(instanceID, caller): return "sending instance \(instanceID) to \(caller) for a retrieve"
             case let .limitsCheck(instanceID): return "checking the file of instance \(instanceID) against the input limits"
             case let .recovery(path): return "reading \(path) during recovery"
+            case let .ingest(association, caller): return "ingest from \(caller) (association \(association))"
             case let .other(text): return text
             }
         }

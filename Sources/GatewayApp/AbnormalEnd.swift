@@ -33,7 +33,7 @@ enum AbnormalEnd {
                 let moved = try quarantineFile(path.hasPrefix("/") ? path : paths.absolutePath(relative: path), paths: paths)
                 logger.error("file \(path) moved to \(moved): reading it crashed the gateway during recovery")
                 index.audit(AuditRecord(event: "quarantine", actor: "gateway", outcome: "file", detail: reason + " (moved to \(moved))"))
-            case .other:
+            case .ingest, .other:
                 break
             }
         } catch {

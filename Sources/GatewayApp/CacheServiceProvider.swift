@@ -120,7 +120,7 @@ public final class CacheServiceProvider: DicomServiceProvider {
         let configuration = self.configuration
         let sender = configuration.node(forCallingAE: association.callingAE)
         // Announced in the crash journal: if parsing it kills the process, the next start says so.
-        let result = CrashJournal.during(.other("ingest from \(association.callingAE)@\(association.peerHost) (association \(association.id))")) {
+        let result = CrashJournal.during(.ingest(association: association.id, caller: association.callingAE + "@" + association.peerHost)) {
             ingest(request, association: association, received: received, configuration: configuration, sender: sender)
         }
         if !result.status.isSuccess {

@@ -13,6 +13,9 @@ enum DicomWebWADO {
     /// WADO-URI's path (PS3.18 9: a path of its own, beside the DICOMweb root).
     static let wadoURIPath = "/wado"
 
+    /// Where series and study `/metadata` answers are kept (see `MetadataCache`).
+    static func metadataDirectory(_ paths: InstancePath) -> String { paths.root + "/dicomweb/metadata" }
+
     static func mount(_ settings: DicomWebSettings, holder: ConfigurationHolder, index: CacheIndex, paths: InstancePath,
                       logger: Logger) -> HTTPMount {
         let root = settings.root
@@ -20,7 +23,7 @@ enum DicomWebWADO {
         let source = CacheWADOSource(index: index, paths: paths, configuration: { [holder] in holder.current }, logger: logger)
         let wado = WADORoutes(
             source: source, reader: reader,
-            metadataCache: MetadataCache(directory: paths.root + "/dicomweb/metadata", reader: reader),
+            metadataCache: MetadataCache(directory: metadataDirectory(paths), reader: reader),
             base: settings.base, temporaryDirectory: paths.root + "/outgoing", logger: logger,
             onRetrieve: { caller, studies, what in
                 for study in studies {

@@ -4,6 +4,7 @@ import Foundation
 import GatewayAdmin
 import GatewayAudit
 import GatewayConfig
+import GatewayDICOMweb
 import GatewayRetrieval
 import GatewayRouting
 import GatewayStore
@@ -85,7 +86,10 @@ public final class Gateway: Sendable {
             maxBytes: configuration.storage.retention.maxSize?.bytes, maxAgeDays: configuration.storage.retention.maxAgeDays)
         retention = RetentionService(
             runner: RetentionRunner(index: index, paths: paths, limits: limits, logger: logger,
-                                    isBusy: { [index] in index.hasUndeliveredWork(studyUID: $0) }),
+                                    isBusy: { [index] in index.hasUndeliveredWork(studyUID: $0) },
+                                    evicted: { [paths] study, series in
+                                        MetadataCache.forget(in: DicomWebWADO.metadataDirectory(paths), studyUID: study, seriesUIDs: series)
+                                    }),
             interval: .seconds(60), logger: logger)
         let signal = DeliverySignal()
         delivery = DeliveryService(holder: holder, index: index, paths: paths, signal: signal, logger: logger)

@@ -74,11 +74,24 @@ public struct MetadataCache: Sendable {
         }
     }
 
+    /// Removes what is kept for a study and its series (the study left the cache: retention). The
+    /// JSON holds patient data, which must not outlive the instances it came from.
+    public static func forget(in directory: String, studyUID: String, seriesUIDs: [String]) {
+        for name in ["study\0" + studyUID] + seriesUIDs.map({ "series\0" + $0 }) {
+            let scope = hashed(name)
+            try? FileManager.default.removeItem(atPath: directory + "/" + scope.prefix(2) + "/" + scope)
+        }
+    }
+
     /// The set the instances form, hashed: their series when they share one, else their study.
     static func scope(_ instances: [WADOInstance]) -> String {
         let series = Set(instances.map(\.seriesUID))
         let name = series.count == 1 ? "series\0" + series.first! : "study\0" + (instances.first?.studyUID ?? "")
-        return SHA256.hash(data: Array(name.utf8)).map { String(format: "%02x", $0) }.joined()
+        return hashed(name)
+    }
+
+    private static func hashed(_ name: String) -> String {
+        SHA256.hash(data: Array(name.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
     static func key(_ instances: [WADOInstance], view: String, urls: [String]) -> String {

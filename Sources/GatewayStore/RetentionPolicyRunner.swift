@@ -22,13 +22,18 @@ public struct RetentionRunner: Sendable {
     let logger: Logger
     /// Whether a study still has undelivered work (queued deliveries); such a study is kept.
     let isBusy: @Sendable (String) -> Bool
+    /// Told of each evicted study (its UID and its series' UIDs) once its rows and files are gone,
+    /// so that what was derived from them (DICOMweb's cached metadata) goes too.
+    let evicted: @Sendable (_ studyUID: String, _ seriesUIDs: [String]) -> Void
 
-    public init(index: CacheIndex, paths: InstancePath, limits: Limits, logger: Logger, isBusy: @escaping @Sendable (String) -> Bool = { _ in false }) {
+    public init(index: CacheIndex, paths: InstancePath, limits: Limits, logger: Logger, isBusy: @escaping @Sendable (String) -> Bool = { _ in false },
+                evicted: @escaping @Sendable (_ studyUID: String, _ seriesUIDs: [String]) -> Void = { _, _ in }) {
         self.index = index
         self.paths = paths
         self.limits = limits
         self.logger = logger
         self.isBusy = isBusy
+        self.evicted = evicted
     }
 
     /// One pass; returns the Study Instance UIDs evicted.
@@ -66,6 +71,10 @@ public struct RetentionRunner: Sendable {
                 WHERE s.studyUID = ?
                 """, arguments: [studyUID])
         }
+        let series = try index.read { db in
+            try String.fetchAll(db, sql: "SELECT se.seriesUID FROM series se JOIN study s ON s.id = se.studyRef WHERE s.studyUID = ?",
+                                arguments: [studyUID])
+        }
         let context = index.auditContext(studyUIDs: [studyUID])
         let audit = AuditRecord(event: "evict", studyUID: studyUID, outcome: "removed", detail: "\(files.count) instance(s) by retention policy")
         try index.write { db in
@@ -84,5 +93,6 @@ public struct RetentionRunner: Sendable {
             directories.insert((path as NSString).deletingLastPathComponent)
         }
         for directory in directories.sorted() { try? DurableFile.sync(directory: directory) }
+        evicted(studyUID, series)
     }
 }

@@ -57,6 +57,28 @@ import Testing
         #expect(files.count == 1, "\(files)")
     }
 
+    @Test func aStudyRetiredByRetentionTakesItsKeptMetadataWithIt() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("metadata-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let cache = MetadataCache(directory: dir, reader: CountingReader())
+        let series = Self.instances(3)
+        let other = (1...2).map {
+            WADOInstance(studyUID: "9.8", seriesUID: "9.8.7", sopUID: "9.8.7.\($0)", sopClassUID: "1.2.840.10008.5.1.4.1.1.2",
+                         transferSyntaxUID: "1.2.840.10008.1.2.1", path: "/cache/o\($0).dcm", fingerprint: "o\($0)")
+        }
+        let twoSeries = series + [WADOInstance(studyUID: "1.2", seriesUID: "1.2.4", sopUID: "1.2.4.1", sopClassUID: "1.2.840.10008.5.1.4.1.1.2",
+                                               transferSyntaxUID: "1.2.840.10008.1.2.1", path: "/cache/s2.dcm", fingerprint: "s2")]
+        for set in [series, twoSeries, other] { _ = try cache.metadata(of: set, view: "", instanceURL: { "/i/\($0.sopUID)" }) }
+        func kept() -> [String] {
+            (FileManager.default.enumerator(atPath: dir)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".json") } ?? []).sorted()
+        }
+        #expect(kept().count == 3, "a series, a study and another study's series: \(kept())")
+        MetadataCache.forget(in: dir, studyUID: "1.2", seriesUIDs: ["1.2.3", "1.2.4"])
+        #expect(kept().count == 1, "only the other study's series is left: \(kept())")
+        MetadataCache.forget(in: dir, studyUID: "9.8", seriesUIDs: ["9.8.7"])
+        #expect(kept().isEmpty)
+    }
+
     @Test func singleInstanceMetadataIsNotKept() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("metadata-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -37,6 +37,28 @@ import Testing
             && FileManager.default.fileExists(atPath: f.absolutePath(m))
     }
 
+    @Test func eachEvictedStudyIsAnnouncedWithItsSeriesAfterItsRowsAndFilesAreGone() throws {
+        let f = try CacheFixture("retention-announce")
+        let t = Date(timeIntervalSince1970: 1_700_000_000)
+        let old = try Self.study(f, 1, at: t)
+        let recent = try Self.study(f, 2, at: t.addingTimeInterval(10))
+        let announced = Announcements()
+        let runner = RetentionRunner(index: f.index, paths: f.paths, limits: .init(maxBytes: 1500, maxAgeDays: nil), logger: f.logger,
+                                     evicted: { study, series in announced.add(study, series, gone: (try? Self.isGone(f, old)) ?? false) })
+        #expect(try runner.runOnce(now: t.addingTimeInterval(20)) == [old.studyUID])
+        #expect(announced.all == [Announcements.Entry(study: old.studyUID, series: [old.seriesUID], goneBefore: true)])
+        #expect(try Self.isKept(f, recent))
+    }
+
+    final class Announcements: @unchecked Sendable {
+        // @unchecked: `entries` is only touched under `lock`.
+        struct Entry: Equatable { var study: String; var series: [String]; var goneBefore: Bool }
+        private let lock = NSLock()
+        private var entries: [Entry] = []
+        func add(_ study: String, _ series: [String], gone: Bool) { lock.withLock { entries.append(Entry(study: study, series: series, goneBefore: gone)) } }
+        var all: [Entry] { lock.withLock { entries } }
+    }
+
     @Test func overSizeEvictsLeastRecentlyUsedFirstSparingProtectedAndBusyStudies() throws {
         let f = try CacheFixture("retention")
         let t = Date(timeIntervalSince1970: 1_700_000_000)
