@@ -113,7 +113,7 @@ public final class Gateway: Sendable {
                               control: RunningGatewayControl(holder: holder, index: index, signal: signal, startedAt: started, logger: logger,
                                                              worklistCoordinator: worklist),
                               metrics: metrics, logger: logger,
-                              mounts: [
+                              mounts: !configuration.dicomweb.enabled ? [] : [
                                   DicomWebWADO.mount(configuration.dicomweb, holder: holder, index: index, paths: paths, logger: logger),
                                   DicomWebQIDO.mount(configuration.dicomweb, holder: holder, index: index, logger: logger),
                                   DicomWebMount.routes(configuration.dicomweb, provider: provider, worklist: worklist, logger: logger),

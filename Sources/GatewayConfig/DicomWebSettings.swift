@@ -2,6 +2,9 @@ import Foundation
 
 /// The `dicomweb:` section: DICOMweb (PS3.18) on the HTTP API's listener.
 public struct DicomWebSettings: Sendable, Hashable {
+    /// Whether DICOMweb and WADO-URI are served at all (`enabled`, default true when `http` is):
+    /// false leaves the HTTP listener to the operators' API and pages.
+    public var enabled = true
     /// The path every DICOMweb resource is under (`root`, default `/dicom-web`).
     public var root = "/dicom-web"
     /// The largest STOW-RS request body (`stow_max_bytes`, default 4GB): a larger one is
@@ -20,10 +23,11 @@ public struct DicomWebSettings: Sendable, Hashable {
 
     public init() {}
 
-    static let keys = ["root", "stow_max_bytes", "public_url", "cors_origins"]
+    static let keys = ["enabled", "root", "stow_max_bytes", "public_url", "cors_origins"]
 
     static func read(_ section: ConfigMapping) -> DicomWebSettings {
         var s = DicomWebSettings()
+        s.enabled = section.read("enabled", default: s.enabled) { $0.bool() }
         s.root = section.read("root", default: s.root) { value -> String? in
             guard let text = value.text("a path"), text.hasPrefix("/"), !text.hasSuffix("/"), !text.contains("?"), !text.contains(" ") else {
                 value.error(.invalidValue, "root must be a path such as /dicom-web: starting with /, not ending with /, no spaces or ?")

@@ -10,6 +10,13 @@ import Testing
         #expect(try parse("").dicomweb.base == "/dicom-web")
     }
 
+    @Test func dicomwebIsOnByDefaultAndCanBeTurnedOff() throws {
+        #expect(try parse("").dicomweb.enabled)
+        #expect(try parse("dicomweb: { enabled: false }").dicomweb.enabled == false)
+        let d = singleDiagnostic("dicomweb:\n  enabled: sometimes\n")
+        #expect(d?.line == 2, "\(String(describing: d))")
+    }
+
     @Test func publicURLPrefixesTheRoot() throws {
         let settings = try parse("dicomweb: { public_url: https://pacs.example.nhs.uk:8443 }").dicomweb
         #expect(settings.publicURL == "https://pacs.example.nhs.uk:8443")
