@@ -214,13 +214,7 @@ extern "C" int cdcm_web_frames(const char *path, const uint32_t *numbers, size_t
         for (size_t i = 0; i < count; ++i) outs[i] = cdcm_buffer{nullptr, 0};
         const bool as_stored = want_ts == nullptr || *want_ts == '\0' || strcmp(want_ts, "*") == 0;
         DcmFileFormat file;
-        OFCondition cond = file.loadFile(path, EXS_Unknown, EGL_noChange, as_stored ? 4096 : DCM_MaxReadLength,
-                                         ERM_autoDetect);
-        if (cond.bad()) {
-            cdcm::status_from_condition(st, cond, std::string("cannot read DICOM file ") + path);
-            st->kind = CDCM_ERR_FILE;
-            return CDCM_WEB_FAILED;
-        }
+        if (!cdcm::load_file(file, path, as_stored ? 4096 : DCM_MaxReadLength, st)) return CDCM_WEB_FAILED;
         DcmDataset *ds = file.getDataset();
         E_TransferSyntax xfer = ds->getOriginalXfer();
         const Uint32 frames = number_of_frames(ds);
@@ -271,12 +265,7 @@ extern "C" int cdcm_web_transcode(const char *path, const char *ts, const char *
     }
     try {
         DcmFileFormat file;
-        OFCondition cond = file.loadFile(path, EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_autoDetect);
-        if (cond.bad()) {
-            cdcm::status_from_condition(st, cond, std::string("cannot read DICOM file ") + path);
-            st->kind = CDCM_ERR_FILE;
-            return CDCM_WEB_FAILED;
-        }
+        if (!cdcm::load_file(file, path, DCM_MaxReadLength, st)) return CDCM_WEB_FAILED;
         DcmDataset *ds = file.getDataset();
         const DcmXfer want(ts);
         if (want.getXfer() == EXS_Unknown) {
@@ -290,7 +279,7 @@ extern "C" int cdcm_web_transcode(const char *path, const char *ts, const char *
                                                        want.getXferName());
             return CDCM_WEB_NOT_POSSIBLE;
         }
-        cond = file.saveFile(out_path, want.getXfer(), EET_ExplicitLength, EGL_noChange, EPD_noChange, 0, 0,
+        OFCondition cond = file.saveFile(out_path, want.getXfer(), EET_ExplicitLength, EGL_noChange, EPD_noChange, 0, 0,
                              EWM_updateMeta);
         if (cond.bad()) {
             cdcm::status_from_condition(st, cond, std::string("cannot write ") + out_path);

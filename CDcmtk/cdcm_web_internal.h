@@ -12,6 +12,10 @@ namespace cdcm {
 /* Copies bytes into a malloc'd buffer; false when out of memory. */
 bool buffer_set(cdcm_buffer *out, const void *bytes, size_t length);
 
+/* Loads the file at path (values longer than max_read stay on disk until asked for); on failure
+ * fills st (a CDCM_ERR_FILE naming the path) and returns false. */
+bool load_file(DcmFileFormat &file, const char *path, Uint32 max_read, cdcm_status *st);
+
 /* OB, OW, OF, OD, OL, OV, UN and DCMTK's internal pixel data VRs. */
 bool is_binary_vr(DcmEVR vr);
 

@@ -17,6 +17,14 @@ extern "C" void cdcm_buffer_free(cdcm_buffer *buffer) {
 
 namespace cdcm {
 
+bool load_file(DcmFileFormat &file, const char *path, Uint32 max_read, cdcm_status *st) {
+    OFCondition cond = file.loadFile(path, EXS_Unknown, EGL_noChange, max_read, ERM_autoDetect);
+    if (cond.good()) return true;
+    status_from_condition(st, cond, std::string("cannot read DICOM file ") + path);
+    st->kind = CDCM_ERR_FILE;
+    return false;
+}
+
 bool buffer_set(cdcm_buffer *out, const void *bytes, size_t length) {
     out->data = static_cast<uint8_t *>(malloc(length > 0 ? length : 1));
     if (out->data == nullptr) return false;
@@ -80,12 +88,7 @@ extern "C" int cdcm_web_metadata(const char *path, const char *instance_url, uin
     try {
         DcmFileFormat file;
         // Values over 4 KB stay on disk: those above inline_limit are never read at all.
-        OFCondition cond = file.loadFile(path, EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect);
-        if (cond.bad()) {
-            cdcm::status_from_condition(st, cond, std::string("cannot read DICOM file ") + path);
-            st->kind = CDCM_ERR_FILE;
-            return CDCM_WEB_FAILED;
-        }
+        if (!cdcm::load_file(file, path, 4096, st)) return CDCM_WEB_FAILED;
         DcmDataset *ds = file.getDataset();
         const char *charset = nullptr;
         if (ds->findAndGetString(DCM_SpecificCharacterSet, charset).good() && charset != nullptr && *charset != '\0' &&
@@ -105,7 +108,7 @@ extern "C" int cdcm_web_metadata(const char *path, const char *instance_url, uin
             format.current(elem->getTag(), bulk);
             if (!first) json << ",";
             first = false;
-            cond = elem->writeJson(json, format);
+            OFCondition cond = elem->writeJson(json, format);
             if (cond.bad()) {
                 cdcm::status_from_condition(st, cond, "cannot write " + cdcm::tag_hex(elem->getTag()) + " as JSON");
                 return CDCM_WEB_FAILED;
@@ -133,12 +136,7 @@ extern "C" int cdcm_web_bulkdata(const char *path, uint32_t tag, cdcm_buffer *ou
     }
     try {
         DcmFileFormat file;
-        OFCondition cond = file.loadFile(path, EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect);
-        if (cond.bad()) {
-            cdcm::status_from_condition(st, cond, std::string("cannot read DICOM file ") + path);
-            st->kind = CDCM_ERR_FILE;
-            return CDCM_WEB_FAILED;
-        }
+        if (!cdcm::load_file(file, path, 4096, st)) return CDCM_WEB_FAILED;
         DcmDataset *ds = file.getDataset();
         const DcmTagKey key(static_cast<Uint16>(tag >> 16), static_cast<Uint16>(tag & 0xFFFF));
         DcmElement *elem = nullptr;
@@ -164,7 +162,7 @@ extern "C" int cdcm_web_bulkdata(const char *path, uint32_t tag, cdcm_buffer *ou
         out->length = length;
         if (length > 0) {
             DcmFileCache cache;
-            cond = elem->getPartialValue(out->data, 0, length, &cache, EBO_LittleEndian);
+            OFCondition cond = elem->getPartialValue(out->data, 0, length, &cache, EBO_LittleEndian);
             if (cond.bad()) {
                 cdcm_buffer_free(out);
                 cdcm::status_from_condition(st, cond, "cannot read " + cdcm::tag_hex(key));

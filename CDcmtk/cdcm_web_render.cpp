@@ -20,12 +20,7 @@ extern "C" int cdcm_web_render_jpeg(const char *path, uint32_t frame, uint32_t m
     try {
         cdcm::register_codecs();
         DcmFileFormat file;
-        OFCondition cond = file.loadFile(path, EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect);
-        if (cond.bad()) {
-            cdcm::status_from_condition(st, cond, std::string("cannot read DICOM file ") + path);
-            st->kind = CDCM_ERR_FILE;
-            return CDCM_WEB_FAILED;
-        }
+        if (!cdcm::load_file(file, path, 4096, st)) return CDCM_WEB_FAILED;
         DcmDataset *ds = file.getDataset();
         if (!ds->tagExists(DCM_PixelData)) {
             cdcm::status_set(st, CDCM_ERR_INVALID, "the instance has no pixel data to render");
