@@ -211,11 +211,10 @@ public final class CacheServiceProvider: DicomServiceProvider {
     func routedDeliveries(_ attributes: DicomAttributes, request: StoreRequest, origin: InstanceMetadata.Origin,
                           association: AssociationInfo, studyOriginNode: String?,
                           identityEdits: (String) -> AttributeEdits = { _ in [:] }) -> [PendingDelivery] {
-        let now = Calendar(identifier: .gregorian).dateComponents(in: TimeZone.current, from: Date())
         let decision = holder.router.route(RoutedInstance(
             attributes: attributes, sopClassUID: request.sopClassUID.trimmingDicomPadding(), sendingNode: origin.node,
             callingAE: association.callingAE, dimsePriority: request.priority,
-            timeOfDay: TimeOfDay(hour: now.hour ?? 0, minute: now.minute ?? 0),
+            timeOfDay: .local(),
             studyOriginNode: studyOriginNode))
         switch decision.disposition {
         case .forward:

@@ -189,8 +189,7 @@ public final class Gateway: Sendable {
 
     /// The class the `priorities` rules give a study (pulled studies have no DIMSE priority).
     static func classify(_ attributes: DicomAttributes, _ holder: ConfigurationHolder) -> PriorityClass {
-        let now = Calendar(identifier: .gregorian).dateComponents(in: TimeZone.current, from: Date())
-        return holder.router.classify(RoutedInstance(attributes: attributes, timeOfDay: TimeOfDay(hour: now.hour ?? 0, minute: now.minute ?? 0))).priority
+        holder.router.classify(RoutedInstance(attributes: attributes, timeOfDay: .local())).priority
     }
 
     /// The `limits:` section as the DICOM layer takes it.

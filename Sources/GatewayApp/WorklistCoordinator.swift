@@ -81,8 +81,7 @@ final class WorklistCoordinator: WorklistControl, @unchecked Sendable {
     }
 
     static func timeOfDay(_ date: Date) -> TimeOfDay {
-        let now = Calendar(identifier: .gregorian).dateComponents(in: TimeZone.current, from: date)
-        return TimeOfDay(hour: now.hour ?? 0, minute: now.minute ?? 0)
+        TimeOfDay.local(at: date)
     }
 
     /// The allocator's request for an item.

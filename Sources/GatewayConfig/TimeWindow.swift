@@ -1,3 +1,9 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A time of day to the minute, 00:00 to 23:59.
 public struct TimeOfDay: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// Minutes since midnight, 0 ..< 1440.
@@ -6,6 +12,15 @@ public struct TimeOfDay: Sendable, Hashable, Comparable, CustomStringConvertible
     /// Clamps `hour` and `minute` into a valid time of day.
     public init(hour: Int, minute: Int) {
         minutes = max(0, min(23, hour)) * 60 + max(0, min(59, minute))
+    }
+
+    /// The local time of day at `date` (the machine's time zone), from localtime_r: routing asks for
+    /// it for every instance, and a Calendar with its time zone costs far more.
+    public static func local(at date: Date = Date()) -> TimeOfDay {
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        localtime_r(&seconds, &parts)
+        return TimeOfDay(hour: Int(parts.tm_hour), minute: Int(parts.tm_min))
     }
 
     /// Parses `HH:MM` (24-hour clock); nil for anything else.
