@@ -33,13 +33,14 @@ public struct AdminServer: Service {
         credentials = try settings.allTokens.map { token in
             switch token.secret {
             case .sha256(let digest):
-                return .init(name: token.name, role: token.role, digest: digest)
+                return .init(name: token.name, role: token.role, digest: digest, node: token.node)
             case .file(let file):
                 guard let data = FileManager.default.contents(atPath: file.path), let secret = HTTPSettings.token(from: data) else {
                     let key = token.name == "token_file" ? "http.token_file" : "the file of http.tokens \(token.name)"
                     throw AdminServerError(message: "\(key) \(file.path) cannot be read or holds no token")
                 }
-                return .init(name: token.name, role: token.role, digest: TokenAuthentication<AdminRequestContext>.digest(secret))
+                return .init(name: token.name, role: token.role, digest: TokenAuthentication<AdminRequestContext>.digest(secret),
+                             node: token.node)
             }
         }
         tls = try settings.tls.map(Self.tlsConfiguration)

@@ -20,6 +20,8 @@ struct TokenAuthentication<Context: RemoteAddressRequestContext & TokenNameReque
         let name: String
         let role: APIRole
         let digest: [UInt8]
+        /// The node the token acts for (`http.tokens[].node`), if any.
+        var node: String? = nil
     }
 
     let credentials: [Credential]
@@ -86,6 +88,7 @@ struct TokenAuthentication<Context: RemoteAddressRequestContext & TokenNameReque
         }
         var context = context
         context.tokenName = credential.name
+        context.tokenNode = credential.node
         return try await next(request, context)
     }
 
@@ -103,9 +106,10 @@ struct TokenAuthentication<Context: RemoteAddressRequestContext & TokenNameReque
     }
 }
 
-/// A request context that carries the authenticated token's name.
+/// A request context that carries the authenticated token's name and the node it acts for.
 public protocol TokenNameRequestContext {
     var tokenName: String? { get set }
+    var tokenNode: String? { get set }
 }
 
 /// The request context of the HTTP API: Hummingbird's basic one plus the client's address,
@@ -116,6 +120,9 @@ public struct AdminRequestContext: RequestContext, RemoteAddressRequestContext, 
     /// The name of the token the request carried (`http.tokens[].name`), once authenticated;
     /// nil when the API takes no tokens.
     public var tokenName: String?
+    /// The node the token acts for (`http.tokens[].node`): DICOMweb requests are that node's
+    /// (its permissions, its identity view). Nil for tokens without a node, and without tokens.
+    public var tokenNode: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -28,18 +28,10 @@ extension CacheServiceProvider {
                                logger: logger)
         // Matches are collected first and sent after the read transaction ends, so a slow requester
         // never holds an index reader (C-STOREs need them) or blocks WAL checkpoints.
-        var matches: [DicomAttributes] = []
+        var matches: [DicomAttributes]
         do {
-            for local in view.localQueries(identifier) where matches.count < Self.maximumFindMatches {
-                let query = CacheQuery(level: level, identifier: view.queryIdentifier(local.identifier, level: level),
-                                       retrieveAETitle: configuration.gateway.aeTitle.value, patientIssuer: local.patientIssuer)
-                try query.run(in: index) { match in
-                    matches.append(match)
-                    return matches.count < Self.maximumFindMatches
-                }
-            }
-            // After the read: translating reads the index too.
-            matches = matches.map { view.answer($0, asked: identifier) }
+            matches = try view.find(identifier, level: level, retrieveAETitle: configuration.gateway.aeTitle.value,
+                                    limit: Self.maximumFindMatches)
         } catch {
             logger.error("C-FIND failed", metadata: meta(association, ["error": "\(error)"]))
             return DIMSEResult(status: .unableToProcess, errorComment: "query failed")

@@ -9,7 +9,8 @@ import Synchronization
 /// DICOMweb's routes on the HTTP API's listener (`dicomweb.root`), behind its tokens: STOW-RS
 /// (`POST {root}/studies[/{study}]`, role `operate`, bodies up to `dicomweb.stow_max_bytes`) and
 /// UPS-RS over the reporting worklist (`GET {root}/workitems[/{uid}]`, role `read`;
-/// `PUT {root}/workitems/{uid}/state`, role `operate`).
+/// `PUT {root}/workitems/{uid}/state`, role `operate`). A token bound to a node also needs that
+/// node's `store` (STOW-RS) or `worklist` (UPS-RS) permission (``DicomWebNodeAccess``).
 enum DicomWebMount {
     /// STOW-RS requests are told apart from DICOM associations in the per-request tally.
     private static let nextRequest = Atomic<UInt64>(1 << 62)
@@ -21,17 +22,25 @@ enum DicomWebMount {
         let limit = Int(clamping: settings.stowMaxBytes.bytes)
         let service = StowService(ingest: DicomWebStowIngest(provider: provider), maxBytes: settings.stowMaxBytes.bytes, logger: logger)
         return HTTPMount(addRoutes: { router in
-            router.post("\(root)/studies") { request, context in
+            func group(_ permission: NodePermission, _ service: String) -> RouterGroup<AdminRequestContext> {
+                router.group(RouterPath(root)).nodeAccess(permission, service: service, holder: provider.holder, index: provider.index,
+                                                          logger: logger)
+            }
+            let stow = group(.store, "STOW-RS")
+            stow.post("studies") { request, context in
                 try await service.store(request, studyUID: nil, caller: caller(context), baseURL: baseURL(request, root: root))
             }
-            router.post("\(root)/studies/:study") { request, context in
+            stow.post("studies/:study") { request, context in
                 try await service.store(request, studyUID: try context.parameters.require("study"), caller: caller(context),
                                         baseURL: baseURL(request, root: root))
             }
-            router.get("\(root)/workitems") { request, _ in try await ups.search(request) }
-            router.get("\(root)/workitems/:uid") { _, context in try await ups.retrieve(try context.parameters.require("uid")) }
-            router.put("\(root)/workitems/:uid/state") { request, context in
-                try await ups.changeState(request, uid: try context.parameters.require("uid"), caller: context.tokenName ?? "http")
+            let workitems = group(.worklist, "UPS-RS")
+            workitems.get("workitems") { request, _ in try await ups.search(request) }
+            workitems.get("workitems/:uid") { _, context in try await ups.retrieve(try context.parameters.require("uid")) }
+            workitems.put("workitems/:uid/state") { request, context in
+                // A node-bound token claims as its node (the reporter site), as a token named after the site does.
+                try await ups.changeState(request, uid: try context.parameters.require("uid"),
+                                          caller: context.tokenNode ?? context.tokenName ?? "http")
             }
         }, bodyLimit: { head in
             guard head.method == .post, let path = head.path, path.hasPrefix(root + "/studies") else { return nil }
@@ -41,7 +50,12 @@ enum DicomWebMount {
 
     static func caller(_ context: AdminRequestContext) -> StowCaller {
         StowCaller(id: nextRequest.add(1, ordering: .relaxed).newValue, name: context.tokenName ?? "http",
-                   peer: context.remoteAddress?.ipAddress ?? "?")
+                   peer: context.remoteAddress?.ipAddress ?? "?", node: context.tokenNode)
+    }
+
+    /// Who asks a QIDO-RS or WADO request: the token's name and node, and the client's address.
+    static func webCaller(_ context: AdminRequestContext) -> WADOCaller {
+        WADOCaller(node: context.tokenNode, name: context.tokenName ?? "http", address: context.remoteAddress?.ipAddress ?? "")
     }
 
     /// `{root}` as the client reached it (the Host header), for RetrieveURLs.

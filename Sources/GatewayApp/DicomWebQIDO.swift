@@ -7,32 +7,25 @@ import GatewayStore
 import Hummingbird
 import Logging
 
-/// QIDO-RS over the cache: the C-FIND of `CacheServiceProvider.find` (same matching, same
-/// identity view) without the DIMSE around it. HTTP callers are not tied to a node yet, so they
-/// see patients as a node without a trust of its own does: by the network Patient ID when
-/// `identity.patient_id` maps them.
+/// QIDO-RS over the cache: the C-FIND of `CacheServiceProvider.find` without the DIMSE around
+/// it, the same code (``NetworkView/find(_:level:retrieveAETitle:limit:)``). A caller whose token
+/// acts for a node sees patients as that node's C-FIND does (a trust its own Patient IDs, a
+/// reporter the network's); a token without a node sees them as a node without a trust of its own
+/// does: by the network Patient ID when `identity.patient_id` maps them.
 struct CacheQIDOSource: QIDOSource {
     let index: CacheIndex
     let configuration: @Sendable () -> GatewayConfiguration
     let logger: Logger
 
-    func search(_ query: QIDOQuery) throws -> [DicomAttributes] {
+    func search(_ query: QIDOQuery, caller: WADOCaller) throws -> [DicomAttributes] {
         let configuration = configuration()
-        let view = NetworkView(index: index, configuration: configuration, node: nil, logger: logger)
+        let node = caller.node.flatMap { configuration.node(named: $0) }
+        let view = NetworkView(index: index, configuration: configuration, node: node, logger: logger)
         var identifier = query.identifier
         identifier[.queryRetrieveLevel] = query.level.rawValue
-        let wanted = query.offset + query.limit
-        var matches: [DicomAttributes] = []
-        for local in view.localQueries(identifier) where matches.count < wanted {
-            let search = CacheQuery(level: query.level, identifier: view.queryIdentifier(local.identifier, level: query.level),
-                                    retrieveAETitle: configuration.gateway.aeTitle.value, patientIssuer: local.patientIssuer)
-            try search.run(in: index) { match in
-                matches.append(match)
-                return matches.count < wanted
-            }
-        }
-        return matches.map { match in
-            var answer = view.answer(match, asked: identifier)
+        return try view.find(identifier, level: query.level, retrieveAETitle: configuration.gateway.aeTitle.value,
+                             limit: query.offset + query.limit).map { match in
+            var answer = match
             answer[.queryRetrieveLevel] = nil
             return answer
         }
@@ -54,9 +47,8 @@ enum DicomWebQIDO {
         // Cross-origin access (a viewer served from another site) covers all of DICOMweb and WADO-URI.
         let cors = settings.corsOrigins.isEmpty ? nil : CORSPolicy(origins: settings.corsOrigins, pathPrefixes: [root, DicomWebWADO.wadoURIPath])
         return HTTPMount(addRoutes: { router in
-            qido.add(to: router.group(RouterPath(root))) { _, context in
-                (name: context.tokenName ?? "http", address: context.remoteAddress?.ipAddress ?? "")
-            }
+            let searches = router.group(RouterPath(root)).nodeAccess(.find, service: "QIDO-RS", holder: holder, index: index, logger: logger)
+            qido.add(to: searches) { _, context in DicomWebMount.webCaller(context) }
         }, cors: cors)
     }
 }

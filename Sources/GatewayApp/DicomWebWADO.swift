@@ -8,7 +8,8 @@ import Logging
 
 /// WADO-RS (under `dicomweb.root`) and WADO-URI (`/wado`) on the HTTP API: the cache index as the
 /// instance source, DCMTK (through DicomNetwork) for the file work, retrieves in the audit trail
-/// (DICOM "retrieve", 110103) under the caller's token name.
+/// (DICOM "retrieve", 110103) under the caller's token name. A token bound to a node needs that
+/// node's `get` permission (``DicomWebNodeAccess``) and is served that node's view of each file.
 enum DicomWebWADO {
     /// WADO-URI's path (PS3.18 9: a path of its own, beside the DICOMweb root).
     static let wadoURIPath = "/wado"
@@ -32,12 +33,14 @@ enum DicomWebWADO {
                                 context: AuditContext(studies: [.init(uid: study)]))
                 }
             })
-        let caller: @Sendable (Request, AdminRequestContext) -> WADOCaller = { _, context in
-            WADOCaller(node: nil, name: context.tokenName ?? "http", address: context.remoteAddress?.ipAddress ?? "")
-        }
+        let caller: @Sendable (Request, AdminRequestContext) -> WADOCaller = { _, context in DicomWebMount.webCaller(context) }
         return HTTPMount(addRoutes: { router in
-            wado.add(to: router.group(RouterPath(root)), caller: caller)
-            wado.addWADOURI(to: router, path: wadoURIPath, caller: caller)
+            // As C-GET: a node-bound token needs `get`, and its files are the ones a C-GET to that node sends.
+            func retrieves(_ path: String, _ service: String) -> RouterGroup<AdminRequestContext> {
+                router.group(RouterPath(path)).nodeAccess(.get, service: service, holder: holder, index: index, logger: logger)
+            }
+            wado.add(to: retrieves(root, "WADO-RS"), caller: caller)
+            wado.addWADOURI(to: retrieves("", "WADO-URI"), path: wadoURIPath, caller: caller)
         })
     }
 }

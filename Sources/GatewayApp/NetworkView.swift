@@ -56,6 +56,23 @@ final class NetworkView {
         } + [asIs]
     }
 
+    /// The C-FIND of this node over the cache, for C-FIND and QIDO-RS alike: each of
+    /// ``localQueries(_:)`` runs (``CacheQuery``) until `limit` matches are collected, then each is
+    /// translated by ``answer(_:asked:)`` (after the read: translating reads the index too).
+    /// `identifier` carries its QueryRetrieveLevel, as a C-FIND identifier does.
+    func find(_ identifier: DicomAttributes, level: QueryLevel, retrieveAETitle: String, limit: Int) throws -> [DicomAttributes] {
+        var matches: [DicomAttributes] = []
+        for local in localQueries(identifier) where matches.count < limit {
+            let query = CacheQuery(level: level, identifier: queryIdentifier(local.identifier, level: level),
+                                   retrieveAETitle: retrieveAETitle, patientIssuer: local.patientIssuer)
+            try query.run(in: index) { match in
+                matches.append(match)
+                return matches.count < limit
+            }
+        }
+        return matches.map { answer($0, asked: identifier) }
+    }
+
     /// When the identifier's PatientID is a network ID this node does not hold as a trust: that
     /// ID and the trust IDs behind it by issuer (for asking the sources in a federated query).
     func networkPatient(_ identifier: DicomAttributes) -> (networkID: String, localIDsByIssuer: [String: String])? {

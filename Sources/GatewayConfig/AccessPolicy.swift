@@ -87,6 +87,22 @@ public struct AccessPolicy: Sendable {
             + "\(permission.operationName): unknown callers may use [\(Self.list(allowed))] (gateway.unknown_callers_allow)")
     }
 
+    /// Nil when an HTTP request made with the token `token`, bound to the node `node`
+    /// (`http.tokens[].node`), may use `permission` (DICOMweb acts as that node does over DIMSE:
+    /// QIDO-RS needs `find`, WADO `get`, STOW-RS `store`, UPS-RS `worklist`). `service` names
+    /// the request in the detail (`QIDO-RS`). The node's `hosts` do not apply: they are DICOM
+    /// addresses, and a web viewer calls from wherever its reporter is.
+    public func operation(_ permission: NodePermission, token: String, node name: String, peer: String, service: String) -> Refusal? {
+        guard let node = configuration.node(named: name) else {
+            return Refusal(reason: .unknownCaller, detail: "token \(token) at \(peer) acts for node \(name), which is no longer configured")
+        }
+        guard !node.permissions.contains(permission) else { return nil }
+        let source = node.access.allow == nil ? "the defaults of its roles" : "its allow list"
+        let dimse = permission == .worklist ? "" : " (as \(permission.operationName) does)"
+        return Refusal(reason: .permissionDenied, detail: "token \(token) of node \(node.name) (AE '\(node.aeTitle)') at \(peer) may not use "
+            + "\(service), which needs \(permission.rawValue)\(dimse): not in \(source) [\(Self.list(node.permissions))]")
+    }
+
     /// Nil when a C-MOVE of the caller may send to `destination` (a configured node): always,
     /// unless the caller is a node with `move_destinations` that does not name it.
     public func moveDestination(_ destination: NodeConfig, callingAE: String, peer: String) -> Refusal? {

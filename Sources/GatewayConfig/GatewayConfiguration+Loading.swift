@@ -87,6 +87,7 @@ extension GatewayConfiguration {
         checkNodeTLS(nodesSection, gatewaySection: top[Section.gateway.rawValue])
         let declared = nodesSection?.entries.map(\.key) ?? []
         let context = RoutingSection.Context(nodes: nodes, declaredNodeNames: Set(declared))
+        checkTokenNodes(top[Section.http.rawValue], context: context)
         if let s = top[Section.priorities.rawValue] { priorities = RoutingSection.readPriorities(s, context: context) }
         if let s = top[Section.routes.rawValue] { routes = RoutingSection.readRoutes(s, context: context) }
         // After nodes: its rules need reporter sites with the skills they name.

@@ -30,14 +30,19 @@ public struct APIToken: Sendable, Hashable {
     public let name: String
     public let role: APIRole
     public let secret: Secret
+    /// The node the token acts for (`node`): its DICOMweb requests are that node's, with its
+    /// permissions and its identity view, as its DIMSE associations are. Nil: the network view
+    /// and no node permissions (operations and admin tools; the role alone decides).
+    public let node: String?
 
-    public init(name: String, role: APIRole, secret: Secret) {
+    public init(name: String, role: APIRole, secret: Secret, node: String? = nil) {
         self.name = name
         self.role = role
         self.secret = secret
+        self.node = node
     }
 
-    static let keys = ["name", "role", "file", "sha256"]
+    static let keys = ["name", "role", "node", "file", "sha256"]
 }
 
 /// `http.tls`: serve HTTPS with this certificate (chain, PEM) and private key (PEM).
@@ -105,6 +110,8 @@ extension HTTPSettings {
                 return raw
             }
             let role = fields.required("role", " (read, operate or admin)") { $0.choice(APIRole.self) }
+            // Checked against the nodes once they are read (``GatewayConfiguration/checkTokenNodes``).
+            let node = fields.optional("node") { $0.text("a node name (a key of nodes:)") }
             let secret: APIToken.Secret?
             switch (fields.isSet("file"), fields.isSet("sha256")) {
             case (true, true):
@@ -133,7 +140,7 @@ extension HTTPSettings {
                     return .sha256(bytes)
                 }
             }
-            if let name, let role, let secret { tokens.append(APIToken(name: name, role: role, secret: secret)) }
+            if let name, let role, let secret { tokens.append(APIToken(name: name, role: role, secret: secret, node: node)) }
         }
         return tokens
     }
@@ -148,5 +155,20 @@ extension HTTPSettings {
             bytes.append(byte)
         }
         return bytes
+    }
+}
+
+extension GatewayConfiguration {
+    /// Each `http.tokens[].node` must name a node of `nodes:`; reported at the value, with a hint.
+    func checkTokenNodes(_ httpSection: ConfigValue?, context: RoutingSection.Context) {
+        guard let httpSection, case let .mapping(http) = httpSection.node,
+              let pair = http.first(where: { $0.key.string == "tokens" }), case let .sequence(entries) = pair.value else { return }
+        for (i, entry) in entries.enumerated() {
+            guard case let .mapping(fields) = entry, let node = fields.first(where: { $0.key.string == "node" }),
+                  let name = node.value.string else { continue }
+            let value = ConfigValue(node: node.value, path: "\(httpSection.path).tokens[\(i)].node", keyMark: node.key.mark,
+                                    sink: httpSection.sink)
+            _ = value.knownNode(name, context: context)
+        }
     }
 }

@@ -6,8 +6,9 @@ import NIOCore
 
 /// Where QIDO-RS searches run: the cache index, through the identity view (GatewayApp).
 public protocol QIDOSource: Sendable {
-    /// The matches of `query`, at most `query.offset + query.limit` of them, in the index's order.
-    func search(_ query: QIDOQuery) throws -> [DicomAttributes]
+    /// The matches of `query`, at most `query.offset + query.limit` of them, in the index's order,
+    /// as `caller` sees them (the identity view of its token's node, if it has one).
+    func search(_ query: QIDOQuery, caller: WADOCaller) throws -> [DicomAttributes]
 }
 
 /// QIDO-RS (PS3.18 10.6): `/studies`, `/series`, `/instances` and the paths nested under a study
@@ -29,7 +30,7 @@ public struct QIDORoutes: Sendable {
     static let fuzzyWarning = "299 dicom-gateway: \"The fuzzymatching parameter is not supported. Only literal matching has been performed.\""
 
     public func add<Context: RequestContext>(to group: RouterGroup<Context>,
-                                             caller: @escaping @Sendable (Request, Context) -> (name: String, address: String)) {
+                                             caller: @escaping @Sendable (Request, Context) -> WADOCaller) {
         let searches: [(String, QueryLevel, [(String, DicomTag)])] = [
             ("studies", .study, []),
             ("series", .series, []),
@@ -53,7 +54,7 @@ public struct QIDORoutes: Sendable {
     }
 
     func search(_ request: Request, level: QueryLevel, fixed: [DicomTag: String],
-                caller: (name: String, address: String)) async throws -> Response {
+                caller: WADOCaller) async throws -> Response {
         let parameters = request.uri.queryParameters.map { (name: String($0.key), value: String($0.value)) }
         let query: QIDOQuery
         do {
@@ -62,7 +63,7 @@ public struct QIDORoutes: Sendable {
             return Self.problem(.badRequest, error.description)
         }
         let source = self.source
-        let matches = try await offPoolThrowing { try source.search(query) }
+        let matches = try await offPoolThrowing { try source.search(query, caller: caller) }
         let page = Array(matches.dropFirst(query.offset).prefix(query.limit))
         onSearch(caller.name, caller.address, query, page.count)
         var headers: HTTPFields = [:]

@@ -22,16 +22,19 @@ public protocol StowIngest: Sendable {
 
 /// Who sends a STOW-RS request: the HTTP caller's token name (the `origin` of what it stores,
 /// as a calling AE title is for a C-STORE; a token named like a node's AE title stores as that
-/// node) and its address. `id` tells concurrent requests apart.
+/// node), the node its token is bound to (`http.tokens[].node`: it stores as that node, whatever
+/// its name) and its address. `id` tells concurrent requests apart.
 public struct StowCaller: Sendable, Hashable {
     public let id: UInt64
     public let name: String
     public let peer: String
+    public let node: String?
 
-    public init(id: UInt64, name: String, peer: String) {
+    public init(id: UInt64, name: String, peer: String, node: String? = nil) {
         self.id = id
         self.name = name
         self.peer = peer
+        self.node = node
     }
 }
 

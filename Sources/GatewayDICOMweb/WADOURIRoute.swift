@@ -5,7 +5,7 @@ extension WADORoutes {
     /// WADO-URI (PS3.18 9): `GET path?requestType=WADO&studyUID=&seriesUID=&objectUID=` with
     /// `contentType` `application/dicom` (the file, `transferSyntax` converting it) or `image/jpeg`
     /// (the default; `frameNumber`, `rows`/`columns` bounding the size, `imageQuality`).
-    public func addWADOURI<Context: RequestContext>(to router: Router<Context>, path: String,
+    public func addWADOURI<Context: RequestContext>(to router: some RouterMethods<Context>, path: String,
                                                     caller: @escaping @Sendable (Request, Context) -> WADOCaller) {
         router.get(RouterPath(path)) { request, context in
             try await wadoURI(request, caller(request, context))

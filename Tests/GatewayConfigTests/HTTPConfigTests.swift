@@ -109,4 +109,38 @@ import Testing
                 && both.contains { $0.message.contains("missing required key 'private_key'") }, "\(both)")
         #expect(diagnostics("http: { tls: { cert: x } }").contains { $0.message.contains("did you mean 'certificate'") })
     }
+
+    @Test func aTokenMayNameANodeThatMustExist() throws {
+        let nodes = """
+            nodes:
+              reporter-b: { ae_title: REPB, host: 10.0.0.2, port: 104, roles: [reporter] }
+              trust-a: { ae_title: TRUSTA, roles: [source] }
+            """
+        let http = try parse("""
+            http:
+              tokens:
+                - { name: reporter-b-viewer, role: read, node: reporter-b, sha256: "\(Self.digest)" }
+                - { name: ops, role: admin, sha256: "\(Self.digest)" }
+            \(nodes)
+            """).http
+        #expect(http.tokens.map(\.node) == ["reporter-b", nil])
+        // An unknown node is reported at the value, with the nearest name; the token section is read before nodes.
+        let typo = singleDiagnostic("""
+            http:
+              tokens:
+                - { name: ops, role: admin, sha256: "\(Self.digest)" }
+                - name: viewer
+                  role: read
+                  node: reporter-c
+                  sha256: "\(Self.digest)"
+            \(nodes)
+            """)
+        #expect(typo?.line == 6 && typo?.column == 13, "\(String(describing: typo))")
+        #expect(typo?.path == "http.tokens[1].node", "\(String(describing: typo))")
+        #expect(typo?.message.contains("unknown node 'reporter-c'; did you mean 'reporter-b'?") == true, "\(String(describing: typo))")
+        let none = singleDiagnostic("http: { tokens: [{ name: v, role: read, node: HUB, sha256: \"\(Self.digest)\" }] }")
+        #expect(none?.message.contains("unknown node 'HUB'; declare it under nodes") == true, "\(String(describing: none))")
+        #expect(singleDiagnostic("http: { tokens: [{ name: v, role: read, node: [a], sha256: \"\(Self.digest)\" }] }")?.path
+                == "http.tokens[0].node")
+    }
 }
