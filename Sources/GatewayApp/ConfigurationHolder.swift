@@ -91,6 +91,8 @@ public final class ConfigurationHolder: @unchecked Sendable {
         if fresh.storage.path != old.storage.path || fresh.storage.indexPath != old.storage.indexPath { needRestart.append("storage.path/index") }
         if fresh.logging != old.logging { needRestart.append("logging") }
         if fresh.http != old.http { needRestart.append("http") }
+        // DICOMweb's routes (root, enabled, CORS, limits, public URL) are mounted when the listener starts.
+        if fresh.dicomweb != old.dicomweb { needRestart.append("dicomweb") }
         // The listener's limits are fixed when it starts (they live in the C acceptor).
         if fresh.limits != old.limits { needRestart.append("limits") }
         next.gateway.port = old.gateway.port
@@ -100,6 +102,7 @@ public final class ConfigurationHolder: @unchecked Sendable {
         next.storage.indexPath = old.storage.indexPath
         next.logging = old.logging
         next.http = old.http
+        next.dicomweb = old.dicomweb
         next.limits = old.limits
         value = next
         routerValue = Router(plan: RoutingPlan(configuration: next))

@@ -90,7 +90,13 @@ public final class Gateway: Sendable {
                                     evicted: { [paths] study, series in
                                         MetadataCache.forget(in: DicomWebWADO.metadataDirectory(paths), studyUID: study, seriesUIDs: series)
                                     }),
-            interval: .seconds(60), logger: logger)
+            interval: .seconds(60), logger: logger,
+            sweep: { [index, paths, logger] in
+                let removed = MetadataCache.sweep(in: DicomWebWADO.metadataDirectory(paths)) { kind, uid in
+                    kind == .series ? index.holds(seriesUID: uid) : index.holds(studyUID: uid)
+                }
+                if removed > 0 { logger.notice("removed the kept DICOMweb metadata of \(removed) series or stud(ies) no longer cached") }
+            })
         let signal = DeliverySignal()
         delivery = DeliveryService(holder: holder, index: index, paths: paths, signal: signal, logger: logger)
         let sink = IngestSink()

@@ -4,18 +4,27 @@ import Logging
 import ServiceLifecycle
 
 /// Runs the retention policy periodically until graceful shutdown.
+///
+/// `sweep` removes what was derived from studies no longer cached (DICOMweb's kept metadata): once
+/// at start (studies may have gone while the process was down, or by recovery) and after each
+/// pass that evicted something.
 struct RetentionService: Service {
     let runner: RetentionRunner
     let interval: Duration
     let logger: Logger
+    var sweep: @Sendable () -> Void = {}
 
     func run() async throws {
+        var first = true
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            var evicted: [String] = []
             do {
-                try runner.runOnce()
+                evicted = try runner.runOnce()
             } catch {
                 logger.error("retention pass failed: \(error)")
             }
+            if first || !evicted.isEmpty { sweep() }
+            first = false
             try? await gracefulSleep(interval)
         }
     }

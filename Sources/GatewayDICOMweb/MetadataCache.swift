@@ -40,7 +40,7 @@ public struct MetadataCache: Sendable {
             json += part
         }
         json.append(UInt8(ascii: "]"))
-        if let cached { store(json, at: cached) }
+        if let cached { store(json, at: cached, scope: Self.scopeName(instances)) }
         return json
     }
 
@@ -57,9 +57,14 @@ public struct MetadataCache: Sendable {
         return try results.values()
     }
 
-    private func store(_ json: [UInt8], at path: String) {
+    private func store(_ json: [UInt8], at path: String, scope: String) {
         let directory = (path as NSString).deletingLastPathComponent
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // The set's name beside its entries, so that a sweep can tell whether the set still exists.
+        let named = directory + "/" + Self.scopeFile
+        if !FileManager.default.fileExists(atPath: named) {
+            _ = FileManager.default.createFile(atPath: named, contents: Data(scope.replacingOccurrences(of: "\0", with: "\n").utf8))
+        }
         // Written aside then renamed: a reader never sees half a file.
         let temporary = path + ".\(UUID().uuidString).tmp"
         guard FileManager.default.createFile(atPath: temporary, contents: Data(json)) else { return }
@@ -83,11 +88,39 @@ public struct MetadataCache: Sendable {
         }
     }
 
+    /// What a kept set is, for `sweep`: a series or a study, and its UID.
+    public enum SetKind: String, Sendable { case series, study }
+
+    /// Removes every kept set whose series or study `exists` no longer finds (retired while the
+    /// process was down, by recovery, or answered again just as retention removed it), and any set
+    /// without its name. Returns how many went. Blocks: run it off Swift's pool.
+    @discardableResult
+    public static func sweep(in directory: String, exists: (SetKind, String) -> Bool) -> Int {
+        var removed = 0
+        let manager = FileManager.default
+        for prefix in (try? manager.contentsOfDirectory(atPath: directory)) ?? [] {
+            let level = directory + "/" + prefix
+            for scope in (try? manager.contentsOfDirectory(atPath: level)) ?? [] {
+                let folder = level + "/" + scope
+                let lines = (try? String(contentsOfFile: folder + "/" + scopeFile, encoding: .utf8))?.split(separator: "\n").map(String.init)
+                if let lines, lines.count == 2, let kind = SetKind(rawValue: lines[0]), exists(kind, lines[1]) { continue }
+                if (try? manager.removeItem(atPath: folder)) != nil { removed += 1 }
+            }
+        }
+        return removed
+    }
+
+    static let scopeFile = "scope"
+
+    /// The set the instances form: their series when they share one, else their study.
+    static func scopeName(_ instances: [WADOInstance]) -> String {
+        let series = Set(instances.map(\.seriesUID))
+        return series.count == 1 ? "series\0" + series.first! : "study\0" + (instances.first?.studyUID ?? "")
+    }
+
     /// The set the instances form, hashed: their series when they share one, else their study.
     static func scope(_ instances: [WADOInstance]) -> String {
-        let series = Set(instances.map(\.seriesUID))
-        let name = series.count == 1 ? "series\0" + series.first! : "study\0" + (instances.first?.studyUID ?? "")
-        return hashed(name)
+        hashed(scopeName(instances))
     }
 
     private static func hashed(_ name: String) -> String {

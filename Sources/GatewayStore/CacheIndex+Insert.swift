@@ -103,8 +103,9 @@ extension CacheIndex {
 /// orders as the dates do. Made here without a DateFormatter (ICU), for the per-instance writes.
 enum IndexDate {
     static func text(_ date: Date) -> String {
-        // Whole milliseconds first, as ICU takes them (flooring the fraction alone loses one).
-        let total = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        // Whole milliseconds first, rounded to the nearest as Foundation's DateFormatter hands
+        // them to ICU (flooring the fraction alone would lose one).
+        let total = Int64((date.timeIntervalSince1970 * 1000 + 0.5).rounded(.down))
         var seconds = time_t(total >= 0 ? total / 1000 : (total - 999) / 1000)
         let millis = Int(total - Int64(seconds) * 1000)
         var parts = tm()
@@ -115,5 +116,19 @@ enum IndexDate {
         }
         return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2)) "
             + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis), 3))"
+    }
+}
+
+extension CacheIndex {
+    /// Whether the index holds a series (or study) with this UID; true when it cannot be read
+    /// (callers remove what is derived from data that is gone, never on a doubt).
+    public func holds(seriesUID uid: String) -> Bool {
+        (try? readStatement { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM series WHERE seriesUID = ?)", arguments: [uid]) })
+            .flatMap { $0 } ?? true
+    }
+
+    public func holds(studyUID uid: String) -> Bool {
+        (try? readStatement { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM study WHERE studyUID = ?)", arguments: [uid]) })
+            .flatMap { $0 } ?? true
     }
 }

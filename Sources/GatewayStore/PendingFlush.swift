@@ -50,7 +50,8 @@ public final class PendingFlush: @unchecked Sendable {
         condition.lock()
         let skip = discarded
         condition.unlock()
-        let result = skip ? .success(()) : Self.flush(path)
+        // A discarded file was never flushed: anyone still waiting must not take it for durable.
+        let result = skip ? .failure(StoreError("the flush of \(path) was discarded")) : Self.flush(path)
         condition.lock()
         outcome = result
         condition.broadcast()
@@ -73,7 +74,9 @@ public final class PendingFlush: @unchecked Sendable {
 /// `limit`; beyond it, flushes wait for a free thread.
 final class FlushThreads: @unchecked Sendable {
     // Safe: `queue`, `idle` and `started` are only touched under `condition`.
-    static let shared = FlushThreads(limit: 64)
+    /// As many as associations can be (`gateway.max_associations` is at most 1024): threads are
+    /// only started when every one is busy, so the limit is reached only under that load.
+    static let shared = FlushThreads(limit: 1024)
 
     private let condition = NSCondition()
     private var queue: [PendingFlush] = []

@@ -44,7 +44,10 @@ public struct RetentionRunner: Sendable {
         var evicted: [String] = []
         var total = try index.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(sizeBytes), 0) FROM study") ?? 0 }
         let candidates = try index.read { db in
-            try Row.fetchAll(db, sql: "SELECT studyUID, sizeBytes, receivedAt FROM study WHERE protected = 0 ORDER BY lastAccessAt ASC")
+            try Row.fetchAll(db, sql: """
+                SELECT studyUID, sizeBytes, receivedAt, lastAccessAt, instanceCount, protected FROM study WHERE protected = 0
+                ORDER BY lastAccessAt ASC
+                """)
         }
         let ageLimit = limits.maxAgeDays.map { now.addingTimeInterval(-Double($0) * 86_400) }
         for row in candidates {
@@ -55,7 +58,7 @@ public struct RetentionRunner: Sendable {
             let tooOld = ageLimit.map { received < $0 } ?? false
             guard overSize || tooOld else { continue }
             if isBusy(uid) { continue }
-            try evict(uid)
+            guard try evict(uid, chosen: StudyUse(row)) else { continue }
             total -= size
             evicted.append(uid)
         }
@@ -63,26 +66,47 @@ public struct RetentionRunner: Sendable {
         return evicted
     }
 
-    /// Removes a study's rows (durably), then its files.
-    func evict(_ studyUID: String) throws {
-        let files = try index.read { db in
-            try String.fetchAll(db, sql: """
+    /// Removes a study's rows (durably), then its files, unless it changed since the pass chose it.
+    /// The choice is checked again in the transaction that deletes: a C-STORE committed after the
+    /// pass read its candidates (an acknowledged instance, perhaps with deliveries still to make)
+    /// moved the study's last use and count, and the study is then kept.
+    @discardableResult
+    func evict(_ studyUID: String, chosen: StudyUse? = nil) throws -> Bool {
+        let context = index.auditContext(studyUIDs: [studyUID])
+        final class Taken: @unchecked Sendable {
+            // @unchecked: written inside the write transaction, read after it returned.
+            var files: [String] = []
+            var series: [String] = []
+            var audit: AuditRecord?
+        }
+        let taken = Taken()
+        try index.write { db in
+            guard let now = try StudyUse.fetch(studyUID, db), !now.protected, chosen == nil || now == chosen else { return }
+            let undelivered = try Bool.fetchOne(db, sql: """
+                SELECT EXISTS (SELECT 1 FROM delivery d JOIN instance i ON i.id = d.instanceRef
+                JOIN series se ON se.id = i.seriesRef JOIN study s ON s.id = se.studyRef
+                WHERE s.studyUID = ? AND d.state NOT IN ('done', 'cancelled'))
+                """, arguments: [studyUID]) ?? true
+            guard !undelivered else { return }
+            taken.files = try String.fetchAll(db, sql: """
                 SELECT i.path FROM instance i JOIN series se ON se.id = i.seriesRef JOIN study s ON s.id = se.studyRef
                 WHERE s.studyUID = ?
                 """, arguments: [studyUID])
-        }
-        let series = try index.read { db in
-            try String.fetchAll(db, sql: "SELECT se.seriesUID FROM series se JOIN study s ON s.id = se.studyRef WHERE s.studyUID = ?",
-                                arguments: [studyUID])
-        }
-        let context = index.auditContext(studyUIDs: [studyUID])
-        let audit = AuditRecord(event: "evict", studyUID: studyUID, outcome: "removed", detail: "\(files.count) instance(s) by retention policy")
-        try index.write { db in
+            taken.series = try String.fetchAll(db, sql: "SELECT se.seriesUID FROM series se JOIN study s ON s.id = se.studyRef WHERE s.studyUID = ?",
+                                               arguments: [studyUID])
             try db.execute(sql: "DELETE FROM study WHERE studyUID = ?", arguments: [studyUID])
             try db.execute(sql: "DELETE FROM patient WHERE NOT EXISTS (SELECT 1 FROM study WHERE study.patientRef = patient.id)")
-            var row = audit
-            try row.insert(db)
+            var audit = AuditRecord(event: "evict", studyUID: studyUID, outcome: "removed",
+                                    detail: "\(taken.files.count) instance(s) by retention policy")
+            try audit.insert(db)
+            taken.audit = audit
         }
+        guard let audit = taken.audit else {
+            logger.info("retention kept a study that changed since the pass chose it", metadata: ["study_instance_uid": "\(studyUID)"])
+            return false
+        }
+        let files = taken.files
+        let series = taken.series
         index.observed(audit, context: context)
         // The removals are made durable too: without the directory syncs a power cut could bring the files back,
         // and recovery would re-index a study the policy retired (found with lossyfs, issue 15).
@@ -94,5 +118,25 @@ public struct RetentionRunner: Sendable {
         }
         for directory in directories.sorted() { try? DurableFile.sync(directory: directory) }
         evicted(studyUID, series)
+        return true
+    }
+}
+
+/// What decides whether a study is still the one a retention pass chose: its last use, its
+/// instance count and its protection, as stored.
+struct StudyUse: Equatable {
+    var lastAccessAt: DatabaseValue
+    var instanceCount: Int64
+    var protected: Bool
+
+    init(_ row: Row) {
+        lastAccessAt = row["lastAccessAt"]
+        instanceCount = row["instanceCount"]
+        protected = row["protected"]
+    }
+
+    static func fetch(_ studyUID: String, _ db: Database) throws -> StudyUse? {
+        try Row.fetchOne(db, sql: "SELECT lastAccessAt, instanceCount, protected FROM study WHERE studyUID = ?", arguments: [studyUID])
+            .map(StudyUse.init)
     }
 }

@@ -79,6 +79,36 @@ import Testing
         #expect(kept().isEmpty)
     }
 
+    @Test func aSweepRemovesTheKeptSetsOfSeriesAndStudiesNoLongerCached() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("metadata-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let cache = MetadataCache(directory: dir, reader: CountingReader())
+        let kept = Self.instances(2)
+        let retired = (1...2).map {
+            WADOInstance(studyUID: "9.8", seriesUID: "9.8.7", sopUID: "9.8.7.\($0)", sopClassUID: "1.2.840.10008.5.1.4.1.1.2",
+                         transferSyntaxUID: "1.2.840.10008.1.2.1", path: "/cache/o\($0).dcm", fingerprint: "o\($0)")
+        }
+        let study = kept + [WADOInstance(studyUID: "1.2", seriesUID: "1.2.4", sopUID: "1.2.4.1", sopClassUID: "1.2.840.10008.5.1.4.1.1.2",
+                                         transferSyntaxUID: "1.2.840.10008.1.2.1", path: "/cache/s2.dcm", fingerprint: "s2")]
+        for set in [kept, retired, study] { _ = try cache.metadata(of: set, view: "", instanceURL: { "/i/\($0.sopUID)" }) }
+        // A folder from before sets were named: nothing says what it is, so it goes.
+        try FileManager.default.createDirectory(atPath: dir + "/ab/abcdef", withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: dir + "/ab/abcdef/old.json", contents: Data("[]".utf8))
+        var asked: [String] = []
+        let removed = MetadataCache.sweep(in: dir) { kind, uid in
+            asked.append("\(kind.rawValue) \(uid)")
+            return uid != "9.8.7"
+        }
+        #expect(removed == 2)
+        #expect(Set(asked) == ["series 1.2.3", "series 9.8.7", "study 1.2"])
+        let left = (FileManager.default.enumerator(atPath: dir)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".json") } ?? [])
+        #expect(left.count == 2, "the series 1.2.3 and the study 1.2 stay: \(left)")
+        // Still answered from what is kept: no file read.
+        let reader = CountingReader()
+        _ = try MetadataCache(directory: dir, reader: reader).metadata(of: kept, view: "", instanceURL: { "/i/\($0.sopUID)" })
+        #expect(reader.reads == 0)
+    }
+
     @Test func singleInstanceMetadataIsNotKept() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("metadata-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }

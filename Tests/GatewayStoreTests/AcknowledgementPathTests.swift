@@ -12,7 +12,10 @@ import Testing
             Date(timeIntervalSince1970: 0), Date(timeIntervalSince1970: 1_764_892_800.123),
             Date(timeIntervalSince1970: 951_782_400.5),  // 29 Feb 2000
             Date(timeIntervalSince1970: 4_102_444_799.999), Date(),
-        ]
+            // Fractions either side of half a millisecond, and one that carries into the next day.
+            Date(timeIntervalSince1970: 1_764_892_800.0004), Date(timeIntervalSince1970: 1_764_892_800.0006),
+            Date(timeIntervalSince1970: 1_764_892_800.9996), Date(timeIntervalSince1970: 1_764_979_199.9996),
+        ] + (1...200).map { Date(timeIntervalSince1970: 1_764_892_800 + Double($0) * 0.012_345_67) }
         for date in dates {
             guard case .string(let grdb) = date.databaseValue.storage else {
                 Issue.record("GRDB stores dates as text")

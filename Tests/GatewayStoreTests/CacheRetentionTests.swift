@@ -50,6 +50,29 @@ import Testing
         #expect(try Self.isKept(f, recent))
     }
 
+    @Test func aStudyThatChangedAfterThePassChoseItIsKept() throws {
+        let f = try CacheFixture("retention-race")
+        let t = Date(timeIntervalSince1970: 1_700_000_000)
+        let old = try Self.study(f, 1, at: t)
+        let s = old.studyUID
+        // A C-STORE of the same study commits (and is acknowledged) after the pass read its
+        // candidates, just before it deletes: the study is no longer the one it chose.
+        let arriving = CacheFixture.attributes(study: s, series: s + ".1", sop: s + ".1.2", patientID: "P1")
+        let racing = RetentionRunner(index: f.index, paths: f.paths, limits: .init(maxBytes: 500, maxAgeDays: nil), logger: f.logger,
+                                     isBusy: { [f] _ in
+                                         _ = try? f.add(arriving, size: 1000, receivedAt: t.addingTimeInterval(5))
+                                         return false
+                                     })
+        #expect(try racing.runOnce(now: t.addingTimeInterval(10)) == [])
+        #expect(try f.index.instance(sopUID: s + ".1.2") != nil, "the instance acknowledged meanwhile is still indexed")
+        #expect(try Self.isKept(f, old))
+        #expect(try f.count("SELECT COUNT(*) FROM audit WHERE event = 'evict'") == 0)
+        // The next pass, with nothing arriving, retires it whole.
+        #expect(try Self.runner(f, maxBytes: 500).runOnce(now: t.addingTimeInterval(20)) == [s])
+        #expect(try Self.isGone(f, old))
+        #expect(try f.index.instance(sopUID: s + ".1.2") == nil)
+    }
+
     final class Announcements: @unchecked Sendable {
         // @unchecked: `entries` is only touched under `lock`.
         struct Entry: Equatable { var study: String; var series: [String]; var goneBefore: Bool }
