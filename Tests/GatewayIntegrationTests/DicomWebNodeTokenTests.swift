@@ -141,6 +141,10 @@ import Testing
         let noURI = try Self.get(uri, token: "finder", http: http, in: dir, accept: "application/dicom")
         #expect(noURI.status == 403 && noURI.body.contains("WADO-URI"), "\(noURI)")
         #expect(try Self.securityAlerts(gw, actor: "finder-viewer").count == 2)
+        // UPS-RS needs the node's worklist permission (a reporter without reporting: lacks it); a token without a node passes.
+        let noWorklist = try Self.get("/dicom-web/workitems", token: "reporter", http: http, in: dir)
+        #expect(noWorklist.status == 403 && noWorklist.body.contains("may not use UPS-RS, which needs worklist:"), "\(noWorklist)")
+        #expect(try Self.get("/dicom-web/workitems", token: "ops", http: http, in: dir).status != 403)
         #expect(gw.terminate() == 0)
     }
 
