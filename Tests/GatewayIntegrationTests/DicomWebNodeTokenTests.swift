@@ -1,6 +1,7 @@
 import DicomCore
 import DicomNetwork
 import Foundation
+import GRDB
 import Testing
 
 /// DICOMweb with tokens bound to nodes (`http.tokens[].node`): a request acts as that node does
@@ -76,9 +77,20 @@ import Testing
         return Dictionary(uniqueKeysWithValues: matches.map { ($0.string(.studyInstanceUID) ?? "", $0.string(.patientID) ?? "") })
     }
 
-    static func securityAlerts(_ gw: GatewayProcess, actor: String) throws -> [String] {
-        try WorklistPeers.rows(gw, "SELECT detail FROM audit WHERE event = 'security-alert' AND actor = ? AND outcome = 'permission-denied'",
-                               [actor]).map { $0["detail"] as String }
+    /// The details of the security alerts of `actor`, once there are `count` (audit rows are
+    /// committed in the background: polled for up to 10 s), or as many as there are then.
+    static func securityAlerts(_ gw: GatewayProcess, actor: String, count: Int) async throws -> [String] {
+        try await auditRows(gw, "SELECT detail FROM audit WHERE event = 'security-alert' AND actor = ? AND outcome = 'permission-denied'",
+                            [actor], count: count).map { $0["detail"] as String }
+    }
+
+    static func auditRows(_ gw: GatewayProcess, _ sql: String, _ arguments: StatementArguments, count: Int) async throws -> [Row] {
+        let deadline = Date().addingTimeInterval(10)
+        while true {
+            let rows = try WorklistPeers.rows(gw, sql, arguments)
+            if rows.count >= count || Date() >= deadline { return rows }
+            try await Task.sleep(for: .milliseconds(50))
+        }
     }
 
     @Test func aNodeBoundTokenSearchesAndRetrievesAsItsNodeDoesOverDIMSE() async throws {
@@ -113,7 +125,7 @@ import Testing
         let refused = try Self.get("/dicom-web/studies", token: "trust-b", http: http, in: dir)
         #expect(refused.status == 403, "\(refused)")
         #expect(refused.body.contains("may not use QIDO-RS, which needs find"), "\(refused.body)")
-        let alerts = try Self.securityAlerts(gw, actor: "trust-b-ai")
+        let alerts = try await Self.securityAlerts(gw, actor: "trust-b-ai", count: 1)
         #expect(alerts.count == 1 && alerts[0].contains("node TRUST_B") && alerts[0].contains("GET /dicom-web/studies"), "\(alerts)")
 
         // WADO-RS metadata: the Patient ID a C-GET to that node would carry.
@@ -140,7 +152,7 @@ import Testing
         #expect(noMetadata.status == 403 && noMetadata.body.contains("may not use WADO-RS, which needs get"), "\(noMetadata)")
         let noURI = try Self.get(uri, token: "finder", http: http, in: dir, accept: "application/dicom")
         #expect(noURI.status == 403 && noURI.body.contains("WADO-URI"), "\(noURI)")
-        #expect(try Self.securityAlerts(gw, actor: "finder-viewer").count == 2)
+        #expect(try await Self.securityAlerts(gw, actor: "finder-viewer", count: 2).count == 2)
         // UPS-RS needs the node's worklist permission (a reporter without reporting: lacks it); a token without a node passes.
         let noWorklist = try Self.get("/dicom-web/workitems", token: "reporter", http: http, in: dir)
         #expect(noWorklist.status == 403 && noWorklist.body.contains("may not use UPS-RS, which needs worklist:"), "\(noWorklist)")
@@ -163,7 +175,7 @@ import Testing
         // FINDER's operate token: the role suffices, the node's permissions do not (no store).
         let refused = try post("finder-ops")
         #expect(refused.status == 403 && refused.body.contains("may not use STOW-RS, which needs store"), "\(refused)")
-        #expect(try Self.securityAlerts(gw, actor: "finder-ops").count == 1)
+        #expect(try await Self.securityAlerts(gw, actor: "finder-ops", count: 1).count == 1)
         let stored = try post("trust-b")
         #expect(stored.status == 200, "\(stored)")
 
@@ -182,7 +194,7 @@ import Testing
             """, [study])
         #expect(deliveries.map { $0["destination"] as String } == ["HUB", "HUB"], "\(deliveries)")
         #expect(try Self.qido("StudyInstanceUID=\(study)", token: "reporter", http: http, in: dir) == [study: "RGT-777"])
-        let audit = try WorklistPeers.rows(gw, "SELECT actor FROM audit WHERE event = 'association' AND detail LIKE 'STOW-RS%'")
+        let audit = try await Self.auditRows(gw, "SELECT actor FROM audit WHERE event = 'association' AND detail LIKE 'STOW-RS%'", [], count: 1)
         #expect(audit.map { $0["actor"] as String } == ["TRUSTB_PACS"], "\(audit)")
         #expect(gw.terminate() == 0)
     }
