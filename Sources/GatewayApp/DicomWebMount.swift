@@ -35,8 +35,10 @@ enum DicomWebMount {
                                         baseURL: baseURL(request, root: root))
             }
             let workitems = group(.worklist, "UPS-RS")
-            workitems.get("workitems") { request, _ in try await ups.search(request) }
-            workitems.get("workitems/:uid") { _, context in try await ups.retrieve(try context.parameters.require("uid")) }
+            workitems.get("workitems") { request, context in try await ups.search(request, caller: upsCaller(context)) }
+            workitems.get("workitems/:uid") { _, context in
+                try await ups.retrieve(try context.parameters.require("uid"), caller: upsCaller(context))
+            }
             workitems.put("workitems/:uid/state") { request, context in
                 // A node-bound token claims as its node (the reporter site), as a token named after the site does.
                 try await ups.changeState(request, uid: try context.parameters.require("uid"),
@@ -51,6 +53,10 @@ enum DicomWebMount {
     static func caller(_ context: AdminRequestContext) -> StowCaller {
         StowCaller(id: nextRequest.add(1, ordering: .relaxed).newValue, name: context.tokenName ?? "http",
                    peer: context.remoteAddress?.ipAddress ?? "?", node: context.tokenNode)
+    }
+
+    static func upsCaller(_ context: AdminRequestContext) -> UPSCaller {
+        UPSCaller(name: context.tokenName ?? "http", address: context.remoteAddress?.ipAddress ?? "")
     }
 
     /// Who asks a QIDO-RS or WADO request: the token's name and node, and the client's address.

@@ -83,6 +83,12 @@ struct DicomWebWorkitems: UPSWorklist {
                                 detail: String("UPS-RS \(detail) (item \(item.id))".prefix(2000))))
     }
 
+    func searched(caller: UPSCaller, matches: Int, studyUID: String?, query: String) {
+        index.audit(AuditRecord(event: "query", actor: caller.name, peer: caller.address, studyUID: studyUID,
+                                outcome: "\(matches) match(es)", detail: String("UPS-RS \(query)".prefix(2000))),
+                    context: AuditContext(sopClassUID: "1.2.840.10008.5.1.4.34.6.3"))  // UPS Pull SOP Class
+    }
+
     static func actor(_ caller: String) -> String { "ups-rs:\(caller)" }
 }
 

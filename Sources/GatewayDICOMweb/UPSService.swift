@@ -19,6 +19,19 @@ public protocol UPSWorklist: Sendable {
     func cancel(_ id: Int64, transactionUID: String, caller: String) throws
     /// Records a state change refused by the rules of PS3.4 CC.1.1 (the audit trail).
     func refused(_ id: Int64, caller: String, _ detail: String)
+    /// Records a search (`studyUID` nil) or a retrieve of one workitem, and what it found: the
+    /// audit trail's DICOM Query, as for QIDO-RS.
+    func searched(caller: UPSCaller, matches: Int, studyUID: String?, query: String)
+}
+
+/// Who asks UPS-RS: the token's name (or the node it is bound to) and the client's address.
+public struct UPSCaller: Sendable {
+    public var name: String
+    public var address: String
+    public init(name: String, address: String) {
+        self.name = name
+        self.address = address
+    }
 }
 
 /// A state change UPS-RS refuses: the HTTP status, and the PS3.4 CC status and its comment
@@ -57,15 +70,15 @@ public struct UPSService: Sendable {
     /// open), `PatientID` (00100020; `*` and `?` wildcards), `StudyInstanceUID` (0020000D, or
     /// 0040A370.0020000D), `limit` (default 100, at most 1000) and `offset`. Other parameters are
     /// ignored, as QIDO-RS does. 200 with the workitems, 204 when none match.
-    public func search(_ request: Request) async throws -> Response {
+    public func search(_ request: Request, caller: UPSCaller) async throws -> Response {
         do {
-            return try await find(request)
+            return try await find(request, caller: caller)
         } catch let refusal as UPSRefusal {
             return Self.refusal(refusal)
         }
     }
 
-    private func find(_ request: Request) async throws -> Response {
+    private func find(_ request: Request, caller: UPSCaller) async throws -> Response {
         let q = request.uri.queryParameters
         func value(_ names: String...) -> String? { names.lazy.compactMap { q.get($0) }.first { !$0.isEmpty } }
         var requestedStates: [WorklistState]?
@@ -94,17 +107,21 @@ public struct UPSService: Sendable {
             return true
         }
         let page = matching.dropFirst(offset).prefix(limit)
+        let query = request.uri.query ?? ""
+        await offPool { worklist.searched(caller: caller, matches: page.count, studyUID: nil, query: query) }
         guard !page.isEmpty else { return Response(status: .noContent) }
         return Self.json(page.map { UPSWorkitem.json($0, aeTitle: worklist.aeTitle, patientData: worklist.patientData) })
     }
 
     /// Retrieve: the workitem, or 404.
-    public func retrieve(_ uid: String) async throws -> Response {
+    public func retrieve(_ uid: String, caller: UPSCaller) async throws -> Response {
         let worklist = self.worklist
         guard let id = UPSWorkitem.itemID(uid: uid, aeTitle: worklist.aeTitle),
               let listing = try await offPoolThrowing({ try worklist.listing(id: id) }) else {
+            await offPool { worklist.searched(caller: caller, matches: 0, studyUID: nil, query: "workitem \(uid)") }
             return Self.refusal(UPSRefusal(404, code: 0xC307, "Specified SOP Instance UID does not exist or is not a UPS Instance managed by this SCP"))
         }
+        await offPool { worklist.searched(caller: caller, matches: 1, studyUID: listing.item.studyUID, query: "workitem \(uid)") }
         return Self.json([UPSWorkitem.json(listing, aeTitle: worklist.aeTitle, patientData: worklist.patientData)])
     }
 

@@ -105,6 +105,13 @@ import Testing
         let outcomes = audit.map { $0["outcome"] as String }
         #expect(outcomes.contains("claimed") && outcomes.contains("completed"), "\(audit)")
         #expect(audit.filter { ($0["outcome"] as String) == "refused" && ($0["detail"] as String).hasPrefix("UPS-RS") }.count >= 2, "\(audit)")
+        // Searches and retrieves are queries in the audit trail, with what they found.
+        let queries = try await DicomWebNodeTokenTests.auditRows(
+            gw, "SELECT outcome, detail, studyUID FROM audit WHERE event = 'query' AND detail LIKE 'UPS-RS%'", [], count: 2)
+        #expect(queries.contains { ($0["outcome"] as String) == "0 match(es)" && ($0["detail"] as String).contains("19990101-19991231") },
+                "\(queries)")
+        #expect(queries.contains { ($0["outcome"] as String) == "1 match(es)" && ($0["studyUID"] as String?) == study
+                                   && ($0["detail"] as String).hasPrefix("UPS-RS workitem ") }, "\(queries)")
         #expect(gw.terminate() == 0)
     }
 
