@@ -109,8 +109,9 @@ def orthanc(workdir, extra_config=None):
     with open(path, "w") as f:
         json.dump(cfg, f)
     p = Peer(["/usr/sbin/Orthanc", path], os.path.join(workdir, "orthanc.log"))
+    p.http_port = cfg["HttpPort"]
     wait_port(port)
-    wait_port(http)
+    wait_port(p.http_port)
     return p, "ORTHANC", port
 
 
@@ -123,6 +124,7 @@ def gateway(workdir, extra_yaml=""):
                 f"http: {{ port: {http} }}\n"
                 f"logging: {{ level: warning }}\n{extra_yaml}")
     p = Peer([GATEWAY, "serve", "--config", cfg], os.path.join(workdir, "gateway.log"))
+    p.http_port = http
     wait_port(port)
     return p, "NETGW", port
 
