@@ -53,6 +53,20 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: temporary))
     }
 
+    @Test func aFileThatCannotBeReadFailsTheResponseSayingWhich() async throws {
+        let missing = FileManager.default.temporaryDirectory.appendingPathComponent("multipart-missing-\(UUID().uuidString).dcm").path
+        let multipart = MultipartRelated(type: "application/dicom", boundary: "xyz", chunkLength: 1000)
+        let sink = Sink()
+        await #expect(throws: (any Error).self) {
+            try await multipart.write([MultipartPart(contentType: "application/dicom", file: missing)]) { await sink.take($0) }
+        }
+        do {
+            try await multipart.write([MultipartPart(contentType: "application/dicom", file: missing)]) { await sink.take($0) }
+        } catch {
+            #expect("\(error)".contains(missing), "\(error)")
+        }
+    }
+
     struct ClientGone: Error {}
 
     @Test func temporaryFileIsDeletedWhenTheClientGoesBeforeItIsSent() async throws {
