@@ -2,20 +2,20 @@
 C-STORE over several parallel associations to the gateway and to Orthanc at once.
 
 The sender is written against the wire format (PS3.8 PDUs, PS3.7 command sets, Implicit VR Little
-Endian), as wire_find.py is: pynetdicom encodes each data set with pydicom and polls its socket
+Endian, wire_dimse.py), as wire_find.py is: pynetdicom encodes each data set with pydicom and polls its socket
 with 1 ms sleeps, which would make the sender, not the receivers, the cost of seeding 1,000,000
 instances on this machine. Each data set is a few hundred bytes made from its study number:
 unique UIDs, patients with two studies each, names from a list, dates over ten years, six
 modalities, 2 series per study."""
 import datetime
 import multiprocessing
-import socket
 import struct
 import time
 
+import wire_dimse as w
+
 ROOT_UID = "1.2.826.0.1.3680043.8.1055.90"
 SC_STORAGE = "1.2.840.10008.5.1.4.1.1.7"  # Secondary Capture: any modality, no modality module rules
-IMPLICIT_LE = "1.2.840.10008.1.2"
 SURNAMES = ("SMITH", "JONES", "TAYLOR", "BROWN", "WILLIAMS", "WILSON", "JOHNSON", "DAVIES", "ROBINSON", "WRIGHT",
             "THOMPSON", "EVANS", "WALKER", "WHITE", "ROBERTS", "GREEN", "HALL", "WOOD", "JACKSON", "CLARKE",
             "PATEL", "KHAN", "LEWIS", "JAMES", "PHILLIPS", "MASON", "MITCHELL", "ROSE", "DAVIS", "RODRIGUEZ",
@@ -43,24 +43,7 @@ def modality_of(study):
     return MODALITIES[study % len(MODALITIES)]
 
 
-def _even(raw, pad):
-    return raw + pad if len(raw) % 2 else raw
-
-
-def _el(group, element, value):
-    return struct.pack("<HHI", group, element, len(value)) + value
-
-
-def _t(value):
-    return _even(value.encode("ascii"), b" ")
-
-
-def _u(value):
-    return _even(value.encode("ascii"), b"\0")
-
-
-def _us(value):
-    return struct.pack("<H", value)
+_el, _t, _u, _us = w.element, w.text, w.uid, w.us
 
 
 PIXELS = bytes(range(128))  # 8 x 8, 16 bits
@@ -89,79 +72,24 @@ def dataset(study, instance):
     ))
 
 
-def _item(kind, payload):
-    return struct.pack(">BBH", kind, 0, len(payload)) + payload
-
-
-def _pdv(control, data):
-    return struct.pack(">IBB", len(data) + 2, 1, control) + data
-
-
-class StoreClient:
-    """One association, one presentation context (Secondary Capture, Implicit VR LE)."""
+class StoreClient(w.Association):
+    """One association, one presentation context (Secondary Capture, Implicit VR Little Endian)."""
 
     def __init__(self, port, called, calling):
-        self.sock = socket.create_connection(("127.0.0.1", port))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.message_id = 0
-        context = struct.pack(">BBBB", 1, 0, 0, 0) + _item(0x30, SC_STORAGE.encode()) + _item(0x40, IMPLICIT_LE.encode())
-        variable = (_item(0x10, b"1.2.840.10008.3.1.1.1") + _item(0x20, context) +
-                    _item(0x50, _item(0x51, struct.pack(">I", 65536))))
-        body = struct.pack(">HH", 1, 0) + called.ljust(16).encode() + calling.ljust(16).encode() + b"\0" * 32 + variable
-        self.sock.sendall(struct.pack(">BBI", 0x01, 0, len(body)) + body)
-        kind, payload = self._read_pdu()
-        if kind != 0x02:
-            raise RuntimeError(f"{called}: association not accepted (PDU type {kind:#x})")
-
-    def _read_exact(self, n):
-        chunks, got = [], 0
-        while got < n:
-            chunk = self.sock.recv(n - got)
-            if not chunk:
-                raise RuntimeError("connection closed")
-            chunks.append(chunk)
-            got += len(chunk)
-        return b"".join(chunks)
-
-    def _read_pdu(self):
-        kind, _, length = struct.unpack(">BBI", self._read_exact(6))
-        return kind, self._read_exact(length)
+        super().__init__("127.0.0.1", port, called, calling, SC_STORAGE)
 
     def store(self, sop_uid, data):
-        self.message_id = (self.message_id % 0xFFFF) + 1
-        fields = (_el(0, 0x0002, _u(SC_STORAGE)) + _el(0, 0x0100, _us(0x0001)) + _el(0, 0x0110, _us(self.message_id)) +
+        fields = (_el(0, 0x0002, _u(SC_STORAGE)) + _el(0, 0x0100, _us(0x0001)) + _el(0, 0x0110, _us(self.next_message_id())) +
                   _el(0, 0x0700, _us(0)) + _el(0, 0x0800, _us(0)) + _el(0, 0x1000, _u(sop_uid)))
-        command = _el(0, 0, struct.pack("<I", len(fields))) + fields
-        pdvs = _pdv(0x03, command) + _pdv(0x02, data)
-        self.sock.sendall(struct.pack(">BBI", 0x04, 0, len(pdvs)) + pdvs)
+        self.send_message(w.command(fields), data)
         response = b""
-        while True:
-            kind, payload = self._read_pdu()
-            if kind != 0x04:
-                raise RuntimeError(f"unexpected PDU type {kind:#x}")
-            offset, last = 0, False
-            while offset < len(payload):
-                (length,) = struct.unpack_from(">I", payload, offset)
-                response += payload[offset + 6:offset + 4 + length]
-                last = payload[offset + 5] & 0x02
-                offset += 4 + length
-            if last:
+        for control, fragment in self.fragments():
+            response += fragment
+            if control & 0x02:
                 break
-        status, offset = -1, 0
-        while offset + 8 <= len(response):
-            group, element, length = struct.unpack_from("<HHI", response, offset)
-            if (group, element) == (0x0000, 0x0900):
-                status = struct.unpack_from("<H", response, offset + 8)[0]
-            offset += 8 + length
+        status = struct.unpack("<H", w.elements(response).get((0x0000, 0x0900), b"\xff\xff"))[0]
         if status not in (0x0000, 0xB000, 0xB007, 0xB006):
             raise RuntimeError(f"C-STORE of {sop_uid} answered status {status:#06x}")
-
-    def release(self):
-        self.sock.sendall(struct.pack(">BBI", 0x05, 0, 4) + b"\0" * 4)
-        try:
-            self._read_pdu()
-        finally:
-            self.sock.close()
 
 
 def _worker(port, called, calling, studies, counter):
