@@ -57,17 +57,26 @@ import Testing
         #expect(files.count == 1, "\(files)")
     }
 
+    /// Two instances of another study's only series (9.8 / 9.8.7).
+    static func otherStudysSeries() -> [WADOInstance] {
+        (1...2).map {
+            WADOInstance(studyUID: "9.8", seriesUID: "9.8.7", sopUID: "9.8.7.\($0)", sopClassUID: "1.2.840.10008.5.1.4.1.1.2",
+                         transferSyntaxUID: "1.2.840.10008.1.2.1", path: "/cache/o\($0).dcm", fingerprint: "o\($0)")
+        }
+    }
+
+    /// An instance of a second series (1.2.4) of the study of ``instances(_:sha:)``.
+    static let secondSeriesInstance = WADOInstance(
+        studyUID: "1.2", seriesUID: "1.2.4", sopUID: "1.2.4.1", sopClassUID: "1.2.840.10008.5.1.4.1.1.2",
+        transferSyntaxUID: "1.2.840.10008.1.2.1", path: "/cache/s2.dcm", fingerprint: "s2")
+
     @Test func aStudyRetiredByRetentionTakesItsKeptMetadataWithIt() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("metadata-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let cache = MetadataCache(directory: dir, reader: CountingReader())
         let series = Self.instances(3)
-        let other = (1...2).map {
-            WADOInstance(studyUID: "9.8", seriesUID: "9.8.7", sopUID: "9.8.7.\($0)", sopClassUID: "1.2.840.10008.5.1.4.1.1.2",
-                         transferSyntaxUID: "1.2.840.10008.1.2.1", path: "/cache/o\($0).dcm", fingerprint: "o\($0)")
-        }
-        let twoSeries = series + [WADOInstance(studyUID: "1.2", seriesUID: "1.2.4", sopUID: "1.2.4.1", sopClassUID: "1.2.840.10008.5.1.4.1.1.2",
-                                               transferSyntaxUID: "1.2.840.10008.1.2.1", path: "/cache/s2.dcm", fingerprint: "s2")]
+        let other = Self.otherStudysSeries()
+        let twoSeries = series + [Self.secondSeriesInstance]
         for set in [series, twoSeries, other] { _ = try cache.metadata(of: set, view: "", instanceURL: { "/i/\($0.sopUID)" }) }
         func kept() -> [String] {
             (FileManager.default.enumerator(atPath: dir)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".json") } ?? []).sorted()
@@ -84,12 +93,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let cache = MetadataCache(directory: dir, reader: CountingReader())
         let kept = Self.instances(2)
-        let retired = (1...2).map {
-            WADOInstance(studyUID: "9.8", seriesUID: "9.8.7", sopUID: "9.8.7.\($0)", sopClassUID: "1.2.840.10008.5.1.4.1.1.2",
-                         transferSyntaxUID: "1.2.840.10008.1.2.1", path: "/cache/o\($0).dcm", fingerprint: "o\($0)")
-        }
-        let study = kept + [WADOInstance(studyUID: "1.2", seriesUID: "1.2.4", sopUID: "1.2.4.1", sopClassUID: "1.2.840.10008.5.1.4.1.1.2",
-                                         transferSyntaxUID: "1.2.840.10008.1.2.1", path: "/cache/s2.dcm", fingerprint: "s2")]
+        let retired = Self.otherStudysSeries()
+        let study = kept + [Self.secondSeriesInstance]
         for set in [kept, retired, study] { _ = try cache.metadata(of: set, view: "", instanceURL: { "/i/\($0.sopUID)" }) }
         // A folder from before sets were named: nothing says what it is, so it goes.
         try FileManager.default.createDirectory(atPath: dir + "/ab/abcdef", withIntermediateDirectories: true)
