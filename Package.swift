@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // The PostgreSQL index engine (issue 16): GatewayStore's PostgresIndexConnection.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // The only C++ in the tree: DCMTK behind a plain C API.
@@ -76,6 +78,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         .target(
@@ -141,7 +145,9 @@ let package = Package(
         .testTarget(name: "GatewayConfigTests", dependencies: ["GatewayConfig"]),
         .testTarget(name: "GatewayRoutingTests", dependencies: ["GatewayRouting", "GatewayConfig", "DicomCore"]),
         .testTarget(name: "GatewayAuditTests", dependencies: ["GatewayAudit", "GatewayConfig"]),
-        .testTarget(name: "GatewayStoreTests", dependencies: ["GatewayStore", "DicomCore"]),
+        // What tests share: scratch directories, loopback ports, a PostgreSQL server of their own.
+        .target(name: "GatewayTestSupport", path: "Tests/GatewayTestSupport"),
+        .testTarget(name: "GatewayStoreTests", dependencies: ["GatewayStore", "DicomCore", "GatewayTestSupport"]),
         .testTarget(name: "GatewayReportingTests", dependencies: ["GatewayReporting", "GatewayRouting", "GatewayConfig", "DicomCore"]),
         .testTarget(name: "GatewayRetrievalTests", dependencies: ["GatewayRetrieval", "GatewayStore", "GatewayConfig", "DicomCore"]),
         .testTarget(
@@ -165,6 +171,7 @@ let package = Package(
             name: "GatewayIntegrationTests",
             dependencies: [
                 "DicomCore", "DicomNetwork", "GatewayConfig", "GatewayStore", "GatewayApp", "GatewayRetrieval", "GatewayReporting", "GatewayAudit",
+                "GatewayTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

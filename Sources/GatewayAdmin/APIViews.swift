@@ -9,8 +9,24 @@ enum APIViews {
         var aeTitle: String
         var dicomPort: Int
         var index: String
+        /// `sqlite` or `postgresql` (several nodes on one database).
+        var indexEngine: String
+        /// This node's name (`cluster.node_id`).
+        var node: String
+        /// Whether the cache directory can be written ("ok", or why not).
+        var storage: String
         var uptimeSeconds: Int
         var lastReload: Reload?
+    }
+
+    /// One gateway node sharing the index (`/api/v1/cluster`).
+    struct ClusterNode: Encodable {
+        var node: String
+        var leader: Bool
+        var alive: Bool
+        var startedAt: Date
+        var heartbeatAt: Date
+        var address: String
     }
 
     struct Reload: Encodable {

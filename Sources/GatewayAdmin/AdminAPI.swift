@@ -24,6 +24,7 @@ struct AdminAPI: Sendable {
         router.get("/dashboard/worklist") { _, _ in WorklistPage.response() }
         let api = router.group("/api/v1")
         api.get("/nodes") { _, _ in try await nodes() }
+        api.get("/cluster") { _, _ in try await cluster() }
         api.get("/queues") { _, _ in try await queues() }
         addDeliveryRoutes(to: api)
         addStudyRoutes(to: api)
@@ -43,11 +44,33 @@ struct AdminAPI: Sendable {
             // The reason (an SQLite or file error) goes to the log, the reference to the caller.
             indexState = "unreadable (ref \(InternalError.log(error, while: "reading the index for /health", logger: logger)))"
         }
+        let storagePath = configuration.storage.path.path
+        let storageState = (try? await blocking { () -> String in
+            // Reach to the (possibly shared) cache directory: it exists and this process may write there.
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: storagePath, isDirectory: &isDirectory), isDirectory.boolValue else {
+                return "missing"
+            }
+            return access(storagePath, W_OK) == 0 ? "ok" : "not writable"
+        }) ?? "unreachable"
+        let healthy = indexState == "ok" && storageState == "ok"
         let view = APIViews.Health(
-            status: indexState == "ok" ? "ok" : "degraded", aeTitle: configuration.gateway.aeTitle.value,
+            status: healthy ? "ok" : "degraded", aeTitle: configuration.gateway.aeTitle.value,
             dicomPort: configuration.gateway.port, index: indexState,
+            indexEngine: index.dialect == .postgres ? "postgresql" : "sqlite", node: configuration.cluster.nodeID,
+            storage: storageState,
             uptimeSeconds: Int(Date().timeIntervalSince(control.startedAt)), lastReload: control.lastReload.map(APIViews.Reload.init))
-        return try JSONResponse.ok(view, status: indexState == "ok" ? .ok : .serviceUnavailable)
+        return try JSONResponse.ok(view, status: healthy ? .ok : .serviceUnavailable)
+    }
+
+    /// Every node sharing the index, its last heartbeat and which one leads (one row for a node alone).
+    func cluster() async throws -> Response {
+        let nodes = try await blocking { [index] in try index.clusterNodes() }
+        let now = Date()
+        return try JSONResponse.ok(nodes.map {
+            APIViews.ClusterNode(node: $0.node, leader: $0.leader && $0.isAlive(now: now), alive: $0.isAlive(now: now),
+                                 startedAt: $0.startedAt, heartbeatAt: $0.heartbeatAt, address: $0.address)
+        })
     }
 
     func queues() async throws -> Response {

@@ -35,7 +35,7 @@ public final class CacheServiceProvider: DicomServiceProvider {
         let configuration = holder.current
         self.index = index
         self.logger = logger
-        ingestor = InstanceIngestor(index: index, paths: InstancePath(root: configuration.storage.path.path), logger: logger)
+        ingestor = InstanceIngestor(index: index, paths: InstancePath(configuration), logger: logger)
     }
 
     var paths: InstancePath { ingestor.paths }

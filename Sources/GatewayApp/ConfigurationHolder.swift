@@ -89,6 +89,8 @@ public final class ConfigurationHolder: @unchecked Sendable {
             needRestart.append("gateway.tls.port")
         }
         if fresh.storage.path != old.storage.path || fresh.storage.indexPath != old.storage.indexPath { needRestart.append("storage.path/index") }
+        if fresh.index != old.index { needRestart.append("index") }
+        if fresh.cluster != old.cluster { needRestart.append("cluster") }
         if fresh.logging != old.logging { needRestart.append("logging") }
         if fresh.http != old.http { needRestart.append("http") }
         // DICOMweb's routes (root, enabled, CORS, limits, public URL) are mounted when the listener starts.
@@ -100,6 +102,8 @@ public final class ConfigurationHolder: @unchecked Sendable {
         next.gateway.maxAssociations = old.gateway.maxAssociations
         next.storage.path = old.storage.path
         next.storage.indexPath = old.storage.indexPath
+        next.index = old.index
+        next.cluster = old.cluster
         next.logging = old.logging
         next.http = old.http
         next.dicomweb = old.dicomweb

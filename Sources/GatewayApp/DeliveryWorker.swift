@@ -64,7 +64,11 @@ struct DeliveryWorker {
     /// has this slot (a reload changed `max_associations`: the service starts the right workers).
     mutating func run() {
         var outage = 0  // consecutive batches the destination could not be reached
-        defer { closeAssociation() }
+        var holdsSlot = false
+        defer {
+            closeAssociation()
+            if holdsSlot { index.releaseDeliverySlot(destination: destination, slot: slot) }
+        }
         while !signal.isStopped {
             let configuration = holder.current
             guard let node = configuration.node(named: destination), let address = node.address,
@@ -72,6 +76,14 @@ struct DeliveryWorker {
             else {
                 logger.notice("destination or its association slot no longer configured; this worker stops")
                 return
+            }
+            // In a cluster one node at a time sends on this slot (max_associations holds across the nodes).
+            if !holdsSlot {
+                holdsSlot = (try? index.holdDeliverySlot(destination: destination, slot: slot)) ?? false
+                if !holdsSlot {
+                    signal.wait(destination, since: signal.generation(destination), timeout: 1)
+                    continue
+                }
             }
             let settings = configuration.delivery
             let seen = signal.generation(destination)
@@ -284,7 +296,7 @@ struct DeliveryWorker {
         let cached = paths.absolutePath(relative: work.path)
         let edits = Self.edits(fromJSON: work.editsJSON)
         if edits.isEmpty { return cached }
-        let directory = paths.root + "/outgoing"
+        let directory = paths.outgoingDirectory
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let copy = directory + "/delivery-\(work.id).dcm"
         try DicomFile.write(from: cached, to: copy, setting: edits)
@@ -292,7 +304,7 @@ struct DeliveryWorker {
     }
 
     private func cleanUpOutgoing(_ work: DeliveryWork) {
-        if work.editsJSON != "{}" { try? FileManager.default.removeItem(atPath: paths.root + "/outgoing/delivery-\(work.id).dcm") }
+        if work.editsJSON != "{}" { try? FileManager.default.removeItem(atPath: paths.outgoingDirectory + "/delivery-\(work.id).dcm") }
     }
 
     static func edits(fromJSON json: String) -> [DicomTag: String?] {

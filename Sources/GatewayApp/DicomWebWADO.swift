@@ -25,7 +25,7 @@ enum DicomWebWADO {
         let wado = WADORoutes(
             source: source, reader: reader,
             metadataCache: MetadataCache(directory: metadataDirectory(paths), reader: reader),
-            base: settings.base, temporaryDirectory: paths.root + "/outgoing", logger: logger,
+            base: settings.base, temporaryDirectory: paths.outgoingDirectory, logger: logger,
             onRetrieve: { caller, studies, what in
                 for study in studies {
                     index.audit(AuditRecord(event: "retrieve", actor: caller.name, peer: caller.address, studyUID: study,

@@ -29,6 +29,9 @@ public final class Gateway: Sendable {
     /// The reporting worklist: its review and its webhook notifications.
     let worklist: WorklistCoordinator
     let worklistReview: WorklistService
+    /// Whether this node runs the singletons; the leader lock when the index is on PostgreSQL.
+    let leadership: Leadership
+    let leaderLock: PostgresLeaderLock?
     let worklistNotifier: WorklistNotifier
     /// The operators' HTTP API, dashboard and metrics; nil when `http.enabled` is false.
     let admin: AdminServer?
@@ -48,18 +51,26 @@ public final class Gateway: Sendable {
         startedAt = started
         self.logger = logger
         try DicomRuntime.bootstrap(logger: Logger(label: "dcmtk"), dcmtkLevel: configuration.logging.dcmtkLevel.swiftLogLevel)
-        let paths = InstancePath(root: configuration.storage.path.path)
+        let paths = InstancePath(configuration)
         try DurableFile.makeDirectories(paths.incomingDirectory)
         Self.removeStaleIncoming(paths.incomingDirectory, logger: logger)
-        Self.removeStaleOutgoing(paths.root + "/outgoing", logger: logger)
-        index = try CacheIndex(path: configuration.storage.indexPath.path)
+        Self.removeStaleOutgoing(paths.outgoingDirectory, logger: logger)
+        index = try Self.openIndex(configuration, logger: logger)
+        index.node = configuration.cluster.nodeID
+        if let store = index.store as? PostgresIndexStore {
+            leadership = Leadership(leading: false)
+            leaderLock = PostgresLeaderLock(settings: store.settings, logger: logger)
+        } else {
+            leadership = .alone()
+            leaderLock = nil
+        }
         // Before anything is audited: every entry recorded from here on also becomes its PS3.15 message.
         auditTrail = configuration.audit.isEnabled
             ? try AuditTrail(settings: configuration.audit, gatewayAETitle: configuration.gateway.aeTitle.value, logger: logger)
             : nil
         index.setAuditObserver(auditTrail.map(AuditTrailObserver.init(trail:)))
         // Before anything parses a file: what the previous run was doing if it crashed.
-        AbnormalEnd.review(try CrashJournal.open(at: paths.root + "/.crash-journal"), index: index, paths: paths, logger: logger)
+        AbnormalEnd.review(try CrashJournal.open(at: paths.local + "/.crash-journal"), index: index, paths: paths, logger: logger)
         // A start that fails from here on (a port in use...) is not an abnormal end of this run.
         var ready = false
         defer { if !ready { CrashJournal.close() } }
@@ -96,23 +107,24 @@ public final class Gateway: Sendable {
                     kind == .series ? index.holds(seriesUID: uid) : index.holds(studyUID: uid)
                 }
                 if removed > 0 { logger.notice("removed the kept DICOMweb metadata of \(removed) series or stud(ies) no longer cached") }
-            })
+            }, leadership: leadership)
         let signal = DeliverySignal()
         delivery = DeliveryService(holder: holder, index: index, paths: paths, signal: signal, logger: logger)
         let sink = IngestSink()
         let access = DicomSourceAccess(holder: holder, sink: sink)
         let fetcher = StudyFetcher(configuration: { [holder] in holder.current }, index: index, retriever: access, logger: logger)
         pulls = PullScheduler(configuration: { [holder] in holder.current }, index: index, querier: access, fetcher: fetcher,
-                              classify: { [holder] attributes in Self.classify(attributes, holder) }, logger: logger)
+                              classify: { [holder] attributes in Self.classify(attributes, holder) }, leadership: leadership,
+                              logger: logger)
         let federation = Federation(holder: holder, index: index, querier: access, fetcher: fetcher, logger: logger)
         let g = configuration.gateway
         worklist = WorklistCoordinator(holder: holder, index: index, signal: signal, logger: logger)
-        preparedFiles = PreparedFiles(root: paths.root, logger: logger)
+        preparedFiles = PreparedFiles(root: paths.root, runPrefix: paths.preparedRunPrefix, logger: logger)
         preparedFiles.start()  // now, so files are ready when the first association comes
         let provider = CacheServiceProvider(configuration: holder, index: index, deliverySignal: signal, federation: federation,
                                             worklist: worklist, preparedFiles: preparedFiles, logger: logger)
         sink.provider = provider
-        worklistReview = WorklistService(coordinator: worklist, logger: logger)
+        worklistReview = WorklistService(coordinator: worklist, leadership: leadership, logger: logger)
         worklistNotifier = WorklistNotifier(holder: holder, index: index, logger: logger)
         admin = configuration.http.enabled
             ? try AdminServer(settings: configuration.http, index: index,
@@ -160,6 +172,9 @@ public final class Gateway: Sendable {
             .init(service: limitsCheck, successTerminationBehavior: .ignore),
             .init(service: worklistReview, successTerminationBehavior: .ignore),
             .init(service: worklistNotifier, successTerminationBehavior: .ignore),
+            .init(service: ClusterService(index: index, leadership: leadership, lock: leaderLock, node: configuration.cluster.nodeID,
+                                          address: "\(configuration.gateway.bind):\(dicomServer.port)", logger: logger),
+                  successTerminationBehavior: .ignore),
         ]
         if let admin { services.append(.init(service: admin)) }
         // Before the listeners, so it stops after them: no instance is received into a file it removes.

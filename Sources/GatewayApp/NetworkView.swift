@@ -130,7 +130,7 @@ final class NetworkView {
         let edits = identity.edits(toward: audience(origins: Set([study.originNode].compactMap { $0 }), patientIssuer: study.issuer),
                                    from: inFile)
         if edits.isEmpty { return (cached, false) }
-        let directory = paths.root + "/outgoing"
+        let directory = paths.outgoingDirectory
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let copy = directory + "/retrieve-\(UUID().uuidString).dcm"
         do {

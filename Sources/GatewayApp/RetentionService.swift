@@ -13,10 +13,16 @@ struct RetentionService: Service {
     let interval: Duration
     let logger: Logger
     var sweep: @Sendable () -> Void = {}
+    /// Only the cluster's leader retires studies (always true for a node alone).
+    var leadership = Leadership.alone()
 
     func run() async throws {
         var first = true
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            guard leadership.isLeader else {
+                try? await gracefulSleep(.seconds(1))
+                continue
+            }
             var evicted: [String] = []
             do {
                 evicted = try runner.runOnce()

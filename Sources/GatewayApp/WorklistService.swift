@@ -17,8 +17,12 @@ struct WorklistService: Service {
     /// Studies received up to here have been checked for orphans (this run).
     private let watermark = Watermark()
 
-    init(coordinator: WorklistCoordinator, logger: Logger) {
+    /// Only the cluster's leader allocates and reviews (always true for a node alone).
+    let leadership: Leadership
+
+    init(coordinator: WorklistCoordinator, leadership: Leadership = .alone(), logger: Logger) {
         self.coordinator = coordinator
+        self.leadership = leadership
         self.logger = logger
     }
 
@@ -30,7 +34,7 @@ struct WorklistService: Service {
             let due = Date().timeIntervalSince(last) >= interval
             // A new item (or a claim, a report) wakes an allocation pass at once; the whole review
             // (stalls, escalation, deadlines, orphans) runs every review_interval.
-            if plan.isEnabled && (coordinator.takeWake() || due) {
+            if plan.isEnabled && leadership.isLeader && (coordinator.takeWake() || due) {
                 if due { last = Date() }
                 do {
                     try await BlockingThread.run(name: "worklist-review") { [self] in try review(plan: plan, now: Date(), full: due) }

@@ -5,7 +5,7 @@ extension GatewayConfiguration {
     /// The top-level sections. To add one: add a case, a `static let keys` on its model, and a
     /// line in `read(_:baseDirectory:)`. Any other top-level key is reported as unknown.
     enum Section: String, CaseIterable {
-        case gateway, limits, storage, delivery, identity, priors, logging, http, dicomweb, audit, nodes, priorities, routes, reporting
+        case gateway, limits, storage, index, cluster, delivery, identity, priors, logging, http, dicomweb, audit, nodes, priorities, routes, reporting
     }
 
     /// Reads and validates the file at `url`. Relative paths in it resolve against the
@@ -75,6 +75,8 @@ extension GatewayConfiguration {
         if let s = section(.gateway, keys: GatewaySettings.keys) { gateway = .read(s, baseDirectory: baseDirectory) }
         if let s = section(.limits, keys: LimitsSettings.keys) { limits = .read(s) }
         if let s = section(.storage, keys: StorageSettings.keys) { storage = .read(s, baseDirectory: baseDirectory) }
+        if let s = section(.index, keys: IndexSettings.keys) { index = .read(s, baseDirectory: baseDirectory) }
+        if let s = section(.cluster, keys: ClusterSettings.keys) { cluster = .read(s) }
         if let s = section(.delivery, keys: DeliverySettings.keys) { delivery = .read(s) }
         if let s = section(.identity, keys: IdentitySettings.keys) { identity = .read(s) }
         if let s = section(.priors, keys: PriorsSettings.keys) { priors = .read(s) }

@@ -19,6 +19,10 @@ public struct GatewayConfiguration: Sendable, Hashable {
     public var dicomweb = DicomWebSettings()
     /// `storage:` cache directory, index and disk policies.
     public var storage: StorageSettings
+    /// `index:` the embedded SQLite index (default) or a PostgreSQL database shared by a cluster.
+    public var index = IndexSettings()
+    /// `cluster:` this node's name among gateway nodes sharing one PostgreSQL index.
+    public var cluster = ClusterSettings()
     /// `delivery:` batches, retries, aging and giving up on queued deliveries.
     public var delivery = DeliverySettings()
     /// `identity:` how Patient IDs from different trusts are told apart and shown to the network.

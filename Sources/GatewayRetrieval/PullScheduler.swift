@@ -19,9 +19,13 @@ public struct PullScheduler: Service {
     /// The class of a study from its study-level attributes (the `priorities` rules).
     let classify: @Sendable (DicomAttributes) -> PriorityClass
     let logger: Logger
+    /// Only the cluster's leader polls the sources (always true for a node alone).
+    let leadership: Leadership
 
     public init(configuration: @escaping @Sendable () -> GatewayConfiguration, index: CacheIndex, querier: SourceQuerier,
-                fetcher: StudyFetcher, classify: @escaping @Sendable (DicomAttributes) -> PriorityClass, logger: Logger) {
+                fetcher: StudyFetcher, classify: @escaping @Sendable (DicomAttributes) -> PriorityClass,
+                leadership: Leadership = .alone(), logger: Logger) {
+        self.leadership = leadership
         self.configuration = configuration
         self.index = index
         self.querier = querier
@@ -31,14 +35,20 @@ public struct PullScheduler: Service {
     }
 
     public func run() async throws {
-        do {
-            try index.resetInterruptedFetches()
-        } catch {
-            logger.error("pull: cannot reset fetches interrupted by the last stop", metadata: ["error": "\(error)"])
-        }
         await withTaskGroup(of: Void.self) { group in
             var running: Set<String> = []
+            var term = 0
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                // Each time this node becomes the leader (at start when alone), the fetches the last
+                // leader was making when it stopped or died go back to the queue.
+                if leadership.isLeader, leadership.term != term {
+                    term = leadership.term
+                    do {
+                        try index.resetInterruptedFetches()
+                    } catch {
+                        logger.error("pull: cannot reset fetches interrupted by the last stop", metadata: ["error": "\(error)"])
+                    }
+                }
                 let wanted = Set(configuration().nodes.filter { $0.pull != nil && $0.address != nil }.map(\.name))
                 for name in wanted.subtracting(running) {
                     running.insert(name)
@@ -57,6 +67,10 @@ public struct PullScheduler: Service {
         var failures = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             guard let node = configuration().node(named: source), let pull = node.pull, node.address != nil else { return }
+            guard leadership.isLeader else {
+                await pause(1)
+                continue
+            }
             if await poll(node) {
                 failures = 0
                 await pause(pull.interval.seconds)

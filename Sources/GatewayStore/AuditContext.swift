@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// What a PS3.15 audit message needs beyond an `audit` row: the studies and patients involved,
 /// the SOP classes with instance counts, a query's identifier. Handed to the index's audit
@@ -66,15 +65,15 @@ extension CacheIndex {
         guard !studyUIDs.isEmpty else { return context }
         _ = try? read { db in
             for uid in studyUIDs {
-                guard let row = try Row.fetchOne(db, sql: """
+                guard let row = try db.fetchOne("""
                     SELECT s.id, s.accessionNumber, p.patientID, p.issuer, p.patientName FROM study s JOIN patient p ON p.id = s.patientRef
                     WHERE s.studyUID = ?
-                    """, arguments: [uid]) else { continue }
+                    """, [uid]) else { continue }
                 let studyRef: Int64 = row["id"]
-                let classes = try Row.fetchAll(db, sql: """
+                let classes = try db.fetchAll("""
                     SELECT i.sopClassUID AS sopClass, COUNT(*) AS n FROM instance i JOIN series se ON se.id = i.seriesRef
                     WHERE se.studyRef = ? GROUP BY i.sopClassUID
-                    """, arguments: [studyRef])
+                    """, [studyRef])
                 let accession: String = row["accessionNumber"] ?? ""
                 context.studies.append(AuditContext.Study(
                     uid: uid, accessionNumbers: accession.isEmpty ? [] : [accession],
@@ -95,9 +94,9 @@ extension CacheIndex {
         _ = try? read { db in
             for chunk in stride(from: 0, to: seriesRefs.count, by: 500).map({ Array(seriesRefs[$0..<min($0 + 500, seriesRefs.count)]) }) {
                 let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-                for row in try Row.fetchAll(db, sql: """
+                for row in try db.fetchAll("""
                     SELECT se.id AS ref, s.studyUID AS uid FROM series se JOIN study s ON s.id = se.studyRef WHERE se.id IN (\(marks))
-                    """, arguments: StatementArguments(chunk)) {
+                    """, IndexArguments(chunk), cached: false) {
                     found[row["ref"]] = row["uid"]
                 }
             }

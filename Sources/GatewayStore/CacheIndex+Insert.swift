@@ -1,6 +1,5 @@
 import DicomCore
 import Foundation
-import GRDB
 
 #if canImport(Glibc)
 import Glibc
@@ -13,12 +12,12 @@ import Glibc
 extension CacheIndex {
     /// Inserts the rows of a new instance (patient, study, series upserted), its deliveries, its
     /// timeline events and its worklist item. Runs inside a group transaction.
-    static func insert(_ m: InstanceMetadata, into db: Database) throws {
+    static func insert(_ m: InstanceMetadata, into db: any IndexDatabase) throws {
         let received = IndexDate.text(m.receivedAt)
         let patient = try upsertPatient(m, db)
         var (study, studyCreated) = try upsertStudy(m, patientRef: patient, db)
         let seriesID: Int64
-        if let known = try Row.fetchOne(cached: db, sql: "SELECT id FROM series WHERE seriesUID = ?", arguments: [m.seriesUID]) {
+        if let known = try db.fetchOne("SELECT id FROM series WHERE seriesUID = ?", [m.seriesUID]) {
             seriesID = known[0]
         } else {
             var s = SeriesRecord(
@@ -32,23 +31,22 @@ extension CacheIndex {
             if !s.modality.isEmpty { modalities.insert(s.modality) }
             study.modalities = modalities.sorted().joined(separator: "\\")
         }
-        try db.execute(cached: """
+        let instanceID = try db.insertReturningID("""
             INSERT INTO instance (sopUID, seriesRef, sopClassUID, instanceNumber, transferSyntax, path, sizeBytes, sha256,
                                   receivedAt, callingAE, peerHost, originNode)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [m.sopUID, seriesID, m.sopClassUID, m.value(.instanceNumber), m.transferSyntax, m.path, m.sizeBytes,
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
+            """, [m.sopUID, seriesID, m.sopClassUID, m.value(.instanceNumber), m.transferSyntax, m.path, m.sizeBytes,
                              m.sha256, received, m.origin.callingAE, m.origin.peerHost, m.origin.node])
-        let instanceID = db.lastInsertedRowID
         try insertDeliveries(m.deliveries, instanceRef: instanceID, now: m.receivedAt, db)
-        try db.execute(cached: "UPDATE series SET instanceCount = instanceCount + 1 WHERE id = ?", arguments: [seriesID])
+        try db.execute("UPDATE series SET instanceCount = instanceCount + 1 WHERE id = ?", [seriesID])
         // A study's origin is the first node that sent any of it (its first sender may be unknown).
         if study.originNode == nil, let node = m.origin.node { study.originNode = node }
         // Only the columns an instance changes (a whole-row update cost more than the insert).
-        try db.execute(cached: """
+        try db.execute("""
             UPDATE study SET seriesCount = ?, modalities = ?, originNode = ?, instanceCount = instanceCount + 1,
                              sizeBytes = sizeBytes + ?, updatedAt = ?, lastAccessAt = ?
             WHERE id = ?
-            """, arguments: [study.seriesCount, study.modalities, study.originNode, m.sizeBytes, received, received, study.id])
+            """, [study.seriesCount, study.modalities, study.originNode, m.sizeBytes, received, received, study.id])
         try recordIngest(m, studyCreated: studyCreated, db)
         if m.extras.worklistActive {
             try Worklist.ingested(studyUID: m.studyUID, instanceRef: instanceID, sender: m.origin.node, extras: m.extras,
@@ -64,15 +62,15 @@ extension CacheIndex {
         var originNode: String?
     }
 
-    private static func upsertPatient(_ m: InstanceMetadata, _ db: Database) throws -> Int64 {
+    private static func upsertPatient(_ m: InstanceMetadata, _ db: any IndexDatabase) throws -> Int64 {
         let issuer = m.value(.issuerOfPatientID)
         let pid = m.value(.patientID)
         let name = m.value(.patientName)
-        if let row = try Row.fetchOne(cached: db, sql: "SELECT id, patientName FROM patient WHERE issuer = ? AND patientID = ?",
-                                      arguments: [issuer, pid]) {
+        if let row = try db.fetchOne("SELECT id, patientName FROM patient WHERE issuer = ? AND patientID = ?",
+                                      [issuer, pid]) {
             let id: Int64 = row[0]
             if !name.isEmpty && name != (row[1] as String) {
-                try db.execute(cached: "UPDATE patient SET patientName = ? WHERE id = ?", arguments: [name, id])
+                try db.execute("UPDATE patient SET patientName = ? WHERE id = ?", [name, id])
             }
             return id
         }
@@ -82,9 +80,9 @@ extension CacheIndex {
         return p.id!
     }
 
-    private static func upsertStudy(_ m: InstanceMetadata, patientRef: Int64, _ db: Database) throws -> (StudyCounters, created: Bool) {
-        if let row = try Row.fetchOne(cached: db, sql: "SELECT id, seriesCount, modalities, originNode FROM study WHERE studyUID = ?",
-                                      arguments: [m.studyUID]) {
+    private static func upsertStudy(_ m: InstanceMetadata, patientRef: Int64, _ db: any IndexDatabase) throws -> (StudyCounters, created: Bool) {
+        if let row = try db.fetchOne("SELECT id, seriesCount, modalities, originNode FROM study WHERE studyUID = ?",
+                                      [m.studyUID]) {
             return (StudyCounters(id: row[0], seriesCount: row[1], modalities: row[2], originNode: row[3]), false)
         }
         var s = StudyRecord(
@@ -99,36 +97,16 @@ extension CacheIndex {
     }
 }
 
-/// Dates as the index stores them: GRDB's text form, "yyyy-MM-dd HH:mm:ss.SSS" in UTC, which
-/// orders as the dates do. Made here without a DateFormatter (ICU), for the per-instance writes.
-enum IndexDate {
-    static func text(_ date: Date) -> String {
-        // Whole milliseconds first, rounded to the nearest as Foundation's DateFormatter hands
-        // them to ICU (flooring the fraction alone would lose one).
-        let total = Int64((date.timeIntervalSince1970 * 1000 + 0.5).rounded(.down))
-        var seconds = time_t(total >= 0 ? total / 1000 : (total - 999) / 1000)
-        let millis = Int(total - Int64(seconds) * 1000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let digits = String(value)
-            return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
-        }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2)) "
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(millis), 3))"
-    }
-}
-
 extension CacheIndex {
     /// Whether the index holds a series (or study) with this UID; true when it cannot be read
     /// (callers remove what is derived from data that is gone, never on a doubt).
     public func holds(seriesUID uid: String) -> Bool {
-        (try? readStatement { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM series WHERE seriesUID = ?)", arguments: [uid]) })
+        (try? readStatement { db in try db.fetchValue(Bool.self, "SELECT EXISTS (SELECT 1 FROM series WHERE seriesUID = ?)", [uid]) })
             .flatMap { $0 } ?? true
     }
 
     public func holds(studyUID uid: String) -> Bool {
-        (try? readStatement { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM study WHERE studyUID = ?)", arguments: [uid]) })
+        (try? readStatement { db in try db.fetchValue(Bool.self, "SELECT EXISTS (SELECT 1 FROM study WHERE studyUID = ?)", [uid]) })
             .flatMap { $0 } ?? true
     }
 }

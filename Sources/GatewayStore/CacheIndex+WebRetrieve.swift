@@ -1,4 +1,3 @@
-import GRDB
 
 /// An instance row with the UIDs of its study and series (which the instance row does not keep).
 public struct CachedInstance: Sendable, Equatable {
@@ -17,7 +16,7 @@ extension CacheIndex {
             JOIN series se ON se.id = i.seriesRef JOIN study s ON s.id = se.studyRef
             WHERE s.studyUID = ? AND i.quarantine IS NULL
             """
-        var arguments: [DatabaseValueConvertible] = [studyUID]
+        var arguments: [IndexValueConvertible] = [studyUID]
         if let seriesUID {
             sql += " AND se.seriesUID = ?"
             arguments.append(seriesUID)
@@ -26,9 +25,9 @@ extension CacheIndex {
             sql += " AND i.sopUID = ?"
             arguments.append(sopUID)
         }
-        sql += " ORDER BY se.id, CAST(i.instanceNumber AS INTEGER), i.id"
+        sql += " ORDER BY se.id, \(dialect.integer("i.instanceNumber")), i.id"
         return try read { db in
-            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { row in
+            try db.fetchAll(sql, IndexArguments(arguments)).map { row in
                 CachedInstance(instance: try InstanceRecord(row: row), studyUID: row["w_study"], seriesUID: row["w_series"])
             }
         }

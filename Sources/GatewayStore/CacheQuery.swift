@@ -1,6 +1,5 @@
 import DicomCore
 import Foundation
-import GRDB
 
 /// C-FIND over the index with the matching rules of PS3.4 C.2.2.2: single value, universal
 /// (empty), wildcard `*` and `?`, ranges of dates and times (open or closed), lists of UIDs,
@@ -23,14 +22,14 @@ public struct CacheQuery: Sendable {
 
     /// Builds the SQL and its arguments. Attributes below the query level are ignored (PS3.4
     /// C.4.1.1.3.1: they are not valid keys); unknown attributes are returned empty.
-    func sql() -> (String, StatementArguments) {
+    func sql(_ dialect: IndexDialect = .sqlite) -> (String, IndexArguments) {
         var conditions: [String] = []
-        var arguments: [DatabaseValueConvertible] = []
+        var arguments: [IndexValueConvertible] = []
         for (tag, rawValue) in identifier {
             guard let attribute = QueryAttributes.byTag[tag], attribute.level.depth <= level.depth else { continue }
             let value = rawValue.trimmingDicomPadding()
             guard !value.isEmpty, value != "*" else { continue }  // universal matching
-            if let (condition, args) = Self.condition(attribute, value) {
+            if let (condition, args) = Self.condition(attribute, value, dialect) {
                 conditions.append(condition)
                 arguments.append(contentsOf: args)
             }
@@ -51,10 +50,10 @@ public struct CacheQuery: Sendable {
         let select = columns.map { "\($0.column) AS \"\($0.tag.rawValue)\"" }.joined(separator: ", ")
         var sql = "SELECT \(select) FROM \(from)"
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
-        return (sql, StatementArguments(arguments))
+        return (sql, IndexArguments(arguments))
     }
 
-    static func condition(_ a: QueryAttribute, _ value: String) -> (String, [DatabaseValueConvertible])? {
+    static func condition(_ a: QueryAttribute, _ value: String, _ dialect: IndexDialect = .sqlite) -> (String, [IndexValueConvertible])? {
         switch a.kind {
         case .count:
             return nil
@@ -66,7 +65,7 @@ public struct CacheQuery: Sendable {
             if let dash = value.firstIndex(of: "-") {
                 let low = String(value[..<dash]), high = String(value[value.index(after: dash)...])
                 var parts: [String] = []
-                var args: [DatabaseValueConvertible] = []
+                var args: [IndexValueConvertible] = []
                 if !low.isEmpty { parts.append("\(a.column) >= ?"); args.append(low) }
                 if !high.isEmpty {
                     // A time range's upper bound includes everything within it (1030 covers 103059.99).
@@ -76,11 +75,11 @@ public struct CacheQuery: Sendable {
                 parts.append("\(a.column) <> ''")
                 return ("(" + parts.joined(separator: " AND ") + ")", args)
             }
-            return textCondition(a.column, value, caseInsensitive: false)
+            return textCondition(a.column, value, caseInsensitive: false, dialect)
         case .personName:
-            return textCondition(a.column, value, caseInsensitive: true)
+            return textCondition(a.column, value, caseInsensitive: true, dialect)
         case .text:
-            return textCondition(a.column, value, caseInsensitive: false)
+            return textCondition(a.column, value, caseInsensitive: false, dialect)
         case .modalities:
             let list = value.split(separator: "\\").map(String.init)
             let placeholders = Array(repeating: "?", count: list.count).joined(separator: ",")
@@ -88,40 +87,52 @@ public struct CacheQuery: Sendable {
         }
     }
 
-    static func textCondition(_ column: String, _ value: String, caseInsensitive: Bool) -> (String, [DatabaseValueConvertible]) {
+    /// DICOM wildcard matching (`*`, `?`): Person Names ignoring case, other text exactly. On
+    /// SQLite: LIKE (case-insensitive for ASCII) and GLOB (case-sensitive); on PostgreSQL: ILIKE
+    /// and LIKE (which is case-sensitive there), with `%`, `_` and `\` in the value escaped.
+    static func textCondition(_ column: String, _ value: String, caseInsensitive: Bool,
+                              _ dialect: IndexDialect = .sqlite) -> (String, [IndexValueConvertible]) {
         let hasWildcard = value.contains("*") || value.contains("?")
         if caseInsensitive {
             if !hasWildcard { return ("lower(\(column)) = lower(?)", [value]) }
-            var pattern = ""
-            for ch in value {
-                switch ch {
-                case "*": pattern += "%"
-                case "?": pattern += "_"
-                case "%", "_", "\\": pattern += "\\\(ch)"
-                default: pattern.append(ch)
-                }
-            }
-            return ("\(column) LIKE ? ESCAPE '\\'", [pattern])
+            let pattern = likePattern(value)
+            return ("\(column) \(dialect == .postgres ? "ILIKE" : "LIKE") ? ESCAPE '\\'", [pattern])
         }
         if !hasWildcard { return ("\(column) = ?", [value]) }
+        if dialect == .postgres {
+            return ("\(column) LIKE ? ESCAPE '\\'", [likePattern(value)])
+        }
         let pattern = value.replacingOccurrences(of: "[", with: "[[]")
         return ("\(column) GLOB ?", [pattern])
     }
 
+    /// A DICOM wildcard value as a LIKE pattern with `\\` as its escape: `*` -> `%`, `?` -> `_`.
+    static func likePattern(_ value: String) -> String {
+        var pattern = ""
+        for ch in value {
+            switch ch {
+            case "*": pattern += "%"
+            case "?": pattern += "_"
+            case "%", "_", "\\": pattern += "\\\(ch)"
+            default: pattern.append(ch)
+            }
+        }
+        return pattern
+    }
+
     /// Runs the query; each match holds exactly the requested keys (plus the level).
     public func run(in index: CacheIndex, onMatch: (DicomAttributes) -> Bool) throws {
-        let (sql, arguments) = sql()
+        let (sql, arguments) = sql(index.dialect)
         let requested = identifier.tags
         try index.read { db in
-            let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
-            while let row = try rows.next() {
+            // Not cached: the statement's text follows the query's keys.
+            try db.forEach(sql, arguments, cached: false) { row in
                 var match = DicomAttributes()
                 for tag in requested {
                     if tag == .queryRetrieveLevel { continue }
                     if tag == .specificCharacterSet { continue }
                     if let a = QueryAttributes.byTag[tag], a.level.depth <= level.depth {
-                        let v: DatabaseValue = row["\(tag.rawValue)"]
-                        match[tag] = String.fromDatabaseValue(v) ?? Int64.fromDatabaseValue(v).map { "\($0)" } ?? ""
+                        match[tag] = String.fromIndexValue(row.value("\(tag.rawValue)")) ?? ""
                     } else if tag == .retrieveAETitle {
                         match[tag] = retrieveAETitle
                     } else if tag == DicomTag(0x0008, 0x0056) {
@@ -131,7 +142,7 @@ public struct CacheQuery: Sendable {
                     }
                 }
                 match[.queryRetrieveLevel] = level.rawValue
-                if !onMatch(match) { break }
+                return onMatch(match)
             }
         }
     }
@@ -142,12 +153,12 @@ extension CacheIndex {
     /// UIDs, PatientID and IssuerOfPatientID (and `patientIssuer` exactly, when given).
     public func instances(level: QueryLevel, identifier: DicomAttributes, patientIssuer: String? = nil) throws -> [InstanceRecord] {
         var conditions: [String] = []
-        var arguments: [DatabaseValueConvertible] = []
+        var arguments: [IndexValueConvertible] = []
         for (tag, raw) in identifier {
             guard let a = QueryAttributes.byTag[tag], a.kind == .uid || tag == .patientID || tag == .issuerOfPatientID,
                   a.level.depth <= level.depth else { continue }
             let value = raw.trimmingDicomPadding()
-            guard !value.isEmpty, let (c, args) = CacheQuery.condition(a, value) else { continue }
+            guard !value.isEmpty, let (c, args) = CacheQuery.condition(a, value, dialect) else { continue }
             conditions.append(c)
             arguments.append(contentsOf: args)
         }
@@ -159,19 +170,19 @@ extension CacheIndex {
         let sql = """
             SELECT i.* FROM instance i JOIN series se ON se.id = i.seriesRef JOIN study s ON s.id = se.studyRef
             JOIN patient p ON p.id = s.patientRef WHERE \(conditions.joined(separator: " AND "))
-            ORDER BY s.id, se.id, CAST(i.instanceNumber AS INTEGER), i.id
+            ORDER BY s.id, se.id, \(dialect.integer("i.instanceNumber")), i.id
             """
-        return try read { db in try InstanceRecord.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)) }
+        return try read { db in try db.fetchAll(InstanceRecord.self, sql, IndexArguments(arguments), cached: false) }
     }
 
     /// Marks studies as just used (retention evicts the least recently used first).
     public func touch(studyUIDs: Set<String>) {
         guard !studyUIDs.isEmpty else { return }
         let list = Array(studyUIDs)
-        committer.enqueue { db in
+        enqueue { db in
             try db.execute(
-                sql: "UPDATE study SET lastAccessAt = ? WHERE studyUID IN (\(Array(repeating: "?", count: list.count).joined(separator: ",")))",
-                arguments: StatementArguments([Date()] + list))
+                "UPDATE study SET lastAccessAt = ? WHERE studyUID IN (\(Array(repeating: "?", count: list.count).joined(separator: ",")))",
+                IndexArguments([Date()] + list), cached: false)
         }
     }
 }

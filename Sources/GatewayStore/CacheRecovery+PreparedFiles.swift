@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 #if canImport(Glibc)
 import Glibc
@@ -14,15 +13,23 @@ extension CacheRecovery {
     /// removed (never acknowledged); rows whose file is missing, of another size, or (when written
     /// recently) of other bytes are removed with their file (the flush had not finished, so never
     /// acknowledged either). Directories left empty are removed. Every removal is made durable.
+    /// A cluster node looks at its own runs only (`files/<node>.<run>`): the others' files may be
+    /// in use right now.
     func reconcilePreparedFiles(_ report: inout Report) throws {
+        let runPrefix = paths.preparedRunPrefix
+        let lower = PreparedFiles.directoryName + "/" + runPrefix
+        // The first path after every one that starts with `lower` (paths are ASCII).
+        let upper = String(lower.dropLast()) + String(UnicodeScalar(lower.unicodeScalars.last!.value + 1)!)
         let base = paths.root + "/" + PreparedFiles.directoryName
         guard FileManager.default.fileExists(atPath: base) else { return }
         struct Row { let size: Int64; let sha256: String }
         let rows = try index.read { db in
             var rows: [String: Row] = [:]
-            let cursor = try GRDB.Row.fetchCursor(db, sql: "SELECT path, sizeBytes, sha256 FROM instance WHERE path LIKE ?",
-                                                  arguments: [PreparedFiles.directoryName + "/%"])
-            while let row = try cursor.next() { rows[row["path"]] = Row(size: row["sizeBytes"], sha256: row["sha256"]) }
+            // A prefix as a range (the same on both engines; LIKE ignores case on SQLite).
+            try db.forEach("SELECT path, sizeBytes, sha256 FROM instance WHERE path >= ? AND path < ?", [lower, upper]) { row in
+                rows[row["path"]] = Row(size: row["sizeBytes"], sha256: row["sha256"])
+                return true
+            }
             return rows
         }
         struct Found { let relative: String; let size: Int64; let modified: TimeInterval }
@@ -30,6 +37,10 @@ extension CacheRecovery {
         var directories = Set<String>()
         if let walker = FileManager.default.enumerator(atPath: base) {
             while let item = walker.nextObject() as? String {
+                if !runPrefix.isEmpty, !item.hasPrefix(runPrefix) {
+                    if !item.contains("/") { walker.skipDescendants() }
+                    continue
+                }
                 let absolute = base + "/" + item
                 var info = stat()
                 guard stat(absolute, &info) == 0 else { continue }

@@ -1,6 +1,5 @@
 import DicomCore
 import Foundation
-import GRDB
 import Logging
 
 /// Start-up recovery. After a clean shutdown there is nothing to do. After a crash:
@@ -34,13 +33,14 @@ public struct CacheRecovery: Sendable {
         self.logger = logger
     }
 
-    var markerPath: String { paths.root + "/.clean-shutdown" }
+    /// This node's own marker (a cluster node's is under `nodes/<node>/`).
+    var markerPath: String { paths.local + "/.clean-shutdown" }
 
     /// Marks a clean shutdown (call after every service has stopped).
     public func markCleanShutdown() {
         if index.needsReconciliation { return }
         FileManager.default.createFile(atPath: markerPath, contents: Data("\(Date())\n".utf8))
-        try? DurableFile.sync(directory: paths.root)
+        try? DurableFile.sync(directory: paths.local)
     }
 
     /// Reconciles files and index unless the last run shut down cleanly. `readAttributes` parses
@@ -51,7 +51,7 @@ public struct CacheRecovery: Sendable {
         var report = Report()
         let clean = FileManager.default.fileExists(atPath: markerPath)
         try? FileManager.default.removeItem(atPath: markerPath)
-        try? DurableFile.sync(directory: paths.root)
+        try? DurableFile.sync(directory: paths.local)
         let firstStart = !FileManager.default.fileExists(atPath: paths.root + "/instances")
             && !FileManager.default.fileExists(atPath: paths.root + "/" + PreparedFiles.directoryName)
         if (clean || firstStart) && !force {
@@ -59,7 +59,7 @@ public struct CacheRecovery: Sendable {
             return report
         }
         logger.notice("recovery: the last run did not shut down cleanly; reconciling files and index")
-        let indexed = try index.read { db in try Set(String.fetchAll(db, sql: "SELECT path FROM instance")) }
+        let indexed = try index.read { db in try Set(db.fetchValues(String.self, "SELECT path FROM instance")) }
         var onDisk = Set<String>()
         let base = paths.root + "/instances"
         if let walker = FileManager.default.enumerator(atPath: base) {
@@ -77,7 +77,7 @@ public struct CacheRecovery: Sendable {
                     attributes: attributes, sopClassUID: sopClass, transferSyntax: ts, path: relative, sizeBytes: size, sha256: digest,
                     origin: .init(callingAE: "", peerHost: "", node: nil))
                 try index.write { db in
-                    if try InstanceRecord.filter(Column("sopUID") == metadata.sopUID).fetchCount(db) == 0 {
+                    if try !db.exists("SELECT 1 FROM instance WHERE sopUID = ?", [metadata.sopUID]) {
                         try CacheIndex.insert(metadata, into: db)
                     }
                 }
@@ -104,24 +104,24 @@ public struct CacheRecovery: Sendable {
     }
 
     /// Deletes an instance row and keeps the series/study counts and empty parents consistent.
-    static func removeInstance(path: String, _ db: Database) throws {
-        guard let instance = try InstanceRecord.filter(Column("path") == path).fetchOne(db) else { return }
-        try db.execute(sql: "DELETE FROM instance WHERE id = ?", arguments: [instance.id])
-        try db.execute(sql: "UPDATE series SET instanceCount = instanceCount - 1 WHERE id = ?", arguments: [instance.seriesRef])
-        try db.execute(sql: """
+    static func removeInstance(path: String, _ db: any IndexDatabase) throws {
+        guard let instance = try db.fetchOne(InstanceRecord.self, "SELECT * FROM instance WHERE path = ?", [path]) else { return }
+        try db.execute("DELETE FROM instance WHERE id = ?", [instance.id])
+        try db.execute("UPDATE series SET instanceCount = instanceCount - 1 WHERE id = ?", [instance.seriesRef])
+        try db.execute("""
             UPDATE study SET instanceCount = instanceCount - 1, sizeBytes = sizeBytes - ?
             WHERE id = (SELECT studyRef FROM series WHERE id = ?)
-            """, arguments: [instance.sizeBytes, instance.seriesRef])
-        let studyRef = try Int64.fetchOne(db, sql: "SELECT studyRef FROM series WHERE id = ?", arguments: [instance.seriesRef])
-        try db.execute(sql: "DELETE FROM series WHERE id = ? AND instanceCount <= 0", arguments: [instance.seriesRef])
+            """, [instance.sizeBytes, instance.seriesRef])
+        let studyRef = try db.fetchValue(Int64.self, "SELECT studyRef FROM series WHERE id = ?", [instance.seriesRef])
+        try db.execute("DELETE FROM series WHERE id = ? AND instanceCount <= 0", [instance.seriesRef])
         if let studyRef {
-            let modalities = try String.fetchAll(
-                db, sql: "SELECT DISTINCT modality FROM series WHERE studyRef = ? AND modality <> '' ORDER BY modality", arguments: [studyRef])
+            let modalities = try db.fetchValues(String.self,
+                "SELECT DISTINCT modality FROM series WHERE studyRef = ? AND modality <> '' ORDER BY modality", [studyRef])
             try db.execute(
-                sql: "UPDATE study SET seriesCount = (SELECT COUNT(*) FROM series WHERE studyRef = ?), modalities = ? WHERE id = ?",
-                arguments: [studyRef, modalities.joined(separator: "\\"), studyRef])
+                "UPDATE study SET seriesCount = (SELECT COUNT(*) FROM series WHERE studyRef = ?), modalities = ? WHERE id = ?",
+                [studyRef, modalities.joined(separator: "\\"), studyRef])
         }
-        try db.execute(sql: "DELETE FROM study WHERE instanceCount <= 0")
-        try db.execute(sql: "DELETE FROM patient WHERE NOT EXISTS (SELECT 1 FROM study WHERE study.patientRef = patient.id)")
+        try db.execute("DELETE FROM study WHERE instanceCount <= 0")
+        try db.execute("DELETE FROM patient WHERE NOT EXISTS (SELECT 1 FROM study WHERE study.patientRef = patient.id)")
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// One delivery as operators see it (`dicom-gateway queue --dead`, the HTTP API).
 public struct DeliveryListing: Sendable, Equatable {
@@ -43,16 +42,16 @@ public struct DeliverySelection: Sendable, Equatable {
     }
 
     /// SQL condition over `d` (delivery) and `s` (study) with its arguments (use `chunked` first).
-    fileprivate var condition: (String, StatementArguments) {
+    fileprivate var condition: (String, IndexArguments) {
         var clauses: [String] = []
-        var arguments: StatementArguments = []
+        var arguments: IndexArguments = []
         if !ids.isEmpty {
             clauses.append("d.id IN (\(ids.map { _ in "?" }.joined(separator: ",")))")
-            arguments += StatementArguments(ids)
+            arguments += ids
         }
         if !states.isEmpty {
             clauses.append("d.state IN (\(states.map { _ in "?" }.joined(separator: ",")))")
-            arguments += StatementArguments(states)
+            arguments += states
         }
         if let destination {
             clauses.append("d.destination = ?")
@@ -62,7 +61,8 @@ public struct DeliverySelection: Sendable, Equatable {
             clauses.append("s.studyUID = ?")
             arguments += [studyUID]
         }
-        return (clauses.isEmpty ? "1" : clauses.joined(separator: " AND "), arguments)
+        // `1 = 1`, not `1`: PostgreSQL wants a boolean.
+        return (clauses.isEmpty ? "1 = 1" : clauses.joined(separator: " AND "), arguments)
     }
 }
 
@@ -82,11 +82,11 @@ extension CacheIndex {
     private func deliveries(chunk selection: DeliverySelection, limit: Int) throws -> [DeliveryListing] {
         let (condition, arguments) = selection.condition
         return try read { db in
-            try Row.fetchAll(db, sql: """
+            try db.fetchAll("""
                 SELECT d.id, d.destination, d.route, d.priority, d.state, d.attempts, d.lastError, d.createdAt, d.updatedAt,
                        s.studyUID, se.seriesUID, i.sopUID
                 \(Self.selectionJoin) WHERE \(condition) ORDER BY d.createdAt, d.id LIMIT \(max(1, limit))
-                """, arguments: arguments).map {
+                """, arguments, cached: false).map {
                 DeliveryListing(id: $0["id"], destination: $0["destination"], route: $0["route"], priorityRank: $0["priority"],
                                 state: $0["state"], attempts: $0["attempts"], lastError: $0["lastError"],
                                 createdAt: $0["createdAt"], updatedAt: $0["updatedAt"], studyUID: $0["studyUID"],
@@ -123,17 +123,17 @@ extension CacheIndex {
         try write { db in
             let ids = selectsNothing ? [] : try chunks.flatMap { chunk -> [Int64] in
                 let (condition, arguments) = chunk.condition
-                return try Int64.fetchAll(db, sql: "SELECT d.id \(Self.selectionJoin) WHERE \(condition)", arguments: arguments)
+                return try db.fetchValues(Int64.self, "SELECT d.id \(Self.selectionJoin) WHERE \(condition)", arguments, cached: false)
             }
             for chunk in stride(from: 0, to: ids.count, by: 500) {
                 let part = Array(ids[chunk..<min(ids.count, chunk + 500)])
-                var args: StatementArguments = ["now": now]
+                var args: IndexArguments = ["now": now]
                 var names: [String] = []
                 for (n, id) in part.enumerated() {
                     names.append(":id\(n)")
-                    args += ["id\(n)": id]
+                    args.named["id\(n)"] = IndexValue(id)
                 }
-                try db.execute(sql: "UPDATE delivery SET \(set) WHERE id IN (\(names.joined(separator: ",")))", arguments: args)
+                try db.execute("UPDATE delivery SET \(set) WHERE id IN (\(names.joined(separator: ",")))", args, cached: false)
             }
             changed = ids.count
             var record = AuditRecord(event: "delivery", actor: actor, studyUID: selection.studyUID, outcome: event,

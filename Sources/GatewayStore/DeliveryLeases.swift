@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// One delivery handed to a worker: the instance file to send and the coercion to apply.
 public struct DeliveryWork: Sendable, Equatable {
@@ -60,17 +59,17 @@ extension CacheIndex {
         // A reader answers "nothing due" without taking the writer from ingest.
         let overflow = request.priorityOverflowBefore ?? Date.distantFuture
         let anyDue = try read { db in
-            try Bool.fetchOne(cached: db, sql: """
+            try db.fetchValue(Bool.self, """
                 SELECT EXISTS (SELECT 1 FROM delivery d JOIN instance i ON i.id = d.instanceRef
                                WHERE d.destination = :destination AND d.state IN ('queued', 'failed') AND d.nextAttemptAt <= :now
                                  AND d.priority >= :minimumRank AND (d.priority < 2 OR d.createdAt <= :overflow)
                                  AND i.seriesRef NOT IN (\(Self.seriesInFlight)))
-                """, arguments: ["destination": request.destination, "now": request.now, "minimumRank": request.minimumRank,
+                """, ["destination": request.destination, "now": request.now, "minimumRank": request.minimumRank,
                                  "overflow": overflow]) ?? false
         }
         guard anyDue else { return [] }
         try writeRelaxed { db in
-            let rows = try Row.fetchAll(cached: db, sql: """
+            let rows = try db.fetchAll("""
                 SELECT d.id, d.priority, d.attempts, d.edits, d.createdAt, i.path, i.sopClassUID, i.transferSyntax, i.sopUID,
                        i.seriesRef, i.id AS instanceID,
                        CASE WHEN d.createdAt <= :aged AND d.priority < 2 THEN d.priority + 1 ELSE d.priority END AS effective
@@ -80,9 +79,9 @@ extension CacheIndex {
                   AND i.seriesRef NOT IN (SELECT i2.seriesRef FROM delivery d2 JOIN instance i2 ON i2.id = d2.instanceRef
                                           WHERE d2.destination = :destination AND d2.state = 'inflight')
                 ORDER BY effective DESC, CASE WHEN i.seriesRef = :series THEN 0 ELSE 1 END, i.seriesRef,
-                         CAST(i.instanceNumber AS INTEGER), d.id
-                LIMIT :limit
-                """, arguments: ["destination": request.destination, "now": request.now, "minimumRank": request.minimumRank,
+                         \(db.dialect.integer("i.instanceNumber")), d.id
+                LIMIT :limit \(db.dialect == .postgres ? "FOR UPDATE OF d SKIP LOCKED" : "")
+                """, ["destination": request.destination, "now": request.now, "minimumRank": request.minimumRank,
                                  "aged": aged, "series": request.continuingSeries ?? -1, "limit": request.limit,
                                  "overflow": overflow])
             // The batch goes out together only within one class: stop at the first lower class.
@@ -92,8 +91,12 @@ extension CacheIndex {
                              path: $0["path"], sopClassUID: $0["sopClassUID"], transferSyntax: $0["transferSyntax"], sopUID: $0["sopUID"],
                              instanceID: $0["instanceID"], seriesRef: $0["seriesRef"], queuedAt: $0["createdAt"], effectiveRank: $0["effective"])
             }
+            // Other nodes skip these rows while this transaction holds them (PostgreSQL), then see them
+            // in flight, leased by this node until `leaseUntil` (renewed while it sends).
+            let (holder, until) = leaseTerms(now: request.now)
             for w in work {
-                try db.execute(cached: "UPDATE delivery SET state = 'inflight', updatedAt = ? WHERE id = ?", arguments: [request.now, w.id])
+                try db.execute("UPDATE delivery SET state = 'inflight', updatedAt = ?, leasedBy = ?, leaseUntil = ? WHERE id = ?",
+                               [request.now, holder, until, w.id])
             }
         }
         return work
@@ -106,13 +109,13 @@ extension CacheIndex {
     /// that accepts one association at a time needs that).
     public func higherClassWork(destination: String, above rank: Int, now: Date = Date()) -> (dueRank: Int, inFlightRank: Int) {
         let row = try? read { db in
-            try Row.fetchOne(cached: db, sql: """
-                SELECT (SELECT IFNULL(MAX(d.priority), -1) FROM delivery d JOIN instance i ON i.id = d.instanceRef
+            try db.fetchOne("""
+                SELECT (SELECT COALESCE(MAX(d.priority), -1) FROM delivery d JOIN instance i ON i.id = d.instanceRef
                         WHERE d.destination = :d AND d.priority > :r AND d.state IN ('queued', 'failed') AND d.nextAttemptAt <= :now
                           AND i.seriesRef NOT IN (\(Self.seriesInFlight))) AS due,
-                       (SELECT IFNULL(MAX(priority), -1) FROM delivery
+                       (SELECT COALESCE(MAX(priority), -1) FROM delivery
                         WHERE destination = :d AND priority > :r AND state = 'inflight') AS inFlight
-                """, arguments: ["d": destination, "r": rank, "now": now, "destination": destination])
+                """, ["d": destination, "r": rank, "now": now, "destination": destination])
         }
         guard let row = row ?? nil else { return (-1, -1) }
         return (row["due"], row["inFlight"])
@@ -131,22 +134,22 @@ extension CacheIndex {
     /// budget, so the new content goes out next.
     public func finishDelivery(id: Int64, succeeded: Bool, error: String = "", retryAt: Date? = nil, now: Date = Date()) {
         relaxed { db in
-            try db.execute(cached: """
+            let rowsChanged = try db.execute("""
                 UPDATE delivery SET state = 'queued', requeueAfterFlight = 0, attempts = 0, lastError = ?, nextAttemptAt = ?, updatedAt = ?
                 WHERE id = ? AND requeueAfterFlight = 1
-                """, arguments: [succeeded ? "" : error, now, now, id])
-            if db.changesCount > 0 { return }
+                """, [succeeded ? "" : error, now, now, id])
+            if rowsChanged > 0 { return }
             if succeeded {
-                try db.execute(cached: "UPDATE delivery SET state = 'done', attempts = attempts + 1, lastError = '', updatedAt = ? WHERE id = ?",
-                               arguments: [now, id])
+                try db.execute("UPDATE delivery SET state = 'done', attempts = attempts + 1, lastError = '', updatedAt = ? WHERE id = ?",
+                               [now, id])
                 try CacheIndex.recordDeliveryMilestones(deliveryID: id, now: now, db)
             } else if let retryAt {
-                try db.execute(cached: """
+                try db.execute("""
                     UPDATE delivery SET state = 'failed', attempts = attempts + 1, lastError = ?, nextAttemptAt = ?, updatedAt = ? WHERE id = ?
-                    """, arguments: [error, retryAt, now, id])
+                    """, [error, retryAt, now, id])
             } else {
-                try db.execute(cached: "UPDATE delivery SET state = 'dead', attempts = attempts + 1, lastError = ?, updatedAt = ? WHERE id = ?",
-                               arguments: [error, now, id])
+                try db.execute("UPDATE delivery SET state = 'dead', attempts = attempts + 1, lastError = ?, updatedAt = ? WHERE id = ?",
+                               [error, now, id])
             }
         }
     }
@@ -157,9 +160,9 @@ extension CacheIndex {
         guard !ids.isEmpty else { return }
         relaxed { db in
             for id in ids {
-                try db.execute(cached: """
+                try db.execute("""
                     UPDATE delivery SET state = 'failed', lastError = ?, nextAttemptAt = ?, updatedAt = ?, requeueAfterFlight = 0 WHERE id = ?
-                    """, arguments: [error, retryAt, Date(), id])
+                    """, [error, retryAt, Date(), id])
             }
         }
     }
@@ -170,28 +173,35 @@ extension CacheIndex {
         guard !ids.isEmpty else { return }
         relaxed { db in
             for id in ids {
-                try db.execute(cached: """
+                try db.execute("""
                     UPDATE delivery SET state = 'queued', updatedAt = ?, requeueAfterFlight = 0 WHERE id = ? AND state = 'inflight'
-                    """, arguments: [Date(), id])
+                    """, [Date(), id])
             }
         }
     }
 
     /// A relaxed write; if it fails, the durable group commit takes it instead, so the outcome is
     /// not dropped.
-    private func relaxed(_ work: @escaping (Database) throws -> Void) {
+    private func relaxed(_ work: @escaping (any IndexDatabase) throws -> Void) {
         do {
             try writeRelaxed(work)
         } catch {
-            committer.enqueue { db in try work(db) }
+            enqueue { db in try work(db) }
         }
     }
 
     /// After a crash, deliveries that were in flight go back to the queue (at-least-once); their
     /// next send is of the current content, so a pending `requeueAfterFlight` is cleared.
+    /// In a cluster, only this node's own leases: other nodes' go back when they expire (`reclaimExpiredLeases`).
     public func requeueInFlightDeliveries() throws {
+        let node = node
         try write { db in
-            try db.execute(cached: "UPDATE delivery SET state = 'queued', requeueAfterFlight = 0 WHERE state = 'inflight'")
+            if db.dialect == .postgres {
+                try db.execute("UPDATE delivery SET state = 'queued', requeueAfterFlight = 0, leasedBy = '' WHERE state = 'inflight' AND leasedBy = ?",
+                               [node])
+            } else {
+                try db.execute("UPDATE delivery SET state = 'queued', requeueAfterFlight = 0 WHERE state = 'inflight'")
+            }
         }
     }
 }

@@ -1,22 +1,25 @@
 import Foundation
-import GRDB
+
+/// A place in a group commit: `wait` on the committer that issued it.
+public final class GroupCommitTicket: @unchecked Sendable {
+    // Safe: `result` is only touched under the issuing committer's condition.
+    var result: Result<Void, Error>?
+}
 
 /// Groups the writes of concurrent associations into one durable transaction (one WAL fsync),
 /// so N associations do not pay N fsyncs. Each caller blocks until its own work is committed
-/// (or failed); one caller's failure rolls back only its own savepoint.
-final class GroupCommitter: @unchecked Sendable {
+/// (or failed); one caller's failure rolls back only its own savepoint. Generic over the engine's
+/// connection: `transaction` runs a durable write transaction on the writer, `savepoint` one
+/// caller's part of it.
+final class GroupCommitter<DB>: @unchecked Sendable {
     // Safe: `pending` and `stopped` are only touched under `condition`.
-    typealias Work = (Database) throws -> Void
+    typealias Work = (DB) throws -> Void
+    typealias Ticket = GroupCommitTicket
 
-    final class Ticket {
-        let work: Work
-        var result: Result<Void, Error>?
-        init(_ work: @escaping Work) { self.work = work }
-    }
-
-    private let writer: DatabaseWriter
+    private let transaction: ((DB) throws -> Void) throws -> Void
+    private let savepoint: (DB, () throws -> Void) throws -> Void
     private let condition = NSCondition()
-    private var pending: [Ticket] = []
+    private var pending: [(ticket: Ticket, work: Work)] = []
     private var stopped = false
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
@@ -24,8 +27,9 @@ final class GroupCommitter: @unchecked Sendable {
     /// Largest batch committed so far (for metrics and tests).
     private(set) var largestBatch = 0
 
-    init(writer: DatabaseWriter) {
-        self.writer = writer
+    init(transaction: @escaping ((DB) throws -> Void) throws -> Void, savepoint: @escaping (DB, () throws -> Void) throws -> Void) {
+        self.transaction = transaction
+        self.savepoint = savepoint
         let thread = Thread { [unowned self] in self.loop() }
         thread.name = "index-committer"
         self.thread = thread
@@ -39,11 +43,11 @@ final class GroupCommitter: @unchecked Sendable {
 
     /// Queues `work` for the next group transaction; `wait` for it later (do other I/O meanwhile).
     func submit(_ work: @escaping Work) throws -> Ticket {
-        let ticket = Ticket(work)
+        let ticket = Ticket()
         condition.lock()
         defer { condition.unlock() }
         guard !stopped else { throw StoreError("the index is closed") }
-        pending.append(ticket)
+        pending.append((ticket, work))
         condition.broadcast()
         return ticket
     }
@@ -61,7 +65,7 @@ final class GroupCommitter: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         guard !stopped else { return }
-        pending.append(Ticket(work))
+        pending.append((Ticket(), work))
         condition.broadcast()
     }
 
@@ -92,31 +96,25 @@ final class GroupCommitter: @unchecked Sendable {
 
             var results = [Result<Void, Error>](repeating: .success(()), count: batch.count)
             do {
-                try writer.writeWithoutTransaction { db in
-                    try db.inTransaction {
-                        // A batch of one needs no savepoint: its failure rolls back the transaction.
-                        if batch.count == 1 {
-                            try batch[0].work(db)
-                            return .commit
+                try transaction { db in
+                    // A batch of one needs no savepoint: its failure rolls back the transaction.
+                    if batch.count == 1 {
+                        try batch[0].work(db)
+                        return
+                    }
+                    for (i, entry) in batch.enumerated() {
+                        do {
+                            try savepoint(db) { try entry.work(db) }
+                        } catch {
+                            results[i] = .failure(error)
                         }
-                        for (i, ticket) in batch.enumerated() {
-                            do {
-                                try db.inSavepoint {
-                                    try ticket.work(db)
-                                    return .commit
-                                }
-                            } catch {
-                                results[i] = .failure(error)
-                            }
-                        }
-                        return .commit
                     }
                 }
             } catch {
                 results = batch.map { _ in .failure(error) }
             }
             condition.lock()
-            for (ticket, result) in zip(batch, results) { ticket.result = result }
+            for (entry, result) in zip(batch, results) { entry.ticket.result = result }
             condition.broadcast()
             condition.unlock()
         }

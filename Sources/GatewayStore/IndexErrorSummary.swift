@@ -12,6 +12,9 @@ extension CacheIndex {
         let text: String
         if let database = error as? DatabaseError {
             text = "SQLite error \(database.resultCode.rawValue): \(database.message ?? "no message")"
+        } else if let postgres = error as? PostgresIndexError {
+            // Never the statement (kept apart in `sql`) nor bound values.
+            text = postgres.description
         } else {
             text = String(describing: error)
         }

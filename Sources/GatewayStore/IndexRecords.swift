@@ -1,20 +1,16 @@
 import Foundation
-import GRDB
 
 /// One row per patient, keyed by (issuer, Patient ID): two trusts' identical local IDs never merge.
-public struct PatientRecord: Codable, FetchableRecord, MutablePersistableRecord, Sendable, Equatable {
-    public static let databaseTableName = "patient"
+public struct PatientRecord: Sendable, Equatable {
     public var id: Int64?
     public var issuer: String
     public var patientID: String
     public var patientName: String
     public var birthDate: String
     public var sex: String
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
-public struct StudyRecord: Codable, FetchableRecord, MutablePersistableRecord, Sendable, Equatable {
-    public static let databaseTableName = "study"
+public struct StudyRecord: Sendable, Equatable {
     public var id: Int64?
     public var studyUID: String
     public var patientRef: Int64
@@ -37,11 +33,9 @@ public struct StudyRecord: Codable, FetchableRecord, MutablePersistableRecord, S
     public var updatedAt: Date
     public var lastAccessAt: Date
     public var protected: Bool
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
-public struct SeriesRecord: Codable, FetchableRecord, MutablePersistableRecord, Sendable, Equatable {
-    public static let databaseTableName = "series"
+public struct SeriesRecord: Sendable, Equatable {
     public var id: Int64?
     public var seriesUID: String
     public var studyRef: Int64
@@ -50,11 +44,9 @@ public struct SeriesRecord: Codable, FetchableRecord, MutablePersistableRecord, 
     public var seriesDescription: String
     public var bodyPart: String
     public var instanceCount: Int
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
-public struct InstanceRecord: Codable, FetchableRecord, MutablePersistableRecord, Sendable, Equatable {
-    public static let databaseTableName = "instance"
+public struct InstanceRecord: Sendable, Equatable {
     public var id: Int64?
     public var sopUID: String
     public var seriesRef: Int64
@@ -69,12 +61,10 @@ public struct InstanceRecord: Codable, FetchableRecord, MutablePersistableRecord
     public var callingAE: String
     public var peerHost: String
     public var originNode: String?
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// Who did what: association, store, query, retrieve, forward, config change, repair.
-public struct AuditRecord: Codable, FetchableRecord, MutablePersistableRecord, Sendable, Equatable {
-    public static let databaseTableName = "audit"
+public struct AuditRecord: Sendable, Equatable {
     public var id: Int64?
     public var time: Date
     public var event: String
@@ -94,5 +84,4 @@ public struct AuditRecord: Codable, FetchableRecord, MutablePersistableRecord, S
         self.outcome = outcome
         self.detail = detail
     }
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }

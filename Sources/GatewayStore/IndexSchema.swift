@@ -209,6 +209,14 @@ enum IndexSchema {
         }
         m.registerMigration("v9-worklist", migrate: WorklistSchema.create)
         m.registerMigration("v10-worklist-indexes", migrate: WorklistSchema.coveringIndexes)
+        m.registerMigration("v11-cluster-nodes") { db in
+            // The gateway nodes sharing this index, each with its last heartbeat and whether it leads
+            // (one row on SQLite, where a node is alone). Same SQL as PostgreSQL's.
+            try db.execute(sql: ClusterSchema.nodes)
+        }
+        m.registerMigration("v12-delivery-lease") { db in
+            for statement in ClusterSchema.deliveryLease { try db.execute(sql: statement) }
+        }
         return m
     }
 }

@@ -1,6 +1,5 @@
 import DicomCore
 import Foundation
-import GRDB
 import Logging
 
 #if canImport(Glibc)
@@ -69,7 +68,7 @@ public final class InstanceIngestor: Sendable {
         // file, or a file without a row) if we die in between.
         let ticket: GroupCommitter.Ticket
         do {
-            ticket = try index.committer.submit { db in try CacheIndex.insert(metadata, into: db) }
+            ticket = try index.submit { db in try CacheIndex.insert(metadata, into: db) }
         } catch {
             throw StoreError("index write failed for \(sop): \(error)")
         }
@@ -84,7 +83,7 @@ public final class InstanceIngestor: Sendable {
             fileError = error
         }
         do {
-            try index.committer.wait(ticket)
+            try index.wait(ticket)
         } catch {
             // Not indexed: take the file back so the cache holds nothing unindexed; the sender retries.
             let installed = paths.absolutePath(relative: relative)
@@ -130,12 +129,12 @@ public final class InstanceIngestor: Sendable {
         do {
             try index.write { db in
                 if learnsOrigin {
-                    try db.execute(cached: """
+                    try db.execute("""
                         UPDATE instance SET originNode = ?, callingAE = ?, peerHost = ? WHERE id = ? AND originNode IS NULL
-                        """, arguments: [origin.node, origin.callingAE, origin.peerHost, id])
-                    try db.execute(cached: """
+                        """, [origin.node, origin.callingAE, origin.peerHost, id])
+                    try db.execute("""
                         UPDATE study SET originNode = ? WHERE id = (SELECT studyRef FROM series WHERE id = ?) AND originNode IS NULL
-                        """, arguments: [origin.node, existing.seriesRef])
+                        """, [origin.node, existing.seriesRef])
                 }
                 try CacheIndex.insertDeliveries(deliveries, instanceRef: id, now: Date(), db)
                 if needsItem {
@@ -203,12 +202,12 @@ public final class InstanceIngestor: Sendable {
             do {
                 try index.write { db in
                     try db.execute(
-                        sql: "UPDATE instance SET path = ?, sha256 = ?, sizeBytes = ?, transferSyntax = ?, receivedAt = ?, callingAE = ?, peerHost = ?, quarantine = NULL WHERE id = ?",
-                        arguments: [prepared ?? existing.path, digest, size, transferSyntax, Date(), origin.callingAE, origin.peerHost,
+                        "UPDATE instance SET path = ?, sha256 = ?, sizeBytes = ?, transferSyntax = ?, receivedAt = ?, callingAE = ?, peerHost = ?, quarantine = NULL WHERE id = ?",
+                        [prepared ?? existing.path, digest, size, transferSyntax, Date(), origin.callingAE, origin.peerHost,
                                     existing.id])
                     try db.execute(
-                        sql: "UPDATE study SET sizeBytes = sizeBytes + ? WHERE id = (SELECT studyRef FROM series WHERE id = ?)",
-                        arguments: [size - existing.sizeBytes, existing.seriesRef])
+                        "UPDATE study SET sizeBytes = sizeBytes + ? WHERE id = (SELECT studyRef FROM series WHERE id = ?)",
+                        [size - existing.sizeBytes, existing.seriesRef])
                     var audit = AuditRecord(event: "duplicate", actor: actor, peer: origin.peerHost, studyUID: studyUID,
                                             outcome: "replaced", detail: "previous copy kept at \(keep)")
                     try audit.insert(db)

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// A cached study as the operators' API lists it.
 public struct StudyListing: Sendable, Equatable {
@@ -34,7 +33,7 @@ extension CacheIndex {
     /// The most recently received studies, newest first.
     public func recentStudies(limit: Int = 50) throws -> [StudyListing] {
         try read { db in
-            try Row.fetchAll(db, sql: """
+            try db.fetchAll("""
                 SELECT s.*, p.patientID AS pid, p.patientName AS pname, p.issuer AS pissuer,
                   (SELECT COUNT(*) FROM delivery d JOIN instance i ON i.id = d.instanceRef JOIN series se ON se.id = i.seriesRef
                     WHERE se.studyRef = s.id AND d.state NOT IN ('done', 'cancelled')) AS undelivered,
@@ -42,7 +41,7 @@ extension CacheIndex {
                     WHERE se.studyRef = s.id AND d.state = 'dead') AS dead
                 FROM study s JOIN patient p ON p.id = s.patientRef
                 ORDER BY s.receivedAt DESC LIMIT ?
-                """, arguments: [max(1, min(limit, 1000))]).map {
+                """, [max(1, min(limit, 1000))]).map {
                 StudyListing(studyUID: $0["studyUID"], studyDate: $0["studyDate"], modalities: $0["modalities"],
                              studyDescription: $0["studyDescription"], accessionNumber: $0["accessionNumber"],
                              patientID: $0["pid"], patientName: $0["pname"], issuer: $0["pissuer"], originNode: $0["originNode"],
@@ -55,7 +54,7 @@ extension CacheIndex {
     /// Studies, instances and bytes in the cache.
     public func cacheTotals() throws -> CacheTotals {
         try read { db in
-            let row = try Row.fetchOne(cached: db, sql: """
+            let row = try db.fetchOne("""
                 SELECT COUNT(*) AS studies, COALESCE(SUM(instanceCount), 0) AS instances, COALESCE(SUM(sizeBytes), 0) AS bytes FROM study
                 """)
             return CacheTotals(studies: row?["studies"] ?? 0, instances: row?["instances"] ?? 0, bytes: row?["bytes"] ?? 0)
@@ -66,7 +65,7 @@ extension CacheIndex {
     /// optionally only of one `event` kind or one study.
     public func auditRecords(limit: Int = 100, beforeID: Int64? = nil, event: String? = nil, studyUID: String? = nil) throws -> [AuditRecord] {
         var clauses: [String] = []
-        var arguments: StatementArguments = []
+        var arguments: IndexArguments = []
         if let beforeID {
             clauses.append("id < ?")
             arguments += [beforeID]
@@ -82,7 +81,7 @@ extension CacheIndex {
         let condition = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
         arguments += [max(1, min(limit, 1000))]
         return try read { db in
-            try AuditRecord.fetchAll(db, sql: "SELECT * FROM audit \(condition) ORDER BY id DESC LIMIT ?", arguments: arguments)
+            try db.fetchAll(AuditRecord.self, "SELECT * FROM audit \(condition) ORDER BY id DESC LIMIT ?", arguments, cached: false)
         }
     }
 
@@ -94,16 +93,18 @@ extension CacheIndex {
     public func escalateStudy(_ studyUID: String, to priorityRank: Int, actor: String, now: Date = Date()) throws -> Int {
         var changed = 0
         try write { db in
-            try db.execute(sql: """
+            // The earlier of nextAttemptAt and now, as SQLite's two-argument MIN did. A searched CASE:
+            // in `CASE state WHEN nextAttemptAt < :now` the comparison would be matched against state.
+            let rowsChanged = try db.execute("""
                 UPDATE delivery SET priority = :rank, updatedAt = :now,
-                  nextAttemptAt = CASE state WHEN 'inflight' THEN nextAttemptAt ELSE MIN(nextAttemptAt, :now) END,
+                  nextAttemptAt = CASE WHEN state = 'inflight' OR nextAttemptAt < :now THEN nextAttemptAt ELSE :now END,
                   state = CASE state WHEN 'dead' THEN 'queued' ELSE state END,
                   attempts = CASE state WHEN 'dead' THEN 0 ELSE attempts END
                 WHERE priority < :rank AND state IN ('queued', 'failed', 'dead', 'inflight') AND instanceRef IN (
                   SELECT i.id FROM instance i JOIN series se ON se.id = i.seriesRef JOIN study s ON s.id = se.studyRef
                   WHERE s.studyUID = :study)
-                """, arguments: ["rank": priorityRank, "now": now, "study": studyUID])
-            changed = db.changesCount
+                """, ["rank": priorityRank, "now": now, "study": studyUID])
+            changed = rowsChanged
             var record = AuditRecord(event: "delivery", actor: actor, studyUID: studyUID, outcome: "escalate",
                                      detail: "raised \(changed) deliveries to priority \(priorityRank)", time: now)
             try record.insert(db)

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// One row of `patient_identity`: the Patient ID the network sees for a trust's patient.
 public struct PatientIdentityMapping: Sendable, Equatable {
@@ -30,17 +29,17 @@ public struct StudyIdentity: Sendable, Equatable {
 
 extension CacheIndex {
     /// Records a mapping (the first one for an (issuer, local ID) stays). Inside a group transaction.
-    static func record(_ mapping: PatientIdentityMapping, at time: Date, _ db: Database) throws {
-        try db.execute(cached: """
-            INSERT OR IGNORE INTO patient_identity(issuer, localPatientID, networkPatientID, createdAt) VALUES (?, ?, ?, ?)
-            """, arguments: [mapping.issuer, mapping.localPatientID, mapping.networkPatientID, time])
+    static func record(_ mapping: PatientIdentityMapping, at time: Date, _ db: any IndexDatabase) throws {
+        try db.execute("""
+            INSERT INTO patient_identity(issuer, localPatientID, networkPatientID, createdAt) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING
+            """, [mapping.issuer, mapping.localPatientID, mapping.networkPatientID, time])
     }
 
     /// The network Patient ID recorded for a trust's patient, if any.
     public func networkPatientID(issuer: String, localPatientID: String) -> String? {
         try? readStatement { db in
-            try String.fetchOne(cached: db, sql: "SELECT networkPatientID FROM patient_identity WHERE issuer = ? AND localPatientID = ?",
-                                arguments: [issuer, localPatientID])
+            try db.fetchValue(String.self, "SELECT networkPatientID FROM patient_identity WHERE issuer = ? AND localPatientID = ?",
+                                [issuer, localPatientID])
         }
     }
 
@@ -48,9 +47,9 @@ extension CacheIndex {
     /// identity has it.
     public func localIdentity(networkPatientID: String) -> PatientIdentityMapping? {
         let rows = (try? read { db in
-            try Row.fetchAll(cached: db, sql: """
+            try db.fetchAll("""
                 SELECT issuer, localPatientID FROM patient_identity WHERE networkPatientID = ? AND localPatientID <> networkPatientID LIMIT 2
-                """, arguments: [networkPatientID])
+                """, [networkPatientID])
         }) ?? []
         guard rows.count == 1, let row = rows.first else { return nil }
         return PatientIdentityMapping(issuer: row["issuer"], localPatientID: row["localPatientID"], networkPatientID: networkPatientID)
@@ -60,10 +59,10 @@ extension CacheIndex {
     /// patients at several trusts share it); identical mappings (local = network) are left out.
     public func localIdentities(networkPatientID: String) -> [PatientIdentityMapping] {
         let rows = (try? read { db in
-            try Row.fetchAll(cached: db, sql: """
+            try db.fetchAll("""
                 SELECT issuer, localPatientID FROM patient_identity WHERE networkPatientID = ? AND localPatientID <> networkPatientID
                 ORDER BY issuer, localPatientID
-                """, arguments: [networkPatientID])
+                """, [networkPatientID])
         }) ?? []
         return rows.map { PatientIdentityMapping(issuer: $0["issuer"], localPatientID: $0["localPatientID"], networkPatientID: networkPatientID) }
     }
@@ -71,10 +70,10 @@ extension CacheIndex {
     /// The study a cached instance belongs to, with its patient and origin.
     public func studyIdentity(ofInstance instanceID: Int64) -> StudyIdentity? {
         try? read { db -> StudyIdentity? in
-            guard let row = try Row.fetchOne(cached: db, sql: """
+            guard let row = try db.fetchOne("""
                 SELECT s.studyUID, s.originNode AS origin, p.issuer, p.patientID FROM instance i JOIN series se ON se.id = i.seriesRef
                 JOIN study s ON s.id = se.studyRef JOIN patient p ON p.id = s.patientRef WHERE i.id = ?
-                """, arguments: [instanceID]) else { return nil }
+                """, [instanceID]) else { return nil }
             return StudyIdentity(studyUID: row["studyUID"], originNode: row["origin"], issuer: row["issuer"], patientID: row["patientID"])
         }
     }
@@ -82,10 +81,10 @@ extension CacheIndex {
     /// The nodes the studies of a trust patient came from.
     public func originNodes(issuer: String, patientID: String) -> Set<String> {
         let nodes = (try? read { db in
-            try String.fetchAll(cached: db, sql: """
+            try db.fetchValues(String.self, """
                 SELECT DISTINCT s.originNode FROM study s JOIN patient p ON p.id = s.patientRef
                 WHERE p.issuer = ? AND p.patientID = ? AND s.originNode IS NOT NULL
-                """, arguments: [issuer, patientID])
+                """, [issuer, patientID])
         }) ?? []
         return Set(nodes)
     }
@@ -94,10 +93,10 @@ extension CacheIndex {
     public func studyIdentity(studyUID: String) -> StudyIdentity? {
         try? readStatement { db -> StudyIdentity? in
             // The study row keeps the first node that sent any of it (see CacheIndex.insert).
-            guard let row = try Row.fetchOne(cached: db, sql: """
+            guard let row = try db.fetchOne("""
                 SELECT p.issuer, p.patientID, s.originNode AS origin
                 FROM study s JOIN patient p ON p.id = s.patientRef WHERE s.studyUID = ?
-                """, arguments: [studyUID]) else { return nil }
+                """, [studyUID]) else { return nil }
             return StudyIdentity(studyUID: studyUID, originNode: row["origin"], issuer: row["issuer"], patientID: row["patientID"])
         }
     }

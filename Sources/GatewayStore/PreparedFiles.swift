@@ -37,13 +37,14 @@ public final class PreparedFiles: @unchecked Sendable {
     /// of every instance filed there.
     public static let directoryName = "files"
 
-    public init(root: String, batch: Int = 64, perDirectory: Int = 1000, logger: Logger) {
+    /// `runPrefix`: what this run's directory name starts with (a cluster node's `<node>.`).
+    public init(root: String, runPrefix: String = "", batch: Int = 64, perDirectory: Int = 1000, logger: Logger) {
         self.root = root
         self.batch = batch
         self.perDirectory = perDirectory
         self.logger = logger
         let stamp = Self.runStamp.string(from: Date())
-        runDirectory = "\(root)/\(Self.directoryName)/\(stamp)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+        runDirectory = "\(root)/\(Self.directoryName)/\(runPrefix)\(stamp)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
     }
 
     /// Whether `relative` (a path in the index) names a prepared file.

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 extension CacheIndex {
     /// Remembers that `priorStudyUID` (at `source`) is a prior of `forStudyUID` and must go to
@@ -9,15 +8,15 @@ extension CacheIndex {
                              now: Date = Date()) throws {
         try write { db in
             for (destination, edits) in destinations.sorted(by: { $0.key < $1.key }) {
-                try db.execute(cached: """
-                    INSERT OR IGNORE INTO prior_request(priorStudyUID, forStudyUID, source, destination, createdAt)
-                    VALUES (?, ?, ?, ?, ?)
-                    """, arguments: [priorStudyUID, forStudyUID, source, destination, now])
-                try db.execute(cached: """
-                    INSERT OR IGNORE INTO delivery(instanceRef, destination, route, priority, state, nextAttemptAt, edits, createdAt, updatedAt)
+                try db.execute("""
+                    INSERT INTO prior_request(priorStudyUID, forStudyUID, source, destination, createdAt)
+                    VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                    """, [priorStudyUID, forStudyUID, source, destination, now])
+                try db.execute("""
+                    INSERT INTO delivery(instanceRef, destination, route, priority, state, nextAttemptAt, edits, createdAt, updatedAt)
                     SELECT i.id, ?, 'prior', 0, 'queued', ?, ?, ?, ? FROM instance i JOIN series se ON se.id = i.seriesRef
-                    JOIN study s ON s.id = se.studyRef WHERE s.studyUID = ?
-                    """, arguments: [destination, now, edits, now, now, priorStudyUID])
+                    JOIN study s ON s.id = se.studyRef WHERE s.studyUID = ? ON CONFLICT DO NOTHING
+                    """, [destination, now, edits, now, now, priorStudyUID])
             }
         }
     }
@@ -25,8 +24,8 @@ extension CacheIndex {
     /// Where instances of a requested prior study must go (empty for any other study).
     public func priorDestinations(studyUID: String) -> [String] {
         (try? readStatement { db in
-            try String.fetchAll(cached: db, sql: "SELECT DISTINCT destination FROM prior_request WHERE priorStudyUID = ? ORDER BY destination",
-                                arguments: [studyUID])
+            try db.fetchValues(String.self, "SELECT DISTINCT destination FROM prior_request WHERE priorStudyUID = ? ORDER BY destination",
+                                [studyUID])
         }) ?? []
     }
 }

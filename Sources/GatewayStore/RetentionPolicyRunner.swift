@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Logging
 
 /// Evicts least-recently-used studies when the cache is over its size limit or a study is older
@@ -42,9 +41,9 @@ public struct RetentionRunner: Sendable {
         guard limits.isEnabled else { return [] }
         index.flush()  // pending access times first: a study just retrieved must count as recently used
         var evicted: [String] = []
-        var total = try index.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(sizeBytes), 0) FROM study") ?? 0 }
+        var total = try index.read { db in try db.fetchValue(Int64.self, "SELECT COALESCE(SUM(sizeBytes), 0) FROM study") ?? 0 }
         let candidates = try index.read { db in
-            try Row.fetchAll(db, sql: """
+            try db.fetchAll("""
                 SELECT studyUID, sizeBytes, receivedAt, lastAccessAt, instanceCount, protected FROM study WHERE protected = 0
                 ORDER BY lastAccessAt ASC
                 """)
@@ -82,20 +81,20 @@ public struct RetentionRunner: Sendable {
         let taken = Taken()
         try index.write { db in
             guard let now = try StudyUse.fetch(studyUID, db), !now.protected, chosen == nil || now == chosen else { return }
-            let undelivered = try Bool.fetchOne(db, sql: """
+            let undelivered = try db.fetchValue(Bool.self, """
                 SELECT EXISTS (SELECT 1 FROM delivery d JOIN instance i ON i.id = d.instanceRef
                 JOIN series se ON se.id = i.seriesRef JOIN study s ON s.id = se.studyRef
                 WHERE s.studyUID = ? AND d.state NOT IN ('done', 'cancelled'))
-                """, arguments: [studyUID]) ?? true
+                """, [studyUID]) ?? true
             guard !undelivered else { return }
-            taken.files = try String.fetchAll(db, sql: """
+            taken.files = try db.fetchValues(String.self, """
                 SELECT i.path FROM instance i JOIN series se ON se.id = i.seriesRef JOIN study s ON s.id = se.studyRef
                 WHERE s.studyUID = ?
-                """, arguments: [studyUID])
-            taken.series = try String.fetchAll(db, sql: "SELECT se.seriesUID FROM series se JOIN study s ON s.id = se.studyRef WHERE s.studyUID = ?",
-                                               arguments: [studyUID])
-            try db.execute(sql: "DELETE FROM study WHERE studyUID = ?", arguments: [studyUID])
-            try db.execute(sql: "DELETE FROM patient WHERE NOT EXISTS (SELECT 1 FROM study WHERE study.patientRef = patient.id)")
+                """, [studyUID])
+            taken.series = try db.fetchValues(String.self, "SELECT se.seriesUID FROM series se JOIN study s ON s.id = se.studyRef WHERE s.studyUID = ?",
+                                               [studyUID])
+            try db.execute("DELETE FROM study WHERE studyUID = ?", [studyUID])
+            try db.execute("DELETE FROM patient WHERE NOT EXISTS (SELECT 1 FROM study WHERE study.patientRef = patient.id)")
             var audit = AuditRecord(event: "evict", studyUID: studyUID, outcome: "removed",
                                     detail: "\(taken.files.count) instance(s) by retention policy")
             try audit.insert(db)
@@ -125,18 +124,18 @@ public struct RetentionRunner: Sendable {
 /// What decides whether a study is still the one a retention pass chose: its last use, its
 /// instance count and its protection, as stored.
 struct StudyUse: Equatable {
-    var lastAccessAt: DatabaseValue
+    var lastAccessAt: IndexValue
     var instanceCount: Int64
     var protected: Bool
 
-    init(_ row: Row) {
+    init(_ row: IndexRow) {
         lastAccessAt = row["lastAccessAt"]
         instanceCount = row["instanceCount"]
         protected = row["protected"]
     }
 
-    static func fetch(_ studyUID: String, _ db: Database) throws -> StudyUse? {
-        try Row.fetchOne(db, sql: "SELECT lastAccessAt, instanceCount, protected FROM study WHERE studyUID = ?", arguments: [studyUID])
+    static func fetch(_ studyUID: String, _ db: any IndexDatabase) throws -> StudyUse? {
+        try db.fetchOne("SELECT lastAccessAt, instanceCount, protected FROM study WHERE studyUID = ?", [studyUID])
             .map(StudyUse.init)
     }
 }

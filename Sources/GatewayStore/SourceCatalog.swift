@@ -1,6 +1,5 @@
 import DicomCore
 import Foundation
-import GRDB
 
 /// A study a source (trust PACS) holds, as its C-FIND answered.
 public struct SourceStudy: Sendable, Equatable {
@@ -66,7 +65,7 @@ public struct SourceStudy: Sendable, Equatable {
         return a
     }
 
-    init(row: Row) {
+    init(row: IndexRow) {
         self.init(source: row["source"], studyUID: row["studyUID"])
         patientID = row["patientID"]
         issuer = row["issuer"]
@@ -93,7 +92,8 @@ extension CacheIndex {
         guard !studies.isEmpty else { return }
         try write { db in
             for s in studies {
-                try db.execute(sql: """
+                // The existing row's columns are named with the table (PostgreSQL: else ambiguous with `excluded`).
+                try db.execute("""
                     INSERT INTO source_study(source, studyUID, patientID, issuer, patientName, patientBirthDate, patientSex, studyDate,
                         studyTime, accessionNumber, studyDescription, modalities, numberOfInstances, firstSeenAt, lastSeenAt)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -102,10 +102,11 @@ extension CacheIndex {
                         patientBirthDate = excluded.patientBirthDate, patientSex = excluded.patientSex, studyDate = excluded.studyDate,
                         studyTime = excluded.studyTime, accessionNumber = excluded.accessionNumber,
                         studyDescription = excluded.studyDescription, modalities = excluded.modalities,
-                        state = CASE WHEN state = 'complete' AND IFNULL(excluded.numberOfInstances, 0) > IFNULL(numberOfInstances, 0)
-                                     THEN 'known' ELSE state END,
+                        state = CASE WHEN source_study.state = 'complete'
+                                          AND COALESCE(excluded.numberOfInstances, 0) > COALESCE(source_study.numberOfInstances, 0)
+                                     THEN 'known' ELSE source_study.state END,
                         numberOfInstances = excluded.numberOfInstances, lastSeenAt = excluded.lastSeenAt
-                    """, arguments: [s.source, s.studyUID, s.patientID, s.issuer, s.patientName, s.patientBirthDate, s.patientSex,
+                    """, [s.source, s.studyUID, s.patientID, s.issuer, s.patientName, s.patientBirthDate, s.patientSex,
                                      s.studyDate, s.studyTime, s.accessionNumber, s.studyDescription, s.modalities,
                                      s.numberOfInstances, now, now])
             }
@@ -115,17 +116,17 @@ extension CacheIndex {
     /// Instances of the study in the cache.
     public func cachedInstanceCount(studyUID: String) -> Int {
         (try? read { db in
-            try Int.fetchOne(db, sql: """
+            try db.fetchValue(Int.self, """
                 SELECT COUNT(*) FROM instance i JOIN series se ON se.id = i.seriesRef JOIN study s ON s.id = se.studyRef
                 WHERE s.studyUID = ?
-                """, arguments: [studyUID])
+                """, [studyUID])
         } ?? 0) ?? 0
     }
 
     /// The catalog entry of a study at a source.
     public func sourceStudy(source: String, studyUID: String) -> SourceStudy? {
         try? read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM source_study WHERE source = ? AND studyUID = ?", arguments: [source, studyUID])
+            try db.fetchOne("SELECT * FROM source_study WHERE source = ? AND studyUID = ?", [source, studyUID])
                 .map(SourceStudy.init(row:))
         }
     }
@@ -133,7 +134,7 @@ extension CacheIndex {
     /// Every source known to hold the study, most recently seen first.
     public func sourcesHolding(studyUID: String) -> [SourceStudy] {
         (try? read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM source_study WHERE studyUID = ? ORDER BY lastSeenAt DESC", arguments: [studyUID])
+            try db.fetchAll("SELECT * FROM source_study WHERE studyUID = ? ORDER BY lastSeenAt DESC", [studyUID])
                 .map(SourceStudy.init(row:))
         }) ?? []
     }
@@ -141,7 +142,7 @@ extension CacheIndex {
     /// Fetches queued or running when the gateway last stopped live only in memory: make them
     /// candidates for the next poll again.
     public func resetInterruptedFetches() throws {
-        try write { db in try db.execute(sql: "UPDATE source_study SET state = 'known' WHERE state IN ('queued', 'fetching')") }
+        try write { db in try db.execute("UPDATE source_study SET state = 'known' WHERE state IN ('queued', 'fetching')") }
     }
 
     /// Studies a source holds that are not (completely) cached and not being fetched; a study whose
@@ -149,12 +150,12 @@ extension CacheIndex {
     /// reporter's retrieve, which always tries).
     public func studiesToPull(source: String, maximumAttempts: Int = 10) throws -> [SourceStudy] {
         try read { db in
-            try Row.fetchAll(db, sql: """
+            try db.fetchAll("""
                 SELECT ss.*, (SELECT COUNT(*) FROM instance i JOIN series se ON se.id = i.seriesRef JOIN study s ON s.id = se.studyRef
                               WHERE s.studyUID = ss.studyUID) AS cached
                 FROM source_study ss WHERE ss.source = ? AND ss.state NOT IN ('queued', 'fetching') AND ss.attempts < ?
                 ORDER BY ss.studyDate DESC, ss.studyTime DESC
-                """, arguments: [source, maximumAttempts]).compactMap { row -> SourceStudy? in
+                """, [source, maximumAttempts]).compactMap { row -> SourceStudy? in
                 let cached: Int = row["cached"]
                 let study = SourceStudy(row: row)
                 let expected = study.numberOfInstances ?? 1
@@ -167,13 +168,13 @@ extension CacheIndex {
     /// priority of the fetch.
     public func markSourceStudy(source: String, studyUID: String, state: String, priorityRank: Int? = nil, error: String = "",
                                 now: Date = Date()) {
-        committer.enqueue { db in
-            try db.execute(sql: """
-                UPDATE source_study SET state = ?, lastError = ?, priority = IFNULL(?, priority),
+        enqueue { db in
+            try db.execute("""
+                UPDATE source_study SET state = ?, lastError = ?, priority = COALESCE(?, priority),
                     attempts = attempts + (CASE WHEN ? = 'fetching' THEN 1 ELSE 0 END),
                     fetchedAt = CASE WHEN ? = 'complete' THEN ? ELSE fetchedAt END
                 WHERE source = ? AND studyUID = ?
-                """, arguments: [state, error, priorityRank, state, state, now, source, studyUID])
+                """, [state, error, priorityRank, state, state, now, source, studyUID])
         }
     }
 }

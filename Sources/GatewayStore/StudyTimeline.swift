@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// One step of a study's way through the network (`study_event`).
 public struct StudyEvent: Sendable, Equatable {
@@ -66,19 +65,19 @@ public struct StudySummary: Sendable {
 extension CacheIndex {
     /// Inserts one event; with `once`, only when the study has no such event (for that node, when given).
     static func recordEvent(_ event: String, studyUID: String, node: String, time: Date, detail: String = "", once: Bool,
-                            perNode: Bool = false, _ db: Database) throws {
+                            perNode: Bool = false, _ db: any IndexDatabase) throws {
         if once {
-            let exists = try Bool.fetchOne(cached: db, sql: """
+            let exists = try db.fetchValue(Bool.self, """
                 SELECT EXISTS (SELECT 1 FROM study_event WHERE studyUID = ? AND event = ? AND (? = 0 OR node = ?))
-                """, arguments: [studyUID, event, perNode ? 1 : 0, node]) ?? false
+                """, [studyUID, event, perNode ? 1 : 0, node]) ?? false
             if exists { return }
         }
-        try db.execute(cached: "INSERT INTO study_event(studyUID, event, node, time, detail) VALUES (?, ?, ?, ?, ?)",
-                       arguments: [studyUID, event, node, time, detail])
+        try db.execute("INSERT INTO study_event(studyUID, event, node, time, detail) VALUES (?, ?, ?, ?, ?)",
+                       [studyUID, event, node, time, detail])
     }
 
     /// The rows a new instance adds besides itself (inside its transaction).
-    static func recordIngest(_ m: InstanceMetadata, studyCreated: Bool, _ db: Database) throws {
+    static func recordIngest(_ m: InstanceMetadata, studyCreated: Bool, _ db: any IndexDatabase) throws {
         if studyCreated {
             try recordEvent(StudyEvent.received, studyUID: m.studyUID, node: m.origin.node ?? "", time: m.receivedAt,
                             detail: "from \(m.origin.callingAE)", once: false, db)
@@ -100,13 +99,13 @@ extension CacheIndex {
     /// being sent: the finished instance's own series is checked first, newest instance first
     /// (workers send in series and instance order, so its unsent instances are at the end);
     /// only a finished series leads to a look at the study's other series.
-    static func recordDeliveryMilestones(deliveryID: Int64, now: Date, _ db: Database) throws {
-        guard let row = try Row.fetchOne(cached: db, sql: """
+    static func recordDeliveryMilestones(deliveryID: Int64, now: Date, _ db: any IndexDatabase) throws {
+        guard let row = try db.fetchOne("""
             SELECT d.destination, s.id AS studyRef, s.studyUID, i.seriesRef, i.originNode AS instanceOrigin,
                    s.originNode AS studyOrigin
             FROM delivery d JOIN instance i ON i.id = d.instanceRef JOIN series se ON se.id = i.seriesRef
             JOIN study s ON s.id = se.studyRef WHERE d.id = ?
-            """, arguments: [deliveryID]) else { return }
+            """, [deliveryID]) else { return }
         let destination: String = row["destination"]
         let studyUID: String = row["studyUID"]
         let studyRef: Int64 = row["studyRef"]
@@ -114,19 +113,19 @@ extension CacheIndex {
         let instanceOrigin: String? = row["instanceOrigin"]
         let studyOrigin: String? = row["studyOrigin"]
         if instanceOrigin == studyOrigin, destination != studyOrigin {
-            let already = try Bool.fetchOne(cached: db, sql: """
+            let already = try db.fetchValue(Bool.self, """
                 SELECT EXISTS (SELECT 1 FROM study_event WHERE studyUID = ? AND event = ? AND node = ?)
-                """, arguments: [studyUID, StudyEvent.delivered, destination]) ?? false
+                """, [studyUID, StudyEvent.delivered, destination]) ?? false
             if already { return }
             func unsent(inSeries series: Int64) throws -> Bool {
-                try Row.fetchOne(cached: db, sql: """
+                try db.fetchOne("""
                     SELECT 1 FROM instance i JOIN delivery d ON d.instanceRef = i.id AND d.destination = ?
-                    WHERE i.seriesRef = ? AND i.originNode IS ? AND d.state NOT IN ('done', 'cancelled')
+                    WHERE i.seriesRef = ? AND i.originNode IS NOT DISTINCT FROM ? AND d.state NOT IN ('done', 'cancelled')
                     ORDER BY i.id DESC LIMIT 1
-                    """, arguments: [destination, series, studyOrigin]) != nil
+                    """, [destination, series, studyOrigin]) != nil
             }
             if try unsent(inSeries: seriesRef) { return }
-            let others = try Int64.fetchAll(cached: db, sql: "SELECT id FROM series WHERE studyRef = ? AND id <> ?", arguments: [studyRef, seriesRef])
+            let others = try db.fetchValues(Int64.self, "SELECT id FROM series WHERE studyRef = ? AND id <> ?", [studyRef, seriesRef])
             for series in others where try unsent(inSeries: series) { return }
             try recordEvent(StudyEvent.delivered, studyUID: studyUID, node: destination, time: now, once: false, db)
         } else if let studyOrigin, destination == studyOrigin, instanceOrigin != studyOrigin {
@@ -139,8 +138,8 @@ extension CacheIndex {
     /// The timeline of a study, in time order (empty when it has none).
     public func studyEvents(studyUID: String) throws -> [StudyEvent] {
         try read { db in
-            try Row.fetchAll(cached: db, sql: "SELECT event, node, time, detail FROM study_event WHERE studyUID = ? ORDER BY time, id",
-                             arguments: [studyUID]).map {
+            try db.fetchAll("SELECT event, node, time, detail FROM study_event WHERE studyUID = ? ORDER BY time, id",
+                             [studyUID]).map {
                 StudyEvent(event: $0["event"], node: $0["node"], time: $0["time"], detail: $0["detail"])
             }
         }
@@ -150,15 +149,16 @@ extension CacheIndex {
     public func studySummary(studyUID: String) throws -> StudySummary? {
         guard let identity = studyIdentity(studyUID: studyUID) else { return nil }
         return try read { db -> StudySummary? in
-            guard let study = try StudyRecord.filter(Column("studyUID") == studyUID).fetchOne(db),
-                  let patient = try PatientRecord.fetchOne(db, key: study.patientRef) else { return nil }
-            let deliveries = try Row.fetchAll(cached: db, sql: """
+            guard let study = try db.fetchOne(StudyRecord.self, "SELECT * FROM study WHERE studyUID = ?", [studyUID]),
+                  let patient = try db.fetchOne(PatientRecord.self, "SELECT * FROM patient WHERE id = ?", [study.patientRef])
+            else { return nil }
+            let deliveries = try db.fetchAll("""
                 SELECT d.destination, d.state, COUNT(*) AS n FROM delivery d JOIN instance i ON i.id = d.instanceRef
                 JOIN series se ON se.id = i.seriesRef WHERE se.studyRef = ? GROUP BY d.destination, d.state
                 ORDER BY d.destination, d.state
-                """, arguments: [study.id!]).map { DeliveryCount(destination: $0["destination"], state: $0["state"], count: $0["n"]) }
-            let events = try Row.fetchAll(cached: db, sql: "SELECT event, node, time, detail FROM study_event WHERE studyUID = ? ORDER BY time, id",
-                                          arguments: [studyUID]).map {
+                """, [study.id!]).map { DeliveryCount(destination: $0["destination"], state: $0["state"], count: $0["n"]) }
+            let events = try db.fetchAll("SELECT event, node, time, detail FROM study_event WHERE studyUID = ? ORDER BY time, id",
+                                          [studyUID]).map {
                 StudyEvent(event: $0["event"], node: $0["node"], time: $0["time"], detail: $0["detail"])
             }
             return StudySummary(study: study, patient: patient, originNode: identity.originNode, deliveries: deliveries, events: events)

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// An allocation to write: the site, how its images go, and why it won.
 public struct WorklistAssignment: Sendable {
@@ -46,7 +45,7 @@ extension CacheIndex {
         // Straight on the writer, not through the group committer: an allocation is one small
         // transaction whose caller waits for it, and the committer's two thread hand-offs and
         // savepoint cost more than its fsync (scripts/bench/worklist). Still synchronous=FULL.
-        try pool.write { db in result = try Self.assign(id, assignment, from: states, now: now, db) }
+        try writeAlone { db in result = try Self.assign(id, assignment, from: states, now: now, db) }
         return result!
     }
 
@@ -56,13 +55,12 @@ extension CacheIndex {
     public func assignWorklistItems(_ batch: [(id: Int64, assignment: WorklistAssignment)], from states: Set<WorklistState>,
                                     now: Date = Date()) throws -> [Result<WorklistItem, Error>] {
         var results: [Result<WorklistItem, Error>] = []
-        try pool.write { db in
+        try writeAlone { db in
             results = batch.map { entry in
                 Result {
                     var item: WorklistItem?
                     try db.inSavepoint {
                         item = try Self.assign(entry.id, entry.assignment, from: states, now: now, db)
-                        return .commit
                     }
                     return item!
                 }
@@ -72,9 +70,9 @@ extension CacheIndex {
     }
 
     static func assign(_ id: Int64, _ assignment: WorklistAssignment, from states: Set<WorklistState>, now: Date,
-                       _ db: Database) throws -> WorklistItem {
+                       _ db: any IndexDatabase) throws -> WorklistItem {
         do {
-            guard let item = try WorklistItem.fetchOne(cached: db, sql: "SELECT * FROM worklist_item WHERE id = ?", arguments: [id]) else {
+            guard let item = try db.fetchOne(WorklistItem.self, "SELECT * FROM worklist_item WHERE id = ?", [id]) else {
                 throw WorklistConflict(itemID: id, state: .cancelled, site: nil, message: "worklist item \(id) does not exist")
             }
             guard states.contains(item.state) else {
@@ -88,10 +86,10 @@ extension CacheIndex {
                 if !passedOver.contains(previous) { passedOver.append(previous) }
             }
             let claimed = assignment.reporter != nil
-            try db.execute(cached: """
+            try db.execute("""
                 UPDATE worklist_item SET state = ?, site = ?, reporter = ?, pushImages = ?, siteEdits = ?, explanation = ?,
                   allocatedAt = ?, startedAt = ?, passedOver = ?, flag = '', updatedAt = ? WHERE id = ?
-                """, arguments: [claimed ? WorklistState.inProgress.rawValue : WorklistState.allocated.rawValue, assignment.site,
+                """, [claimed ? WorklistState.inProgress.rawValue : WorklistState.allocated.rawValue, assignment.site,
                                  assignment.reporter ?? "", assignment.pushImages, assignment.edits,
                                  assignment.explanation.isEmpty ? item.explanation : assignment.explanation, now.epoch,
                                  claimed ? now.epoch : nil, passedOver.joined(separator: ","), now.epoch, id])
@@ -128,10 +126,10 @@ extension CacheIndex {
     public func startWorklistItem(studyUID: String, site: String, how: String, now: Date = Date()) throws -> Bool {
         var started = false
         try write { db in
-            guard let id = try Int64.fetchOne(cached: db, sql: "SELECT id FROM worklist_item WHERE studyUID = ? AND state = 'allocated' AND site = ?",
-                                              arguments: [studyUID, site]) else { return }
-            try db.execute(cached: "UPDATE worklist_item SET state = 'in_progress', startedAt = ?, updatedAt = ? WHERE id = ?",
-                           arguments: [now.epoch, now.epoch, id])
+            guard let id = try db.fetchValue(Int64.self, "SELECT id FROM worklist_item WHERE studyUID = ? AND state = 'allocated' AND site = ?",
+                                              [studyUID, site]) else { return }
+            try db.execute("UPDATE worklist_item SET state = 'in_progress', startedAt = ?, updatedAt = ? WHERE id = ?",
+                           [now.epoch, now.epoch, id])
             try Worklist.event(id, "started", actor: site, site: site, detail: how, now, db)
             started = true
         }
@@ -149,10 +147,10 @@ extension CacheIndex {
             try Self.cancelWorklistCopies(studyUID: item.studyUID, site: site, now: now, db)
             var passedOver = item.passedOverSites
             if !passedOver.contains(site) { passedOver.append(site) }
-            try db.execute(cached: """
+            try db.execute("""
                 UPDATE worklist_item SET state = 'scheduled', site = NULL, reporter = '', allocatedAt = NULL, startedAt = NULL,
                   transactionUID = NULL, passedOver = ?, updatedAt = ? WHERE id = ?
-                """, arguments: [passedOver.joined(separator: ","), now.epoch, id])
+                """, [passedOver.joined(separator: ","), now.epoch, id])
             try Worklist.event(id, "released", actor: actor, site: site, detail: reason, now, db)
             var audit = AuditRecord(event: "worklist", actor: actor, studyUID: item.studyUID, outcome: "released",
                                     detail: "item \(id) released by \(site): \(reason)", time: now)
@@ -165,8 +163,8 @@ extension CacheIndex {
         try write { db in
             let item = try Self.openItem(id, verb: "cancelled", db)
             if let site = item.site { try Self.cancelWorklistCopies(studyUID: item.studyUID, site: site, now: now, db) }
-            try db.execute(cached: "UPDATE worklist_item SET state = 'cancelled', cancelledAt = ?, flag = '', updatedAt = ? WHERE id = ?",
-                           arguments: [now.epoch, now.epoch, id])
+            try db.execute("UPDATE worklist_item SET state = 'cancelled', cancelledAt = ?, flag = '', updatedAt = ? WHERE id = ?",
+                           [now.epoch, now.epoch, id])
             try Worklist.event(id, "cancelled", actor: actor, site: item.site ?? "", detail: reason, now, db)
             var audit = AuditRecord(event: "worklist", actor: actor, studyUID: item.studyUID, outcome: "cancelled",
                                     detail: "item \(id): \(reason)", time: now)
@@ -177,9 +175,9 @@ extension CacheIndex {
     /// Records that no site can take the item now (written only when the reason changes).
     public func flagWorklistItem(_ id: Int64, flag: String, explanation: String, now: Date = Date()) throws {
         try write { db in
-            try db.execute(cached: "UPDATE worklist_item SET flag = ?, explanation = ?, updatedAt = ? WHERE id = ? AND flag <> ?",
-                           arguments: [flag, explanation, now.epoch, id, flag])
-            if db.changesCount > 0 { try Worklist.event(id, "flagged", actor: "gateway", detail: flag, now, db) }
+            let rowsChanged = try db.execute("UPDATE worklist_item SET flag = ?, explanation = ?, updatedAt = ? WHERE id = ? AND flag <> ?",
+                           [flag, explanation, now.epoch, id, flag])
+            if rowsChanged > 0 { try Worklist.event(id, "flagged", actor: "gateway", detail: flag, now, db) }
         }
     }
 
@@ -189,16 +187,16 @@ extension CacheIndex {
     public func escalateWorklistItem(_ id: Int64, now: Date = Date()) throws -> Int {
         var moved = 0
         try write { db in
-            guard let item = try WorklistItem.fetchOne(cached: db, sql: "SELECT * FROM worklist_item WHERE id = ? AND escalatedAt IS NULL",
-                                                       arguments: [id]) else { return }
-            try db.execute(cached: """
+            guard let item = try db.fetchOne(WorklistItem.self, "SELECT * FROM worklist_item WHERE id = ? AND escalatedAt IS NULL",
+                                                       [id]) else { return }
+            let rowsChanged2 = try db.execute("""
                 UPDATE delivery SET priority = CASE WHEN priority < 3 THEN priority + 1 ELSE 3 END, updatedAt = ?
                 WHERE state IN ('queued', 'failed') AND priority < 3 AND instanceRef IN (
                   SELECT i.id FROM instance i JOIN series se ON se.id = i.seriesRef JOIN study s ON s.id = se.studyRef
                   WHERE s.studyUID = ?)
-                """, arguments: [now, item.studyUID])
-            moved = db.changesCount
-            try db.execute(cached: "UPDATE worklist_item SET escalatedAt = ?, updatedAt = ? WHERE id = ?", arguments: [now.epoch, now.epoch, id])
+                """, [now, item.studyUID])
+            moved = rowsChanged2
+            try db.execute("UPDATE worklist_item SET escalatedAt = ?, updatedAt = ? WHERE id = ?", [now.epoch, now.epoch, id])
             try Worklist.event(id, "escalated", actor: "gateway", site: item.site ?? "",
                                detail: "\(moved) waiting deliveries moved up one class", now, db)
             var audit = AuditRecord(event: "worklist", actor: "gateway", studyUID: item.studyUID, outcome: "escalated",
@@ -211,9 +209,9 @@ extension CacheIndex {
     /// Past its deadline: recorded once, audited and announced.
     public func markWorklistOverdue(_ id: Int64, now: Date = Date()) throws {
         try write { db in
-            guard let item = try WorklistItem.fetchOne(cached: db, sql: "SELECT * FROM worklist_item WHERE id = ? AND overdueAt IS NULL",
-                                                       arguments: [id]) else { return }
-            try db.execute(cached: "UPDATE worklist_item SET overdueAt = ?, updatedAt = ? WHERE id = ?", arguments: [now.epoch, now.epoch, id])
+            guard let item = try db.fetchOne(WorklistItem.self, "SELECT * FROM worklist_item WHERE id = ? AND overdueAt IS NULL",
+                                                       [id]) else { return }
+            try db.execute("UPDATE worklist_item SET overdueAt = ?, updatedAt = ? WHERE id = ?", [now.epoch, now.epoch, id])
             try Worklist.event(id, "overdue", actor: "gateway", site: item.site ?? "", detail: "state \(item.state.rawValue)", now, db)
             var audit = AuditRecord(event: "worklist", actor: "gateway", studyUID: item.studyUID, outcome: "overdue",
                                     detail: "item \(id) (\(item.state.rawValue)\(item.site.map { " at \($0)" } ?? "")) passed its deadline", time: now)
@@ -225,10 +223,10 @@ extension CacheIndex {
     /// A reported item whose report has not reached home: flagged as an orphan and announced.
     public func markReportNotReturned(_ id: Int64, now: Date = Date()) throws {
         try write { db in
-            guard let item = try WorklistItem.fetchOne(cached: db, sql: "SELECT * FROM worklist_item WHERE id = ? AND state = 'reported' AND orphan IS NULL",
-                                                       arguments: [id]) else { return }
-            try db.execute(cached: "UPDATE worklist_item SET orphan = ?, updatedAt = ? WHERE id = ?",
-                           arguments: [WorklistOrphan.reportNotReturned.rawValue, now.epoch, id])
+            guard let item = try db.fetchOne(WorklistItem.self, "SELECT * FROM worklist_item WHERE id = ? AND state = 'reported' AND orphan IS NULL",
+                                                       [id]) else { return }
+            try db.execute("UPDATE worklist_item SET orphan = ?, updatedAt = ? WHERE id = ?",
+                           [WorklistOrphan.reportNotReturned.rawValue, now.epoch, id])
             try Worklist.event(id, "orphan", actor: "gateway", site: item.site ?? "", detail: "report not returned to the origin", now, db)
             var audit = AuditRecord(event: "worklist", actor: "gateway", studyUID: item.studyUID, outcome: "orphan",
                                     detail: "item \(id): the report has not reached \(item.origin ?? "the origin")", time: now)
@@ -246,27 +244,26 @@ extension CacheIndex {
     public func recordOrphanStudy(studyUID: String, origin: String?, arrivedAt: Date, orphanedAt: Date, now: Date = Date()) throws -> Int64? {
         var created: Int64?
         try write { db in
-            try db.execute(cached: """
+            guard let id = try db.fetchValue(Int64.self, """
                 INSERT INTO worklist_item(studyUID, origin, priority, skill, effort, rule, arrivedAt, deadline, state, orphan, flag, updatedAt)
                 VALUES (?, ?, 1, '', 1, NULL, ?, ?, 'scheduled', ?, 'matched no reporting rule', ?)
-                ON CONFLICT(studyUID) DO NOTHING
-                """, arguments: [studyUID, origin, arrivedAt.epoch, orphanedAt.epoch, WorklistOrphan.noRule.rawValue, now.epoch])
-            guard db.changesCount == 1 else { return }
-            let id = db.lastInsertedRowID
+                ON CONFLICT(studyUID) DO NOTHING RETURNING id
+                """, [studyUID, origin, arrivedAt.epoch, orphanedAt.epoch, WorklistOrphan.noRule.rawValue, now.epoch])
+            else { return }
             created = id
             try Worklist.event(id, "orphan", actor: "gateway", detail: "matched no reporting rule and has no report", now, db)
             var audit = AuditRecord(event: "worklist", actor: "gateway", studyUID: studyUID, outcome: "orphan",
                                     detail: "item \(id): study matched no reporting rule and has no report", time: now)
             try audit.insert(db)
-            if let item = try WorklistItem.fetchOne(cached: db, sql: "SELECT * FROM worklist_item WHERE id = ?", arguments: [id]) {
+            if let item = try db.fetchOne(WorklistItem.self, "SELECT * FROM worklist_item WHERE id = ?", [id]) {
                 try Self.enqueueNotification("orphan", item: item, detail: "no_rule", now: now, db)
             }
         }
         return created
     }
 
-    private static func openItem(_ id: Int64, verb: String, _ db: Database) throws -> WorklistItem {
-        guard let item = try WorklistItem.fetchOne(cached: db, sql: "SELECT * FROM worklist_item WHERE id = ?", arguments: [id]) else {
+    private static func openItem(_ id: Int64, verb: String, _ db: any IndexDatabase) throws -> WorklistItem {
+        guard let item = try db.fetchOne(WorklistItem.self, "SELECT * FROM worklist_item WHERE id = ?", [id]) else {
             throw WorklistConflict(itemID: id, state: .cancelled, site: nil, message: "worklist item \(id) does not exist")
         }
         guard item.state.isOpen else {
@@ -278,8 +275,8 @@ extension CacheIndex {
 
     /// Queues every cached instance of the study to `site` (a copy it sent itself excepted); a copy
     /// cancelled by an earlier reallocation goes out again.
-    static func queueWorklistCopies(studyUID: String, site: String, priority: Int, edits: String, now: Date, _ db: Database) throws {
-        try db.execute(cached: """
+    static func queueWorklistCopies(studyUID: String, site: String, priority: Int, edits: String, now: Date, _ db: any IndexDatabase) throws {
+        try db.execute("""
             INSERT INTO delivery(instanceRef, destination, route, priority, state, nextAttemptAt, edits, createdAt, updatedAt)
             SELECT i.id, ?, 'worklist', ?, 'queued', ?, ?, ?, ? FROM instance i JOIN series se ON se.id = i.seriesRef
             JOIN study s ON s.id = se.studyRef
@@ -288,15 +285,15 @@ extension CacheIndex {
             ON CONFLICT(instanceRef, destination) DO UPDATE SET state = 'queued', attempts = 0, route = 'worklist',
               nextAttemptAt = excluded.nextAttemptAt, priority = excluded.priority, updatedAt = excluded.updatedAt
             WHERE delivery.state = 'cancelled'
-            """, arguments: [site, priority, now, edits, now, now, studyUID, site])
+            """, [site, priority, now, edits, now, now, studyUID, site])
     }
 
     /// Cancels the study's worklist copies to `site` that have not gone yet (one in flight finishes).
-    static func cancelWorklistCopies(studyUID: String, site: String, now: Date, _ db: Database) throws {
-        try db.execute(cached: """
+    static func cancelWorklistCopies(studyUID: String, site: String, now: Date, _ db: any IndexDatabase) throws {
+        try db.execute("""
             UPDATE delivery SET state = 'cancelled', updatedAt = ?
             WHERE destination = ? AND route = 'worklist' AND state IN ('queued', 'failed', 'dead') AND instanceRef IN (
               SELECT i.id FROM instance i JOIN series se ON se.id = i.seriesRef JOIN study s ON s.id = se.studyRef WHERE s.studyUID = ?)
-            """, arguments: [now, site, studyUID])
+            """, [now, site, studyUID])
     }
 }

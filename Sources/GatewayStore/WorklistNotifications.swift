@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// A webhook notification waiting to be sent (the outbox `worklist_notification`).
 public struct WorklistNotification: Sendable, Equatable {
@@ -17,7 +16,7 @@ extension CacheIndex {
 
     /// Writes a notification in the caller's transaction: event, item, study, origin, site,
     /// deadline and class. Never a patient's name or ID.
-    static func enqueueNotification(_ event: String, item: WorklistItem, detail: String, now: Date, _ db: Database) throws {
+    static func enqueueNotification(_ event: String, item: WorklistItem, detail: String, now: Date, _ db: any IndexDatabase) throws {
         let iso = ISO8601DateFormatter()
         var body: [String: Any] = [
             "event": event, "item_id": item.id, "study_instance_uid": item.studyUID, "origin": item.origin ?? NSNull(),
@@ -27,18 +26,18 @@ extension CacheIndex {
         if !detail.isEmpty { body["detail"] = detail }
         if let orphan = item.orphan { body["orphan"] = orphan.rawValue }
         let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
-        try db.execute(sql: """
+        try db.execute("""
             INSERT INTO worklist_notification(event, itemRef, payload, createdAt, nextAttemptAt) VALUES (?, ?, ?, ?, ?)
-            """, arguments: [event, item.id, String(decoding: data, as: UTF8.self), now.epoch, now.epoch])
+            """, [event, item.id, String(decoding: data, as: UTF8.self), now.epoch, now.epoch])
     }
 
     /// Notifications due now, oldest first.
     public func dueWorklistNotifications(now: Date = Date(), limit: Int = 50) throws -> [WorklistNotification] {
         try read { db in
-            try Row.fetchAll(db, sql: """
+            try db.fetchAll("""
                 SELECT id, event, payload, attempts FROM worklist_notification WHERE deliveredAt IS NULL AND nextAttemptAt <= ?
                 ORDER BY id LIMIT ?
-                """, arguments: [now.epoch, limit]).map {
+                """, [now.epoch, limit]).map {
                 WorklistNotification(id: $0["id"], event: $0["event"], payload: $0["payload"], attempts: $0["attempts"])
             }
         }
@@ -47,21 +46,21 @@ extension CacheIndex {
     /// The webhook accepted it (or there is none to send to: `note` says so).
     public func worklistNotificationSent(_ id: Int64, note: String = "", now: Date = Date()) throws {
         try writeRelaxed { db in
-            try db.execute(sql: "UPDATE worklist_notification SET deliveredAt = ?, lastError = ? WHERE id = ?",
-                           arguments: [now.epoch, note, id])
+            try db.execute("UPDATE worklist_notification SET deliveredAt = ?, lastError = ? WHERE id = ?",
+                           [now.epoch, note, id])
         }
     }
 
     /// Not accepted: try again at `retryAt`.
     public func worklistNotificationFailed(_ id: Int64, error: String, retryAt: Date) throws {
         try writeRelaxed { db in
-            try db.execute(sql: "UPDATE worklist_notification SET attempts = attempts + 1, lastError = ?, nextAttemptAt = ? WHERE id = ?",
-                           arguments: [error, retryAt.epoch, id])
+            try db.execute("UPDATE worklist_notification SET attempts = attempts + 1, lastError = ?, nextAttemptAt = ? WHERE id = ?",
+                           [error, retryAt.epoch, id])
         }
     }
 
     /// Notifications not yet accepted (for `/metrics` and the dashboard).
     public func pendingWorklistNotifications() throws -> Int {
-        try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM worklist_notification WHERE deliveredAt IS NULL") ?? 0 }
+        try read { db in try db.fetchValue(Int.self, "SELECT COUNT(*) FROM worklist_notification WHERE deliveredAt IS NULL") ?? 0 }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// One class's report turnaround (arrival to report) as a cumulative histogram, over every
 /// reported item in the index: what `/metrics` exports as `dicom_gateway_worklist_turnaround_seconds`.
@@ -39,9 +38,9 @@ extension CacheIndex {
         let buckets = sorted.indices.map { "SUM(CASE WHEN reportedAt - arrivedAt <= ? THEN 1 ELSE 0 END) AS b\($0)" }
         let select = (["priority", "COUNT(*) AS n", "SUM(reportedAt - arrivedAt) AS total"] + buckets).joined(separator: ", ")
         return try read { db in
-            try Row.fetchAll(db, sql: """
+            try db.fetchAll("""
                 SELECT \(select) FROM worklist_item WHERE reportedAt IS NOT NULL GROUP BY priority ORDER BY priority DESC
-                """, arguments: StatementArguments(sorted)).map { row in
+                """, IndexArguments(sorted)).map { row in
                 WorklistTurnaroundHistogram(
                     priority: row["priority"], bounds: sorted, counts: sorted.indices.map { row["b\($0)"] ?? 0 },
                     count: row["n"], sum: row["total"] ?? 0)

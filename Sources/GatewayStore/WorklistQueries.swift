@@ -1,28 +1,27 @@
 import Foundation
-import GRDB
 
 /// Reading the reporting worklist: listings for the API and dashboard, loads for the allocator,
 /// candidates for the review, counts for metrics.
 extension CacheIndex {
     public func hasWorklistItem(studyUID: String) throws -> Bool {
         try readStatement { db in
-            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM worklist_item WHERE studyUID = ?)", arguments: [studyUID]) ?? false
+            try db.fetchValue(Bool.self, "SELECT EXISTS (SELECT 1 FROM worklist_item WHERE studyUID = ?)", [studyUID]) ?? false
         }
     }
 
     public func worklistItem(id: Int64) throws -> WorklistItem? {
-        try read { db in try WorklistItem.fetchOne(db, sql: "SELECT * FROM worklist_item WHERE id = ?", arguments: [id]) }
+        try read { db in try db.fetchOne(WorklistItem.self, "SELECT * FROM worklist_item WHERE id = ?", [id]) }
     }
 
     public func worklistItem(studyUID: String) throws -> WorklistItem? {
-        try read { db in try WorklistItem.fetchOne(db, sql: "SELECT * FROM worklist_item WHERE studyUID = ?", arguments: [studyUID]) }
+        try read { db in try db.fetchOne(WorklistItem.self, "SELECT * FROM worklist_item WHERE studyUID = ?", [studyUID]) }
     }
 
     /// The items `filter` selects, soonest deadline first, with the total before paging.
     public func worklistListing(_ filter: WorklistFilter, now: Date = Date(), limit: Int = 100,
                                 offset: Int = 0) throws -> (items: [WorklistListing], total: Int) {
         var clauses: [String] = []
-        var arguments: [any DatabaseValueConvertible] = []
+        var arguments: [any IndexValueConvertible] = []
         if let site = filter.site { clauses.append("w.site = ?"); arguments.append(site) }
         if let skill = filter.skill { clauses.append("w.skill = ?"); arguments.append(skill) }
         if let states = filter.states, !states.isEmpty {
@@ -40,14 +39,14 @@ extension CacheIndex {
         if let orphan = filter.orphan { clauses.append(orphan ? "w.orphan IS NOT NULL" : "w.orphan IS NULL") }
         let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
         return try read { db in
-            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM worklist_item w \(whereSQL)",
-                                         arguments: StatementArguments(arguments)) ?? 0
-            let rows = try Row.fetchAll(db, sql: """
+            let total = try db.fetchValue(Int.self, "SELECT COUNT(*) FROM worklist_item w \(whereSQL)",
+                                         IndexArguments(arguments)) ?? 0
+            let rows = try db.fetchAll("""
                 SELECT w.*, s.accessionNumber AS s_accession, s.studyDescription AS s_description, s.modalities AS s_modalities,
                        s.studyDate AS s_date, s.instanceCount AS s_instances, s.id AS s_id
                 FROM worklist_item w LEFT JOIN study s ON s.studyUID = w.studyUID
                 \(whereSQL) ORDER BY w.deadline, w.id LIMIT ? OFFSET ?
-                """, arguments: StatementArguments(arguments + [limit, offset]))
+                """, IndexArguments(arguments + [limit, offset]))
             let items = try rows.map { row -> WorklistListing in
                 let item = try WorklistItem(row: row)
                 let study: WorklistStudyInfo? = (row["s_id"] as Int64?) == nil ? nil : WorklistStudyInfo(
@@ -62,8 +61,8 @@ extension CacheIndex {
     /// The item's history, oldest first.
     public func worklistHistory(id: Int64) throws -> [WorklistEvent] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT time, event, actor, site, detail FROM worklist_event WHERE itemRef = ? ORDER BY time, id",
-                             arguments: [id]).map {
+            try db.fetchAll("SELECT time, event, actor, site, detail FROM worklist_event WHERE itemRef = ? ORDER BY time, id",
+                             [id]).map {
                 WorklistEvent(time: $0["time"], event: $0["event"], actor: $0["actor"], site: $0["site"], detail: $0["detail"])
             }
         }
@@ -74,7 +73,7 @@ extension CacheIndex {
     public func worklistSiteLoads() throws -> [WorklistSiteLoad] {
         try read { db in
             var loads: [String: WorklistSiteLoad] = [:]
-            for row in try Row.fetchAll(db, sql: """
+            for row in try db.fetchAll("""
                 SELECT site, SUM(effort) AS effort, COUNT(*) AS n FROM worklist_item
                 WHERE state IN ('allocated', 'in_progress') AND site IS NOT NULL GROUP BY site
                 """) {
@@ -90,15 +89,15 @@ extension CacheIndex {
 
     /// Allocated items whose deliveries to their site are failing (retrying or dead), per site.
     /// Driven from the few failing deliveries (index delivery_work), not from every open item.
-    static func failingAllocations(sites: [String], _ db: Database) throws -> [String: Set<Int64>] {
+    static func failingAllocations(sites: [String], _ db: any IndexDatabase) throws -> [String: Set<Int64>] {
         guard !sites.isEmpty else { return [:] }
         var result: [String: Set<Int64>] = [:]
-        for row in try Row.fetchAll(db, sql: """
+        for row in try db.fetchAll("""
             SELECT DISTINCT w.id, w.site FROM delivery d JOIN instance i ON i.id = d.instanceRef JOIN series se ON se.id = i.seriesRef
             JOIN study s ON s.id = se.studyRef JOIN worklist_item w ON w.studyUID = s.studyUID AND w.site = d.destination
             WHERE d.destination IN (\(sites.map { _ in "?" }.joined(separator: ", "))) AND d.state IN ('failed', 'dead')
               AND w.state = 'allocated'
-            """, arguments: StatementArguments(sites)) {
+            """, IndexArguments(sites)) {
             result[row["site"], default: []].insert(row["id"])
         }
         return result
@@ -111,14 +110,14 @@ extension CacheIndex {
         try read { db in
             let failing = try Self.failingAllocations(sites: allSites, db).values.reduce(into: Set<Int64>()) { $0.formUnion($1) }
             let notWorking = workingSites.isEmpty ? "1 = 1" : "site NOT IN (\(workingSites.map { _ in "?" }.joined(separator: ", ")))"
-            let candidates = try WorklistItem.fetchAll(db, sql: """
+            let candidates = try db.fetchAll(WorklistItem.self, """
                 SELECT * FROM worklist_item WHERE state = 'allocated' AND (allocatedAt <= ? OR \(notWorking))
                 ORDER BY priority DESC, deadline LIMIT 1000
-                """, arguments: StatementArguments([allocatedBefore.epoch] + workingSites))
+                """, IndexArguments([allocatedBefore.epoch] + workingSites))
             var seen = Set(candidates.map(\.id))
             var result = candidates.map { ($0, failing.contains($0.id)) }
             for id in failing where !seen.contains(id) {
-                if let item = try WorklistItem.fetchOne(db, sql: "SELECT * FROM worklist_item WHERE id = ?", arguments: [id]) {
+                if let item = try db.fetchOne(WorklistItem.self, "SELECT * FROM worklist_item WHERE id = ?", [id]) {
                     result.append((item, true))
                     seen.insert(id)
                 }
@@ -130,9 +129,9 @@ extension CacheIndex {
     /// Scheduled items with a skill, most urgent class first, then soonest deadline.
     public func worklistScheduled(limit: Int = 500) throws -> [WorklistItem] {
         try read { db in
-            try WorklistItem.fetchAll(db, sql: """
+            try db.fetchAll(WorklistItem.self, """
                 SELECT * FROM worklist_item WHERE state = 'scheduled' AND skill <> '' ORDER BY priority DESC, deadline, id LIMIT ?
-                """, arguments: [limit])
+                """, [limit])
         }
     }
 
@@ -140,30 +139,30 @@ extension CacheIndex {
     public func worklistDueForEscalation(now: Date, fraction: Double) throws -> [WorklistItem] {
         try read { db in
             // The ids from the covering index worklist_item_escalation, then the few rows.
-            let ids = try Int64.fetchAll(db, sql: """
+            let ids = try db.fetchValues(Int64.self, """
                 SELECT id FROM worklist_item WHERE escalatedAt IS NULL AND state IN \(WorklistState.openSQL) AND rule IS NOT NULL
                   AND arrivedAt + (deadline - arrivedAt) * ? <= ? LIMIT 1000
-                """, arguments: [fraction, now.epoch])
-            return try ids.compactMap { try WorklistItem.fetchOne(db, sql: "SELECT * FROM worklist_item WHERE id = ?", arguments: [$0]) }
+                """, [fraction, now.epoch])
+            return try ids.compactMap { try db.fetchOne(WorklistItem.self, "SELECT * FROM worklist_item WHERE id = ?", [$0]) }
         }
     }
 
     /// Open items past their deadline that the review has not yet announced.
     public func worklistNewlyOverdue(now: Date) throws -> [WorklistItem] {
         try read { db in
-            try WorklistItem.fetchAll(db, sql: """
+            try db.fetchAll(WorklistItem.self, """
                 SELECT * FROM worklist_item WHERE state IN \(WorklistState.openSQL) AND overdueAt IS NULL AND rule IS NOT NULL AND deadline <= ?
                 ORDER BY deadline LIMIT 1000
-                """, arguments: [now.epoch])
+                """, [now.epoch])
         }
     }
 
     /// Reported items whose report has not reached the origin since `reportedBefore`, not yet flagged.
     public func worklistReportsNotReturned(reportedBefore: Date) throws -> [WorklistItem] {
         try read { db in
-            try WorklistItem.fetchAll(db, sql: """
+            try db.fetchAll(WorklistItem.self, """
                 SELECT * FROM worklist_item WHERE state = 'reported' AND orphan IS NULL AND reportedAt <= ? LIMIT 1000
-                """, arguments: [reportedBefore.epoch])
+                """, [reportedBefore.epoch])
         }
     }
 
@@ -175,7 +174,7 @@ extension CacheIndex {
         let excluded = notReports.sorted()
         let exclusion = excluded.isEmpty ? "" : "AND i.sopClassUID NOT IN (" + excluded.map { _ in "?" }.joined(separator: ", ") + ")"
         return try read { db in
-            try Row.fetchAll(db, sql: """
+            try db.fetchAll("""
                 SELECT s.studyUID, s.originNode, s.receivedAt FROM study s
                 WHERE s.receivedAt > ? AND s.receivedAt <= ?
                   AND NOT EXISTS (SELECT 1 FROM worklist_item w WHERE w.studyUID = s.studyUID)
@@ -184,7 +183,7 @@ extension CacheIndex {
                                        OR i.sopClassUID IN ('1.2.840.10008.5.1.4.1.1.104.1', '1.2.840.10008.5.1.4.1.1.104.2'))
                                   \(exclusion))
                 ORDER BY s.receivedAt LIMIT ?
-                """, arguments: StatementArguments([after, upTo] + excluded + [limit])).map { ($0["studyUID"], $0["originNode"], $0["receivedAt"]) }
+                """, IndexArguments([after, upTo] + excluded + [limit])).map { ($0["studyUID"], $0["originNode"], $0["receivedAt"]) }
         }
     }
 }
@@ -210,16 +209,16 @@ extension CacheIndex {
     public func worklistCounts(now: Date = Date()) throws -> WorklistCounts {
         try read { db in
             var counts = WorklistCounts()
-            for row in try Row.fetchAll(db, sql: "SELECT state, priority, COALESCE(site, '') AS site, COUNT(*) AS n FROM worklist_item GROUP BY state, priority, site") {
+            for row in try db.fetchAll("SELECT state, priority, COALESCE(site, '') AS site, COUNT(*) AS n FROM worklist_item GROUP BY state, priority, site") {
                 counts.items[.init(state: row["state"], priority: row["priority"], site: row["site"])] = row["n"]
             }
-            for row in try Row.fetchAll(db, sql: """
+            for row in try db.fetchAll("""
                 SELECT COALESCE(origin, '') AS origin, COALESCE(site, '') AS site, priority, COUNT(*) AS n FROM worklist_item
                 WHERE state IN \(WorklistState.openSQL) AND rule IS NOT NULL AND deadline <= ? GROUP BY origin, site, priority
-                """, arguments: [now.epoch]) {
+                """, [now.epoch]) {
                 counts.overdue[.init(origin: row["origin"], site: row["site"], priority: row["priority"])] = row["n"]
             }
-            for row in try Row.fetchAll(db, sql: "SELECT COALESCE(origin, '') AS origin, COUNT(*) AS n FROM worklist_item WHERE orphan IS NOT NULL GROUP BY origin") {
+            for row in try db.fetchAll("SELECT COALESCE(origin, '') AS origin, COUNT(*) AS n FROM worklist_item WHERE orphan IS NOT NULL GROUP BY origin") {
                 counts.orphans[row["origin"]] = row["n"]
             }
             return counts
@@ -229,9 +228,9 @@ extension CacheIndex {
     /// Items reported since `since`, oldest report first.
     public func worklistTurnarounds(since: Date) throws -> [WorklistTurnaround] {
         try read { db in
-            try Row.fetchAll(db, sql: """
+            try db.fetchAll("""
                 SELECT priority, arrivedAt, reportedAt FROM worklist_item WHERE reportedAt IS NOT NULL AND reportedAt >= ? ORDER BY reportedAt
-                """, arguments: [since.epoch]).map { WorklistTurnaround(priority: $0["priority"], arrivedAt: $0["arrivedAt"], reportedAt: $0["reportedAt"]) }
+                """, [since.epoch]).map { WorklistTurnaround(priority: $0["priority"], arrivedAt: $0["arrivedAt"], reportedAt: $0["reportedAt"]) }
         }
     }
 }

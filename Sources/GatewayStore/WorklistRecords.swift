@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// Where a worklist item is in its life. `scheduled → allocated → in_progress → reported →
 /// returned`, or `cancelled` from any open state.
@@ -29,7 +28,9 @@ extension Date {
 }
 
 /// One row of `worklist_item`: a study that needs a report.
-public struct WorklistItem: FetchableRecord, Sendable, Equatable {
+public struct WorklistItem: IndexRecord, Sendable, Equatable {
+    public static let indexTable = "worklist_item"
+
     public var id: Int64
     public var studyUID: String
     public var origin: String?
@@ -64,7 +65,7 @@ public struct WorklistItem: FetchableRecord, Sendable, Equatable {
     public var transactionUID: String?
     public var updatedAt: Date
 
-    public init(row: Row) throws {
+    public init(row: IndexRow) {
         id = row["id"]; studyUID = row["studyUID"]; origin = row["origin"]; patientID = row["patientID"]; issuer = row["issuer"]
         priority = row["priority"]; skill = row["skill"]; effort = row["effort"]; rule = row["rule"]
         arrivedAt = row["arrivedAt"]; deadline = row["deadline"]

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// UPS-RS (PS3.4 CC.1.1) over the worklist: the Transaction UID of the performer that claimed an
 /// item, and the changes only that performer may make (complete, cancel). Each change is one
@@ -10,10 +9,10 @@ extension CacheIndex {
     public func setWorklistTransaction(_ id: Int64, transactionUID: String, actor: String, now: Date = Date()) throws -> Bool {
         var set = false
         try write { db in
-            try db.execute(cached: """
+            let rowsChanged = try db.execute("""
                 UPDATE worklist_item SET transactionUID = ?, updatedAt = ? WHERE id = ? AND state = 'in_progress' AND transactionUID IS NULL
-                """, arguments: [transactionUID, now.epoch, id])
-            set = db.changesCount == 1
+                """, [transactionUID, now.epoch, id])
+            set = rowsChanged == 1
             if set { try Worklist.event(id, "ups-claimed", actor: actor, detail: "UPS-RS: IN PROGRESS with a Transaction UID", now, db) }
         }
         return set
@@ -25,10 +24,10 @@ extension CacheIndex {
     public func completeWorklistItem(_ id: Int64, transactionUID: String, actor: String, now: Date = Date()) throws {
         try write { db in
             let item = try Self.heldItem(id, transactionUID: transactionUID, verb: "completed", db)
-            try db.execute(cached: """
+            try db.execute("""
                 UPDATE worklist_item SET state = 'reported', reportedAt = ?, reportedBy = ?, transactionUID = NULL, orphan = NULL,
                   flag = '', updatedAt = ? WHERE id = ?
-                """, arguments: [now.epoch, actor, now.epoch, id])
+                """, [now.epoch, actor, now.epoch, id])
             try Worklist.event(id, "reported", actor: actor, site: item.site ?? "", detail: "UPS-RS: COMPLETED", now, db)
             var audit = AuditRecord(event: "worklist", actor: actor, studyUID: item.studyUID, outcome: "completed",
                                     detail: "item \(id) completed by UPS-RS (\(actor))", time: now)
@@ -42,9 +41,9 @@ extension CacheIndex {
         try write { db in
             let item = try Self.heldItem(id, transactionUID: transactionUID, verb: "cancelled", db)
             if let site = item.site { try Self.cancelWorklistCopies(studyUID: item.studyUID, site: site, now: now, db) }
-            try db.execute(cached: """
+            try db.execute("""
                 UPDATE worklist_item SET state = 'cancelled', cancelledAt = ?, transactionUID = NULL, flag = '', updatedAt = ? WHERE id = ?
-                """, arguments: [now.epoch, now.epoch, id])
+                """, [now.epoch, now.epoch, id])
             try Worklist.event(id, "cancelled", actor: actor, site: item.site ?? "", detail: reason, now, db)
             var audit = AuditRecord(event: "worklist", actor: actor, studyUID: item.studyUID, outcome: "cancelled",
                                     detail: "item \(id) cancelled by UPS-RS (\(actor)): \(reason)", time: now)
@@ -52,8 +51,8 @@ extension CacheIndex {
         }
     }
 
-    private static func heldItem(_ id: Int64, transactionUID: String, verb: String, _ db: Database) throws -> WorklistItem {
-        guard let item = try WorklistItem.fetchOne(cached: db, sql: "SELECT * FROM worklist_item WHERE id = ?", arguments: [id]) else {
+    private static func heldItem(_ id: Int64, transactionUID: String, verb: String, _ db: any IndexDatabase) throws -> WorklistItem {
+        guard let item = try db.fetchOne(WorklistItem.self, "SELECT * FROM worklist_item WHERE id = ?", [id]) else {
             throw WorklistConflict(itemID: id, state: .cancelled, site: nil, message: "worklist item \(id) does not exist")
         }
         guard item.state == .inProgress else {

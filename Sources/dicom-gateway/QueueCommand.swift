@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import GatewayConfig
 import GatewayStore
+import GatewayApp
+import Logging
 
 struct Queue: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,9 +21,14 @@ struct IndexOptions: ParsableArguments {
 
     func openIndex() throws -> CacheIndex {
         let configuration = try Self.loadConfiguration(config)
-        let path = configuration.storage.indexPath.path
-        guard FileManager.default.fileExists(atPath: path) else { throw CommandFailure("no index at \(path)") }
-        return try CacheIndex(path: path)
+        // PostgreSQL (index.url): the cluster's shared index; else the SQLite file, which must exist.
+        if configuration.index.postgres == nil {
+            let path = configuration.storage.indexPath.path
+            guard FileManager.default.fileExists(atPath: path) else { throw CommandFailure("no index at \(path)") }
+        }
+        var logger = Logger(label: "dicom-gateway")
+        logger.logLevel = .warning
+        return try Gateway.openIndex(configuration, logger: logger)
     }
 
     /// The configuration at `path` (the embedded default without one); a broken file is printed

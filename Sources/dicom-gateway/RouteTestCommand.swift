@@ -6,6 +6,8 @@ import GatewayConfig
 import GatewayReporting
 import GatewayRouting
 import GatewayStore
+import GatewayApp
+import Logging
 
 /// `route test`: shows what the routing rules would do with some files, sending nothing.
 struct RouteCommand: ParsableCommand {
@@ -83,7 +85,10 @@ struct RouteCommand: ParsableCommand {
         /// The open effort of each site from the gateway's index, when there is one (nil: none, all sites idle).
         private func siteLoads(_ configuration: GatewayConfiguration) -> (loads: [String: Double], failing: Set<String>)? {
             let path = configuration.storage.indexPath.path
-            guard FileManager.default.fileExists(atPath: path), let index = try? CacheIndex(path: path),
+            guard configuration.index.postgres != nil || FileManager.default.fileExists(atPath: path) else { return nil }
+            var logger = Logger(label: "dicom-gateway")
+            logger.logLevel = .critical
+            guard let index = try? Gateway.openIndex(configuration, logger: logger),
                   let rows = try? index.worklistSiteLoads() else { return nil }
             defer { index.close() }
             return (Dictionary(uniqueKeysWithValues: rows.map { ($0.site, $0.openEffort) }),

@@ -88,7 +88,7 @@ final class WorklistAPIHarness: @unchecked Sendable {
         let deadline = now.addingTimeInterval(deadlineIn).timeIntervalSince1970
         let rule: String? = orphan == .noRule ? nil : "neuro-ct"
         let allocated: Double? = site == nil ? nil : arrived + 60
-        try index.write { db in
+        try index.sqliteWrite { db in
             try db.execute(sql: """
                 INSERT INTO worklist_item(studyUID, origin, patientID, issuer, priority, skill, effort, rule, arrivedAt, deadline,
                                           state, site, allocatedAt, reportedAt, orphan, updatedAt)
@@ -101,7 +101,7 @@ final class WorklistAPIHarness: @unchecked Sendable {
 
     /// A cached study (with its patient), for the attributes listings show beside an item.
     func study(_ studyUID: String, accession: String, description: String, modalities: String, instances: Int) throws {
-        try index.write { db in
+        try index.sqliteWrite { db in
             try db.execute(sql: "INSERT INTO patient(issuer, patientID, patientName) VALUES ('RTH', 'LOCAL-1', 'Doe^Jane') ON CONFLICT DO NOTHING")
             let patient = try Int64.fetchOne(db, sql: "SELECT id FROM patient WHERE patientID = 'LOCAL-1'")!
             let now = Date().timeIntervalSince1970

@@ -53,7 +53,7 @@ import GatewayConfig
         #expect(all.count == 2)
         expect(all.first, .unknownKey, at: "loging", in: yaml)
         #expect(all.first?.message == "unknown section 'loging'; did you mean 'logging'?")
-        #expect(all.last?.message == "unknown section 'rules'; expected one of: gateway, limits, storage, delivery, identity, priors, logging, http, dicomweb, audit, nodes, priorities, routes, reporting")
+        #expect(all.last?.message == "unknown section 'rules'; expected one of: gateway, limits, storage, index, cluster, delivery, identity, priors, logging, http, dicomweb, audit, nodes, priorities, routes, reporting")
     }
 
     @Test func duplicateKeyPointsAtTheSecondOccurrence() {

@@ -9,7 +9,7 @@ import Testing
 /// The audit trail: who stored, queried and retrieved what.
 @Suite(.serialized) struct CacheAuditTests {
     static func audit(_ gw: GatewayUnderTest) throws -> [AuditRecord] {
-        try gw.gateway.index.read { db in try AuditRecord.order(Column("id")).fetchAll(db) }
+        try gw.gateway.index.read { db in try db.fetchAll(AuditRecord.self, "SELECT * FROM audit ORDER BY id") }
     }
 
     @Test func storeQueryAndMoveAreAudited() async throws {

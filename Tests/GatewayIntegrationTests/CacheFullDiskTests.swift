@@ -10,7 +10,7 @@ import Testing
 /// gateway keeps answering.
 @Suite(.serialized) struct CacheFullDiskTests {
     static func instanceRows(_ gw: GatewayUnderTest) throws -> Int {
-        try gw.gateway.index.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM instance") ?? -1 }
+        try gw.gateway.index.sqliteRead { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM instance") ?? -1 }
     }
 
     @Test func belowMinFreeSpaceStoresAreRefusedWithOutOfResources() async throws {

@@ -12,7 +12,7 @@ import Testing
 /// security alert in the audit trail.
 @Suite(.serialized) struct CallerAddressTests {
     static func alerts(_ gw: GatewayUnderTest) throws -> [AuditRecord] {
-        try gw.gateway.index.read { db in try AuditRecord.order(Column("id")).fetchAll(db) }.filter { $0.event == "security-alert" }
+        try gw.gateway.index.read { db in try db.fetchAll(AuditRecord.self, "SELECT * FROM audit ORDER BY id") }.filter { $0.event == "security-alert" }
     }
 
     static func networkGateway(acceptUnknown: Bool? = nil) async throws -> GatewayUnderTest {

@@ -1,6 +1,7 @@
 import DicomCore
 import DicomNetwork
 import Foundation
+import GatewayStore
 import GRDB
 import Testing
 
@@ -84,7 +85,7 @@ import Testing
                             [actor], count: count).map { $0["detail"] as String }
     }
 
-    static func auditRows(_ gw: GatewayProcess, _ sql: String, _ arguments: StatementArguments, count: Int) async throws -> [Row] {
+    static func auditRows(_ gw: GatewayProcess, _ sql: String, _ arguments: IndexArguments, count: Int) async throws -> [IndexRow] {
         let deadline = Date().addingTimeInterval(10)
         while true {
             let rows = try WorklistPeers.rows(gw, sql, arguments)

@@ -17,35 +17,21 @@ import Testing
 
     /// Counts cached instances per study by reading the gateway's index (read-only).
     static func cachedCounts(_ gateway: GatewayProcess) -> [String: Int] {
-        var configuration = Configuration()
-        configuration.readonly = true
-        guard let queue = try? DatabaseQueue(path: gateway.storageRoot + "/index.sqlite", configuration: configuration) else { return [:] }
-        let rows = (try? queue.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT s.studyUID AS uid, COUNT(i.id) AS n FROM study s JOIN series se ON se.studyRef = s.id
-                JOIN instance i ON i.seriesRef = se.id GROUP BY s.studyUID
-                """)
-        }) ?? []
+        let rows = (try? gateway.indexRows("""
+            SELECT s.studyUID AS uid, COUNT(i.id) AS n FROM study s JOIN series se ON se.studyRef = s.id
+            JOIN instance i ON i.seriesRef = se.id GROUP BY s.studyUID
+            """)) ?? []
         return Dictionary(uniqueKeysWithValues: rows.map { ($0["uid"] as String, $0["n"] as Int) })
     }
 
     static func patients(_ gateway: GatewayProcess, id: String) -> [String] {
-        var configuration = Configuration()
-        configuration.readonly = true
-        guard let queue = try? DatabaseQueue(path: gateway.storageRoot + "/index.sqlite", configuration: configuration) else { return [] }
-        return (try? queue.read { db in
-            try String.fetchAll(db, sql: "SELECT issuer || '|' || patientID FROM patient WHERE patientID = ? ORDER BY issuer",
-                                arguments: [id])
-        }) ?? []
+        ((try? gateway.indexRows("SELECT issuer || '|' || patientID AS p FROM patient WHERE patientID = ? ORDER BY issuer", [id])) ?? [])
+            .map { $0["p"] as String }
     }
 
     static func auditCount(_ gateway: GatewayProcess, event: String, studyUID: String) -> Int {
-        var configuration = Configuration()
-        configuration.readonly = true
-        guard let queue = try? DatabaseQueue(path: gateway.storageRoot + "/index.sqlite", configuration: configuration) else { return -1 }
-        return (try? queue.read { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit WHERE event = ? AND studyUID = ?", arguments: [event, studyUID])
-        } ?? -1) ?? -1
+        (try? gateway.indexRows("SELECT COUNT(*) AS n FROM audit WHERE event = ? AND studyUID = ?", [event, studyUID]).first
+            .map { $0["n"] as Int }) ?? -1
     }
 
     static func waitFor(_ seconds: Double, _ condition: () -> Bool) async -> Bool {

@@ -98,17 +98,14 @@ import Testing
             #expect(try DCMTK.value("PatientID", in: file, dir: dir) == "12345")
             #expect(try DCMTK.value("IssuerOfPatientID", in: file, dir: dir) == "RTH")
         }
-        var configuration = Configuration()
-        configuration.readonly = true
-        let queue = try DatabaseQueue(path: gw.storageRoot + "/index.sqlite", configuration: configuration)
-        let mappings = try Self.strings(queue, "SELECT issuer || '|' || localPatientID || '|' || networkPatientID FROM patient_identity ORDER BY localPatientID")
+        let mappings = try Self.strings(gw, "SELECT issuer || '|' || localPatientID || '|' || networkPatientID FROM patient_identity ORDER BY localPatientID")
         #expect(mappings == ["RTH|12345|9434765919", "RTH|67890|RTH-67890"])
-        let patients = try Self.strings(queue, "SELECT issuer || '|' || patientID FROM patient ORDER BY patientID")
+        let patients = try Self.strings(gw, "SELECT issuer || '|' || patientID FROM patient ORDER BY patientID")
         #expect(patients == ["RTH|12345", "RTH|67890"])
         #expect(gw.terminate() == 0)
     }
 
-    static func strings(_ queue: DatabaseQueue, _ sql: String) throws -> [String] {
-        try queue.read { db in try String.fetchAll(db, sql: sql) }
+    static func strings(_ gw: GatewayProcess, _ sql: String) throws -> [String] {
+        try gw.indexRows(sql).map { $0[0] as String }
     }
 }

@@ -63,11 +63,11 @@ import Testing
 
         /// The gateway's cache index, read-only while the gateway runs.
         func cachedStudies() throws -> [StudyRecord] {
-            try readIndex { try StudyRecord.order(Column("studyUID")).fetchAll($0) }
+            try readIndex { try Row.fetchAll($0, sql: "SELECT * FROM study ORDER BY studyUID") }.map { StudyRecord(row: IndexRow($0)) }
         }
 
         func cachedPatients() throws -> [PatientRecord] {
-            try readIndex { try PatientRecord.order(Column("issuer"), Column("patientName")).fetchAll($0) }
+            try readIndex { try Row.fetchAll($0, sql: "SELECT * FROM patient ORDER BY issuer, patientName") }.map { PatientRecord(row: IndexRow($0)) }
         }
 
         private func readIndex<T>(_ body: (Database) throws -> T) throws -> T {

@@ -1,6 +1,7 @@
 import DicomCore
 import DicomNetwork
 import Foundation
+import GatewayStore
 import GRDB
 import Testing
 
@@ -172,16 +173,12 @@ import Testing
     }
 
     /// Rows of one query (synchronous, so it can be called from the async test).
-    static func rows(_ queue: DatabaseQueue, _ sql: String, _ arguments: StatementArguments = []) throws -> [Row] {
-        try queue.read { db in try Row.fetchAll(db, sql: sql, arguments: arguments) }
+    static func rows(_ gw: GatewayProcess, _ sql: String, _ arguments: IndexArguments = []) throws -> [IndexRow] {
+        try gw.indexRows(sql, arguments)
     }
 
-    /// The gateway's index, read-only while it runs.
-    static func readIndex(_ gw: GatewayProcess) throws -> DatabaseQueue {
-        var configuration = Configuration()
-        configuration.readonly = true
-        return try DatabaseQueue(path: gw.storageRoot + "/index.sqlite", configuration: configuration)
-    }
+    /// The gateway whose index is read (on SQLite or PostgreSQL).
+    static func readIndex(_ gw: GatewayProcess) throws -> GatewayProcess { gw }
 
     /// A Basic Text SR made with DCMTK's dump2dcm.
     static func basicTextSR(in dir: String, studyUID: String, seriesUID: String, sopUID: String, patientID: String,

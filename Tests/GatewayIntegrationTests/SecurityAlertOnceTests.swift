@@ -44,7 +44,7 @@ import Testing
 
         let rows = { () throws -> [AuditRecord] in
             try gw.gateway.index.read { db in
-                try AuditRecord.filter(["association", "security-alert"].contains(Column("event"))).order(Column("id")).fetchAll(db)
+                try db.fetchAll(AuditRecord.self, "SELECT * FROM audit WHERE event IN ('association', 'security-alert') ORDER BY id")
             }
         }
         #expect(try await CacheQR.eventually { try rows().count >= 5 })

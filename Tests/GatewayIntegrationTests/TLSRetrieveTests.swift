@@ -92,7 +92,7 @@ import Testing
     }
 
     static func audit(_ gw: GatewayUnderTest) throws -> [AuditRecord] {
-        try gw.gateway.index.read { db in try AuditRecord.order(Column("id")).fetchAll(db) }
+        try gw.gateway.index.read { db in try db.fetchAll(AuditRecord.self, "SELECT * FROM audit ORDER BY id") }
     }
 
     @Test func aCMoveOverTLSFromAPinnedReporterReachesTheTLSDestination() async throws {

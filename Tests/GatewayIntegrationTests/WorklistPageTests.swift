@@ -50,7 +50,7 @@ import Testing
     static func insertFixture(_ gateway: Gateway, explanation: String) throws -> Fixture {
         let now = Date().timeIntervalSince1970
         var fixture = Fixture()
-        try gateway.index.write { db in
+        try gateway.index.sqliteWrite { db in
             // Patients and studies as the ingest would file them: the page shows the study's
             // description and accession, never the patient's name.
             try db.execute(sql: "INSERT INTO patient(issuer, patientID, patientName) VALUES ('RTH', 'RTH-9001', 'Doe^Jane')")

@@ -155,7 +155,7 @@ import Testing
         #expect(try Self.ingest(ingestor, f, Self.original).0 == .stored)
         #expect(try Self.ingest(ingestor, f, Self.different).0 == .replaced)
         let instances = try f.index.read { db in
-            try Int64.fetchOne(db, sql: "SELECT SUM(sizeBytes) FROM instance") ?? -1
+            try db.fetchValue(Int64.self, "SELECT SUM(sizeBytes) FROM instance") ?? -1
         }
         #expect(instances == Int64(Self.different.count))
         #expect(try f.study(Self.study)?.sizeBytes == instances,

@@ -181,7 +181,7 @@ import Testing
         try f.add(CacheFixture.attributes(study: a, series: a + ".1", sop: a + ".1.1", patientID: "12345", patientName: "Alpha^Ann", issuer: "TRUSTA"))
         try f.add(CacheFixture.attributes(study: b, series: b + ".1", sop: b + ".1.1", patientID: "12345", patientName: "Beta^Bob", issuer: "TRUSTB"))
 
-        let rows = try f.index.read { db in try PatientRecord.order(Column("issuer")).fetchAll(db) }
+        let rows = try f.index.read { db in try db.fetchAll(PatientRecord.self, "SELECT * FROM patient ORDER BY issuer") }
         #expect(rows.map(\.issuer) == ["TRUSTA", "TRUSTB"])
         #expect(rows.map(\.patientName) == ["Alpha^Ann", "Beta^Bob"], "a second issuer's patient must not rename the first")
         #expect(try f.study(a)?.patientRef != f.study(b)?.patientRef)

@@ -23,7 +23,7 @@ import Testing
     }
 
     static func protect(_ f: CacheFixture, _ studyUID: String) throws {
-        try f.index.write { db in try db.execute(sql: "UPDATE study SET protected = 1 WHERE studyUID = ?", arguments: [studyUID]) }
+        try f.index.write { db in try db.execute("UPDATE study SET protected = 1 WHERE studyUID = ?", [studyUID]) }
     }
 
     static func isGone(_ f: CacheFixture, _ m: InstanceMetadata) throws -> Bool {

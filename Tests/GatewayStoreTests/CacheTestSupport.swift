@@ -9,13 +9,16 @@ final class CacheFixture: @unchecked Sendable {
     // Safe: each test owns its fixture and uses it from one thread.
     let root: String
     let index: CacheIndex
+    /// Where the index is (to open it again, as a restart would).
+    let place: TestIndex.Place
     let paths: InstancePath
     let logger: Logger
 
     init(_ label: String = "cache") throws {
         root = NSTemporaryDirectory() + "dgw-\(label)-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        index = try CacheIndex(path: root + "/index.sqlite")
+        place = try TestIndex.place(root: root, label: label)
+        index = try TestIndex.open(place)
         paths = InstancePath(root: root)
         var logger = Logger(label: "cache-test")
         logger.logLevel = .critical
@@ -74,17 +77,17 @@ final class CacheFixture: @unchecked Sendable {
 
     func absolutePath(_ m: InstanceMetadata) -> String { paths.absolutePath(relative: m.path) }
 
-    func count(_ sql: String, _ arguments: StatementArguments = []) throws -> Int {
-        try index.read { db in try Int.fetchOne(db, sql: sql, arguments: arguments) ?? -1 }
+    func count(_ sql: String, _ arguments: IndexArguments = []) throws -> Int {
+        try index.read { db in try db.fetchValue(Int.self, sql, arguments) ?? -1 }
     }
 
     func study(_ uid: String) throws -> StudyRecord? {
-        try index.read { db in try StudyRecord.filter(Column("studyUID") == uid).fetchOne(db) }
+        try index.read { db in try db.fetchOne(StudyRecord.self, "SELECT * FROM study WHERE studyUID = ?", [uid]) }
     }
 
     func audit() throws -> [AuditRecord] {
         index.flush()
-        return try index.read { db in try AuditRecord.order(Column("id")).fetchAll(db) }
+        return try index.read { db in try db.fetchAll(AuditRecord.self, "SELECT * FROM audit ORDER BY id") }
     }
 
     /// Runs a C-FIND over the index and returns every match.

@@ -13,7 +13,7 @@ import Testing
     init() throws {
         dir = NSTemporaryDirectory() + "dgw-lease-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        index = try CacheIndex(path: dir + "/index.sqlite")
+        index = try TestIndex.open(TestIndex.place(root: dir, label: "lease"))
     }
 
     /// Queues `count` instances of one series to HUB at `rank`, queued at `at`.
@@ -31,8 +31,8 @@ import Testing
             m.deliveries = [PendingDelivery(destination: "HUB", route: "r", priorityRank: rank)]
             try index.write { db in
                 try CacheIndex.insert(m, into: db)
-                try db.execute(sql: "UPDATE delivery SET createdAt = ?, nextAttemptAt = ? WHERE state = 'queued' AND createdAt > ?",
-                               arguments: [at, at, at])
+                try db.execute("UPDATE delivery SET createdAt = ?, nextAttemptAt = ? WHERE state = 'queued' AND createdAt > ?",
+                               [at, at, at])
             }
         }
     }
@@ -66,11 +66,11 @@ import Testing
         // Without aging urgent goes first; with 30 minutes' aging the hour-old routine work
         // counts as urgent and, being older, goes first.
         #expect(try lease(1).map(\.sopUID) == ["3.2.1"])
-        try index.write { db in try db.execute(sql: "UPDATE delivery SET state = 'queued'") }
+        try index.write { db in try db.execute("UPDATE delivery SET state = 'queued'") }
         let aged = try lease(agedBefore: Date().addingTimeInterval(-1800))
         #expect(aged.map(\.sopUID) == ["3.1.1", "3.1.2", "3.2.1", "3.2.2"], "aged routine shares the urgent class, older series first")
         #expect(aged.first { $0.sopUID == "3.1.1" }?.priorityRank == 1, "aging never changes the class sent")
-        try index.write { db in try db.execute(sql: "UPDATE delivery SET state = 'queued'") }
+        try index.write { db in try db.execute("UPDATE delivery SET state = 'queued'") }
         try queue(series: "3.3", count: 1, rank: 3)
         #expect(try lease(agedBefore: Date().addingTimeInterval(-1800)).map(\.sopUID) == ["3.3.1"], "stat stays ahead of aged work")
     }
@@ -107,7 +107,7 @@ import Testing
         #expect(try index.deliveries(DeliverySelection(states: ["cancelled"])).count == 2)
         #expect(try index.replayDeliveries(DeliverySelection(states: ["inflight"]), actor: "test") == 0,
                 "in-flight work is never replayed by hand (it would be sent twice at once)")
-        let audit = try index.read { db in try AuditRecord.filter(Column("event") == "delivery").fetchAll(db) }
+        let audit = try index.read { db in try db.fetchAll(AuditRecord.self, "SELECT * FROM audit WHERE event = ? ORDER BY id", ["delivery"]) }
         #expect(audit.map(\.outcome).sorted() == ["cancel", "replay", "replay"])
         index.close()
     }
@@ -121,15 +121,44 @@ import Testing
         let ids = dead + (1...40_000).map { Int64(1_000_000 + $0) }
         #expect(try index.deliveries(DeliverySelection(ids: ids)).map(\.id) == dead)
         #expect(try index.replayDeliveries(DeliverySelection(ids: ids), actor: "test") == 3)
-        let detail = try index.read { db in try AuditRecord.filter(Column("event") == "delivery").fetchAll(db) }.last?.detail ?? ""
+        let detail = try index.read { db in try db.fetchAll(AuditRecord.self, "SELECT * FROM audit WHERE event = ? ORDER BY id", ["delivery"]) }.last?.detail ?? ""
         #expect(detail.hasPrefix("replay 3 deliveries (ids \(dead.map(String.init).joined(separator: ","))"), "\(detail)")
         #expect(detail.hasSuffix(" and 39983 more)") && detail.count < 300, "the audit names the first ids only: \(detail)")
         index.close()
     }
 
-    @Test func anIndexErrorIsSummarisedWithoutItsStatement() throws {
+    @Test func aSelectionOfNoStateListsEveryDelivery() throws {
+        try queue(series: "7.1", count: 2, rank: 1)
+        let batch = try lease(1)
+        index.finishBatch(batch)
+        let all = try index.deliveries(DeliverySelection(states: []))
+        #expect(all.map(\.state).sorted() == ["done", "queued"])
+        index.close()
+    }
+
+    @Test func anEscalationRaisesWaitingWorkKeepsAnEarlierDueTimeAndMakesALaterOneDueNow() throws {
+        let past = Date(timeIntervalSinceNow: -3600)
+        try queue(series: "8.1", count: 2, rank: 0, at: past)
+        let later = Date(timeIntervalSinceNow: 3600)
+        try index.write { db in try db.execute("UPDATE delivery SET nextAttemptAt = ?, state = 'failed' WHERE id = (SELECT MAX(id) FROM delivery)", [later]) }
+        let now = Date()
+        #expect(try index.escalateStudy("8.1.0", to: 2, actor: "test", now: now) == 2)
+        let due = try index.read { db in
+            try db.fetchAll("SELECT priority, nextAttemptAt FROM delivery ORDER BY id").map { row -> (Int, Date) in
+                (row["priority"], row["nextAttemptAt"])
+            }
+        }
+        #expect(due.map(\.0) == [2, 2])
+        #expect(abs(due[0].1.timeIntervalSince(past)) < 0.01, "an earlier due time stays: \(due[0].1)")
+        #expect(abs(due[1].1.timeIntervalSince(now)) < 0.01, "a later one becomes now: \(due[1].1)")
+        #expect(try lease().map(\.effectiveRank) == [2, 2])
+        index.close()
+    }
+
+    @Test(.enabled(if: TestIndex.dialect == .sqlite))
+    func anIndexErrorIsSummarisedWithoutItsStatement() throws {
         let failure = try #require(throws: DatabaseError.self) {
-            try index.read { db in try Int.fetchOne(db, sql: "SELECT nosuchcolumn FROM delivery WHERE id IN (?, ?)", arguments: [1, 2]) }
+            try index.read { db in try db.fetchValue(Int.self, "SELECT nosuchcolumn FROM delivery WHERE id IN (?, ?)", [1, 2]) }
         }
         let summary = CacheIndex.summary(of: failure)
         #expect(summary.hasPrefix("SQLite error 1: no such column"), "\(summary)")

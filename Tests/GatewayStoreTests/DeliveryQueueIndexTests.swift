@@ -36,7 +36,7 @@ import Testing
         #expect(depths.first { $0.destination == "HUB" }?.priorityRank == 3)
         #expect(index.hasUndeliveredWork(studyUID: "1.2.3"))
         #expect(!index.hasUndeliveredWork(studyUID: "1.2.4"))
-        try index.write { db in try db.execute(sql: "UPDATE delivery SET state = 'done'") }
+        try index.write { db in try db.execute("UPDATE delivery SET state = 'done'") }
         #expect(!index.hasUndeliveredWork(studyUID: "1.2.3"))
         #expect(try index.queueDepths().isEmpty)
         index.close()

@@ -46,9 +46,9 @@ import Testing
     static func row(_ f: CacheFixture, _ destination: String = "HUB") throws -> Row {
         f.index.flush()
         let row = try f.index.read { db in
-            try GRDB.Row.fetchOne(db, sql: """
+            try db.fetchOne("""
                 SELECT state, attempts, requeueAfterFlight, nextAttemptAt <= ? AS due, lastError FROM delivery WHERE destination = ?
-                """, arguments: [Date(), destination])
+                """, [Date(), destination])
         }
         let r = try #require(row)
         return Row(state: r["state"], attempts: r["attempts"], requeueAfterFlight: r["requeueAfterFlight"], due: r["due"],
@@ -126,13 +126,21 @@ import Testing
         f.index.finishDelivery(id: try #require(try Self.lease(f).first).id, succeeded: true)
         let before = try #require(try f.index.instance(sopUID: Self.sop))
         try f.index.write { db in
-            try db.execute(sql: "CREATE TRIGGER refuse_requeue BEFORE UPDATE OF state ON delivery BEGIN SELECT RAISE(ABORT, 'simulated'); END")
+            if db.dialect == .sqlite {
+                try db.execute("CREATE TRIGGER refuse_requeue BEFORE UPDATE OF state ON delivery BEGIN SELECT RAISE(ABORT, 'simulated'); END")
+            } else {
+                try db.execute("""
+                    CREATE FUNCTION refuse_requeue() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN RAISE EXCEPTION 'simulated'; END $$
+                    """)
+                try db.execute("CREATE TRIGGER refuse_requeue BEFORE UPDATE OF state ON delivery FOR EACH ROW EXECUTE FUNCTION refuse_requeue()")
+            }
         }
         #expect(throws: StoreError.self) { try Self.ingest(f, Self.corrected) }
         #expect(try f.index.instance(sopUID: Self.sop) == before, "the index still describes the previous content")
         #expect(try Self.row(f).state == "done")
 
-        try f.index.write { db in try db.execute(sql: "DROP TRIGGER refuse_requeue") }
+        try f.index.write { db in try db.execute(db.dialect == .sqlite ? "DROP TRIGGER refuse_requeue" : "DROP TRIGGER refuse_requeue ON delivery") }
         #expect(try Self.ingest(f, Self.corrected) == .replaced, "the sender's retry is a replacement, not an identical copy")
         #expect(try Self.row(f) == Row(state: "queued", attempts: 0, requeueAfterFlight: false, due: true, lastError: ""))
     }
@@ -170,7 +178,8 @@ import Testing
     }
 
     /// An index from before the flag existed opens with it cleared on every delivery.
-    @Test func anIndexWithoutTheFlagIsMigrated() throws {
+    @Test(.enabled(if: TestIndex.dialect == .sqlite, "an SQLite file from before the flag"))
+    func anIndexWithoutTheFlagIsMigrated() throws {
         let f = try CacheFixture("replace-migration")
         let path = f.root + "/old-index.sqlite"
         do {
@@ -191,7 +200,7 @@ import Testing
         }
         let index = try CacheIndex(path: path)
         defer { index.close() }
-        let flags = try index.read { db in try Bool.fetchAll(db, sql: "SELECT requeueAfterFlight FROM delivery") }
+        let flags = try index.read { db in try db.fetchValues(Bool.self, "SELECT requeueAfterFlight FROM delivery") }
         #expect(flags == [false])
     }
 

@@ -11,7 +11,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let index = try CacheIndex(path: dir + "/index.sqlite")
         #expect(try index.writerSynchronousLevel() == 2)
-        let mode = try index.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        let mode = try index.read { db in try db.fetchValue(String.self, "PRAGMA journal_mode") }
         #expect(mode == "wal")
         index.close()
     }

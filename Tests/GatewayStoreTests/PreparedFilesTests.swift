@@ -142,7 +142,7 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: truncated.path))
         #expect(!FileManager.default.fileExists(atPath: torn.path))
         #expect(FileManager.default.contents(atPath: kept.path) == good)
-        let rows = try f.index.read { db in try String.fetchAll(db, sql: "SELECT path FROM instance ORDER BY path") }
+        let rows = try f.index.read { db in try db.fetchValues(String.self, "SELECT path FROM instance ORDER BY path") }
         #expect(rows == [kept.relative], "only the complete file keeps its row; \(missing.relative) is gone too")
         #expect(try f.study(Self.study)?.instanceCount == 1)
         let repairs = try f.audit().filter { $0.event == "repair" }

@@ -29,8 +29,8 @@ import Testing
 
     func deliveryID(_ f: CacheFixture, sop: String, to destination: String) throws -> Int64 {
         try f.index.read { db in
-            try Int64.fetchOne(db, sql: "SELECT d.id FROM delivery d JOIN instance i ON i.id = d.instanceRef WHERE i.sopUID = ? AND d.destination = ?",
-                               arguments: [sop, destination])!
+            try db.fetchValue(Int64.self, "SELECT d.id FROM delivery d JOIN instance i ON i.id = d.instanceRef WHERE i.sopUID = ? AND d.destination = ?",
+                               [sop, destination])!
         }
     }
 

@@ -15,6 +15,8 @@ final class GatewayProcess: @unchecked Sendable {
     /// (e.g. on a lossyfs mount).
     let storageRoot: String
     private(set) var peer: PeerProcess?
+    /// The PostgreSQL database of its index when the suite runs on PostgreSQL; nil on SQLite.
+    let postgresDatabase: String?
 
     static var binary: String {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -33,7 +35,9 @@ final class GatewayProcess: @unchecked Sendable {
         // Every gateway under test has its own HTTP port, unless the test writes the section itself.
         ownsHTTPPort = !extraYAML.split(separator: "\n").contains { $0.hasPrefix("http:") }
         let http = ownsHTTPPort ? "http: { port: \(httpPort) }" : ""
-        let yaml = """
+        let postgres = try Self.postgresIndexYAML(directory: directory, label: "gwp")
+        postgresDatabase = postgres?.database
+        let yaml = (postgres?.yaml ?? "") + """
             gateway: { ae_title: NETGW, port: \(port), max_associations: 16\(gatewayExtra.isEmpty ? "" : ", " + gatewayExtra) }
             storage: { path: \(storageRoot), min_free_space: 0B\(storageYAML) }
             logging: { level: info }

@@ -22,6 +22,17 @@ final class GatewayUnderTest: @unchecked Sendable {
         c.http.port = Net.freePort()
         c.storage = StorageSettings(path: URL(fileURLWithPath: directory.path + "/storage"))
         c.storage.minFreeSpace = ByteCount(bytes: 0)
+        // DICOM_GATEWAY_TEST_INDEX=postgres: the index on a database of its own on the process's
+        // PostgreSQL server (scripts/test runs the routing, federation and worklist suites so too).
+        if ProcessInfo.processInfo.environment["DICOM_GATEWAY_TEST_INDEX"] == "postgres" {
+            let server = PostgresServer.shared
+            let database = try server.createDatabase(prefix: label)
+            let passwordFile = directory.path + "/pg.password"
+            try (server.password + "\n").write(toFile: passwordFile, atomically: true, encoding: .utf8)
+            c.index.postgres = .init(host: server.host, port: server.port, user: server.user, database: database)
+            c.index.passwordFile = URL(fileURLWithPath: passwordFile)
+            c.cluster.nodeID = "gw-test"
+        }
         configure(&c)
         configuration = c
         var logger = Logger(label: "gateway-under-test")

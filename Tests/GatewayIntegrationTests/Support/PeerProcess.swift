@@ -73,7 +73,12 @@ final class PeerProcess: @unchecked Sendable {
 
     func signal(_ sig: Int32) { if process.isRunning { kill(process.processIdentifier, sig) } }
 
-    var output: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+    /// Everything the process printed; bytes that are not UTF-8 (a fuzzer's inputs) become U+FFFD
+    /// rather than losing the whole text.
+    var output: String {
+        guard let data = FileManager.default.contents(atPath: logPath) else { return "" }
+        return String(decoding: data, as: UTF8.self)
+    }
 
     func stop() {
         guard process.isRunning else { return }
@@ -87,72 +92,3 @@ final class PeerProcess: @unchecked Sendable {
     deinit { stop() }
 }
 
-/// Loopback ports and readiness.
-enum Net {
-    private static let handedOut = HandedOutPorts()
-
-    /// A port that was free a moment ago (bind to 0, read it back, close), never the same one
-    /// twice in a test run: two peers of one test must not be given one port.
-    static func freePort() -> Int {
-        while true {
-            let port = unusedPort()
-            if handedOut.insert(port) { return port }
-        }
-    }
-
-    /// Ports handed out so far in this test process.
-    private final class HandedOutPorts: @unchecked Sendable {
-        // Safe: `ports` is only touched under `lock`.
-        private let lock = NSLock()
-        private var ports = Set<Int>()
-        func insert(_ port: Int) -> Bool { lock.withLock { ports.insert(port).inserted } }
-    }
-
-    private static func unusedPort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
-
-    /// Waits until something accepts TCP connections on host:port (an IPv4 address, 127.0.0.1 by default).
-    static func waitForListener(_ port: Int, host: String = "127.0.0.1", timeout: Double = 20) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_addr.s_addr = inet_addr(host)
-            addr.sin_port = UInt16(port).bigEndian
-            let rc = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            close(fd)
-            if rc == 0 { return true }
-            usleep(50_000)
-        }
-        return false
-    }
-}
-
-/// A scratch directory removed at the end of the test.
-final class TestDirectory: @unchecked Sendable {
-    // Safe: immutable after init.
-    let path: String
-    init(_ label: String = "t") {
-        path = NSTemporaryDirectory() + "dgw-\(label)-\(UUID().uuidString.prefix(8))"
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    func sub(_ name: String) -> String {
-        let p = path + "/" + name
-        try? FileManager.default.createDirectory(atPath: p, withIntermediateDirectories: true)
-        return p
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}

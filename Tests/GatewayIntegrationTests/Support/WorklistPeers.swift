@@ -1,4 +1,5 @@
 import Foundation
+import GatewayStore
 import GRDB
 
 /// Peers and probes the worklist tests share: a pynetdicom reporting site, a webhook receiver,
@@ -66,12 +67,12 @@ enum WorklistPeers {
         return try DatabaseQueue(path: gw.storageRoot + "/index.sqlite", configuration: configuration)
     }
 
-    static func rows(_ gw: GatewayProcess, _ sql: String, _ arguments: StatementArguments = []) throws -> [Row] {
-        try index(gw).read { db in try Row.fetchAll(db, sql: sql, arguments: arguments) }
+    static func rows(_ gw: GatewayProcess, _ sql: String, _ arguments: IndexArguments = []) throws -> [IndexRow] {
+        try gw.indexRows(sql, arguments)
     }
 
     /// Worklist items by study UID: state, site, class rank and flag.
-    static func items(_ gw: GatewayProcess) throws -> [String: Row] {
+    static func items(_ gw: GatewayProcess) throws -> [String: IndexRow] {
         Dictionary(uniqueKeysWithValues: try rows(gw, "SELECT * FROM worklist_item").map { ($0["studyUID"] as String, $0) })
     }
 
