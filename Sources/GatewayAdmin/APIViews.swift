@@ -27,6 +27,9 @@ enum APIViews {
         var startedAt: Date
         var heartbeatAt: Date
         var address: String
+        var deliveriesInFlight: Int
+        var slots: [String]
+        var fetching: Int
     }
 
     struct Reload: Encodable {

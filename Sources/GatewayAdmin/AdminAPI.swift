@@ -69,7 +69,8 @@ struct AdminAPI: Sendable {
         let now = Date()
         return try JSONResponse.ok(nodes.map {
             APIViews.ClusterNode(node: $0.node, leader: $0.leader && $0.isAlive(now: now), alive: $0.isAlive(now: now),
-                                 startedAt: $0.startedAt, heartbeatAt: $0.heartbeatAt, address: $0.address)
+                                 startedAt: $0.startedAt, heartbeatAt: $0.heartbeatAt, address: $0.address,
+                                 deliveriesInFlight: $0.deliveriesInFlight, slots: $0.slots, fetching: $0.fetching)
         })
     }
 

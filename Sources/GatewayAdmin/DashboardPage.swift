@@ -1,7 +1,9 @@
 import Hummingbird
 import NIOCore
 
-/// The dashboard: one self-contained page that reads the API every five seconds. Nodes with
+/// The dashboard: one self-contained page that reads the API every five seconds. On a cluster
+/// (PostgreSQL index), its gateway nodes: which leads, when each was last heard from and what
+/// each holds (deliveries it is sending, drawn as bars; association slots; fetches). Nodes with
 /// their waiting and dead work (a button replays a node's dead deliveries), the queue per
 /// destination and class, recent studies and the audit trail. Where the API needs a token the
 /// page asks for it once and keeps it for the tab.
@@ -22,8 +24,11 @@ enum DashboardPage {
         th{background:#f3f3f3} td.n{text-align:right;font-variant-numeric:tabular-nums}
         .stat{color:#b00020;font-weight:600} .urgent{color:#b35c00;font-weight:600} .dead,.quarantined{color:#b00020}
         #status{color:#555} .err{color:#b00020}
+        .bar{display:inline-block;height:.8em;background:#3b6ea8;vertical-align:middle;margin-right:.4em}
+        tr.gone td{color:#b00020}
         </style></head><body>
         <h1>dicom-gateway <a href="/dashboard/worklist" id="worklist-link">reporting worklist</a></h1><div id="status">loading…</div>
+        <section id="cluster-section" hidden><h2>Cluster</h2><table id="cluster"></table></section>
         <h2>Nodes</h2><table id="nodes"></table>
         <h2>Queue</h2><table id="queue"></table>
         <h2>Recent studies</h2><table id="studies"></table>
@@ -51,7 +56,20 @@ enum DashboardPage {
             const studies = await get('/api/v1/studies?limit=25');
             const audit = await get('/api/v1/audit?limit=25');
             document.getElementById('status').textContent = health.ae_title + ' on DICOM port ' + health.dicom_port +
-              ' · index ' + health.index + ' · up ' + age(health.uptime_seconds) + ' · ' + new Date().toLocaleTimeString();
+              ' · index ' + health.index + ' (' + health.index_engine + ') · node ' + health.node + ' · storage ' + health.storage +
+              ' · up ' + age(health.uptime_seconds) + ' · ' + new Date().toLocaleTimeString();
+            const clustered = health.index_engine === 'postgresql';
+            document.getElementById('cluster-section').hidden = !clustered;
+            if (clustered) {
+              const cluster = await get('/api/v1/cluster');
+              const most = Math.max(1, ...cluster.map(c => c.deliveries_in_flight));
+              table('cluster', ['Node', 'Role', 'Address', 'Last heard', 'Sending now', 'Association slots', 'Fetching'], cluster.map(c =>
+                '<tr class="' + (c.alive ? 'alive' : 'gone') + '" data-node="' + esc(c.node) + '"><td>' + esc(c.node) +
+                (c.node === health.node ? ' (this node)' : '') + '</td><td>' + (c.leader ? 'leader' : c.alive ? 'member' : 'not heard from') +
+                '</td><td>' + esc(c.address) + '</td><td>' + age(Math.max(0, Math.round((Date.now() - Date.parse(c.heartbeat_at)) / 1000))) +
+                ' ago</td><td class="n"><span class="bar" style="width:' + Math.round(80 * c.deliveries_in_flight / most) + 'px"></span>' +
+                c.deliveries_in_flight + '</td><td>' + esc(c.slots.join(', ')) + '</td><td class="n">' + c.fetching + '</td></tr>'));
+            }
             table('nodes', ['Node', 'AE title', 'Address', 'Roles', 'Waiting', 'Dead', 'Quarantined', 'Oldest'], nodes.map(n =>
               '<tr><td>' + esc(n.name) + '</td><td>' + esc(n.ae_title) + '</td><td>' + esc(n.host ? n.host + ':' + n.port : '') +
               '</td><td>' + esc(n.roles.join(', ')) + '</td><td class="n">' + n.waiting + '</td><td class="n' + (n.dead ? ' dead' : '') +

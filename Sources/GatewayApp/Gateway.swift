@@ -32,6 +32,8 @@ public final class Gateway: Sendable {
     /// Whether this node runs the singletons; the leader lock when the index is on PostgreSQL.
     let leadership: Leadership
     let leaderLock: PostgresLeaderLock?
+    let bell: PostgresWorkBell?
+    let deliverySignal: DeliverySignal
     let worklistNotifier: WorklistNotifier
     /// The operators' HTTP API, dashboard and metrics; nil when `http.enabled` is false.
     let admin: AdminServer?
@@ -60,9 +62,11 @@ public final class Gateway: Sendable {
         if let store = index.store as? PostgresIndexStore {
             leadership = Leadership(leading: false)
             leaderLock = PostgresLeaderLock(settings: store.settings, logger: logger)
+            bell = PostgresWorkBell(settings: store.settings, node: configuration.cluster.nodeID, logger: logger)
         } else {
             leadership = .alone()
             leaderLock = nil
+            bell = nil
         }
         // Before anything is audited: every entry recorded from here on also becomes its PS3.15 message.
         auditTrail = configuration.audit.isEnabled
@@ -108,7 +112,10 @@ public final class Gateway: Sendable {
                 }
                 if removed > 0 { logger.notice("removed the kept DICOMweb metadata of \(removed) series or stud(ies) no longer cached") }
             }, leadership: leadership)
-        let signal = DeliverySignal()
+        var ring: (@Sendable (String) -> Void)?
+        if let bell { ring = { bell.ring($0) } }
+        let signal = DeliverySignal(ring: ring)
+        deliverySignal = signal
         delivery = DeliveryService(holder: holder, index: index, paths: paths, signal: signal, logger: logger)
         let sink = IngestSink()
         let access = DicomSourceAccess(holder: holder, sink: sink)
@@ -177,6 +184,7 @@ public final class Gateway: Sendable {
                   successTerminationBehavior: .ignore),
         ]
         if let admin { services.append(.init(service: admin)) }
+        if let bell { services.append(.init(service: ClusterBellService(bell: bell, signal: deliverySignal))) }
         // Before the listeners, so it stops after them: no instance is received into a file it removes.
         services.insert(.init(service: PreparedFilesService(files: preparedFiles)), at: 0)
         // First, so it stops last: the other services' last entries (and Application Stop) are sent.

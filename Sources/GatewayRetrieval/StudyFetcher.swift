@@ -91,6 +91,9 @@ public final class StudyFetcher: Sendable {
             return .failed("source \(job.source) is not configured with an address")
         }
         let priority = PriorityClass.allCases.first { $0.rank == job.rank } ?? .routine
+        // In a cluster, one node fetches a study however many nodes are asked for it.
+        if let elsewhere = waitForOtherNode(job, log: log) { return elsewhere }
+        defer { index.releaseFetch(studyUID: job.studyUID) }
         index.markSourceStudy(source: job.source, studyUID: job.studyUID, state: "fetching", priorityRank: job.rank)
         log.info("fetching study from source", metadata: ["priority": "\(priority.rawValue)"])
         let started = Date()
@@ -120,6 +123,43 @@ public final class StudyFetcher: Sendable {
         index.audit(AuditRecord(event: "pull", actor: job.source, studyUID: job.studyUID, outcome: "incomplete",
                                 detail: "\(cached) of \(expected) instances; \(detail)"))
         return .incomplete(cached: cached, expected: expected, detail: detail)
+    }
+}
+
+extension StudyFetcher {
+    /// Takes the study's cluster-wide fetch claim, waiting while another node holds it. Returns nil
+    /// when this node is to fetch (it holds the claim, or the index cannot say: a second fetch is
+    /// better than none), or the outcome of the other node's fetch when it completed the study.
+    func waitForOtherNode(_ job: FetchState.Job, log: Logger) -> Outcome? {
+        var waitedFor: String?
+        while true {
+            let claim: CacheIndex.FetchClaim
+            do {
+                claim = try index.claimFetch(studyUID: job.studyUID)
+            } catch {
+                log.warning("cannot take the study's fetch claim in the index; fetching it here", metadata: ["error": "\(error)"])
+                return nil
+            }
+            switch claim {
+            case .ours:
+                guard let other = waitedFor else { return nil }
+                // The other node finished (or died): use its fetch if it completed the study.
+                if index.sourceStudy(source: job.source, studyUID: job.studyUID)?.state == "complete" {
+                    index.releaseFetch(studyUID: job.studyUID)
+                    let cached = index.cachedInstanceCount(studyUID: job.studyUID)
+                    log.info("study fetched by another node of the cluster", metadata: ["node": "\(other)", "instances": "\(cached)"])
+                    return .complete(cached: cached)
+                }
+                return nil
+            case .heldBy(let other):
+                if waitedFor == nil {
+                    log.info("another node of the cluster is fetching this study; waiting for it", metadata: ["node": "\(other)"])
+                }
+                waitedFor = other
+                if state.isStopped { return .failed("the gateway is stopping") }
+                Thread.sleep(forTimeInterval: 0.25)
+            }
+        }
     }
 }
 
@@ -205,6 +245,12 @@ final class FetchState: @unchecked Sendable {
         }
         if job.outcome == nil && stopped { return .failed("the gateway is stopping") }
         return job.outcome
+    }
+
+    var isStopped: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return stopped
     }
 
     func started(_ studyUID: String) -> Int {

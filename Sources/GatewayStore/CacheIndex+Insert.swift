@@ -14,11 +14,20 @@ extension CacheIndex {
     /// timeline events and its worklist item. Runs inside a group transaction.
     static func insert(_ m: InstanceMetadata, into db: any IndexDatabase) throws {
         let received = IndexDate.text(m.receivedAt)
-        let patient = try upsertPatient(m, db)
-        var (study, studyCreated) = try upsertStudy(m, patientRef: patient, db)
+        // Patient, study and series in one lookup (one round trip on PostgreSQL, not three).
+        let known = try db.fetchOne("""
+            SELECT p.id AS patientRef, p.patientName, st.id AS studyRef, st.seriesCount, st.modalities, st.originNode,
+                   se.id AS seriesRef
+            FROM (SELECT 1 AS one) AS x
+            LEFT JOIN patient p ON p.issuer = ? AND p.patientID = ?
+            LEFT JOIN study st ON st.studyUID = ?
+            LEFT JOIN series se ON se.seriesUID = ?
+            """, [m.value(.issuerOfPatientID), m.value(.patientID), m.studyUID, m.seriesUID])
+        let patient = try upsertPatient(m, known: known, db)
+        var (study, studyCreated) = try upsertStudy(m, patientRef: patient, known: known, db)
         let seriesID: Int64
-        if let known = try db.fetchOne("SELECT id FROM series WHERE seriesUID = ?", [m.seriesUID]) {
-            seriesID = known[0]
+        if let known = known?["seriesRef"] as Int64? {
+            seriesID = known
         } else {
             var s = SeriesRecord(
                 id: nil, seriesUID: m.seriesUID, studyRef: study.id, modality: m.value(.modality),
@@ -31,22 +40,39 @@ extension CacheIndex {
             if !s.modality.isEmpty { modalities.insert(s.modality) }
             study.modalities = modalities.sorted().joined(separator: "\\")
         }
-        let instanceID = try db.insertReturningID("""
+        // A study's origin is the first node that sent any of it (its first sender may be unknown).
+        if study.originNode == nil, let node = m.origin.node { study.originNode = node }
+        let instance: IndexArguments = [
+            m.sopUID, seriesID, m.sopClassUID, m.value(.instanceNumber), m.transferSyntax, m.path, m.sizeBytes, m.sha256, received,
+            m.origin.callingAE, m.origin.peerHost, m.origin.node]
+        let instanceColumns = """
             INSERT INTO instance (sopUID, seriesRef, sopClassUID, instanceNumber, transferSyntax, path, sizeBytes, sha256,
                                   receivedAt, callingAE, peerHost, originNode)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
-            """, [m.sopUID, seriesID, m.sopClassUID, m.value(.instanceNumber), m.transferSyntax, m.path, m.sizeBytes,
-                             m.sha256, received, m.origin.callingAE, m.origin.peerHost, m.origin.node])
-        try insertDeliveries(m.deliveries, instanceRef: instanceID, now: m.receivedAt, db)
-        try db.execute("UPDATE series SET instanceCount = instanceCount + 1 WHERE id = ?", [seriesID])
-        // A study's origin is the first node that sent any of it (its first sender may be unknown).
-        if study.originNode == nil, let node = m.origin.node { study.originNode = node }
-        // Only the columns an instance changes (a whole-row update cost more than the insert).
-        try db.execute("""
+            """
+        // Only the columns an instance changes in its series and study (a whole-row update cost more than the insert).
+        let counters: IndexArguments = [study.seriesCount, study.modalities, study.originNode, m.sizeBytes, received, received, study.id]
+        let studyUpdate = """
             UPDATE study SET seriesCount = ?, modalities = ?, originNode = ?, instanceCount = instanceCount + 1,
                              sizeBytes = sizeBytes + ?, updatedAt = ?, lastAccessAt = ?
             WHERE id = ?
-            """, [study.seriesCount, study.modalities, study.originNode, m.sizeBytes, received, received, study.id])
+            """
+        let instanceID: Int64
+        switch db.dialect {
+        case .postgres:
+            // The instance row and both counters in one statement (data-modifying WITH): one round trip, not three.
+            instanceID = try db.insertReturningID("""
+                WITH inserted AS (\(instanceColumns)),
+                     counted AS (UPDATE series SET instanceCount = instanceCount + 1 WHERE id = ?),
+                     touched AS (\(studyUpdate))
+                SELECT id FROM inserted
+                """, IndexArguments(instance.positional + [IndexValue(seriesID)] + counters.positional))
+        case .sqlite:
+            instanceID = try db.insertReturningID(instanceColumns, instance)
+            try db.execute("UPDATE series SET instanceCount = instanceCount + 1 WHERE id = ?", [seriesID])
+            try db.execute(studyUpdate, counters)
+        }
+        try insertDeliveries(m.deliveries, instanceRef: instanceID, now: m.receivedAt, db)
         try recordIngest(m, studyCreated: studyCreated, db)
         if m.extras.worklistActive {
             try Worklist.ingested(studyUID: m.studyUID, instanceRef: instanceID, sender: m.origin.node, extras: m.extras,
@@ -62,28 +88,27 @@ extension CacheIndex {
         var originNode: String?
     }
 
-    private static func upsertPatient(_ m: InstanceMetadata, _ db: any IndexDatabase) throws -> Int64 {
-        let issuer = m.value(.issuerOfPatientID)
-        let pid = m.value(.patientID)
+    private static func upsertPatient(_ m: InstanceMetadata, known: IndexRow?, _ db: any IndexDatabase) throws -> Int64 {
         let name = m.value(.patientName)
-        if let row = try db.fetchOne("SELECT id, patientName FROM patient WHERE issuer = ? AND patientID = ?",
-                                      [issuer, pid]) {
-            let id: Int64 = row[0]
-            if !name.isEmpty && name != (row[1] as String) {
+        if let known, let id = known["patientRef"] as Int64? {
+            if !name.isEmpty && name != ((known["patientName"] as String?) ?? "") {
                 try db.execute("UPDATE patient SET patientName = ? WHERE id = ?", [name, id])
             }
             return id
         }
         var p = PatientRecord(
-            id: nil, issuer: issuer, patientID: pid, patientName: name, birthDate: m.value(.patientBirthDate), sex: m.value(.patientSex))
+            id: nil, issuer: m.value(.issuerOfPatientID), patientID: m.value(.patientID), patientName: name,
+            birthDate: m.value(.patientBirthDate), sex: m.value(.patientSex))
         try p.insert(db)
         return p.id!
     }
 
-    private static func upsertStudy(_ m: InstanceMetadata, patientRef: Int64, _ db: any IndexDatabase) throws -> (StudyCounters, created: Bool) {
-        if let row = try db.fetchOne("SELECT id, seriesCount, modalities, originNode FROM study WHERE studyUID = ?",
-                                      [m.studyUID]) {
-            return (StudyCounters(id: row[0], seriesCount: row[1], modalities: row[2], originNode: row[3]), false)
+    private static func upsertStudy(_ m: InstanceMetadata, patientRef: Int64, known: IndexRow?, _ db: any IndexDatabase) throws
+        -> (StudyCounters, created: Bool)
+    {
+        if let known, let id = known["studyRef"] as Int64? {
+            return (StudyCounters(id: id, seriesCount: known["seriesCount"], modalities: known["modalities"],
+                                  originNode: known["originNode"]), false)
         }
         var s = StudyRecord(
             id: nil, studyUID: m.studyUID, patientRef: patientRef, studyDate: m.value(.studyDate), studyTime: m.value(.studyTime),

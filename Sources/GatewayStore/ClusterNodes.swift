@@ -16,6 +16,11 @@ enum ClusterSchema {
                                     leaseUntil TEXT, PRIMARY KEY (destination, slot))
         """,
     ]
+    /// Which node fetches a study from its source (pull-through and pulls), and until when
+    /// (renewed with its delivery leases): the others wait for it instead of fetching again.
+    static let fetchClaim = """
+        CREATE TABLE fetch_claim (studyUID TEXT PRIMARY KEY, holder TEXT NOT NULL DEFAULT '', leaseUntil TEXT)
+        """
 }
 
 /// One gateway node as the index last heard of it.
@@ -26,6 +31,11 @@ public struct ClusterNodeStatus: Sendable, Equatable {
     public var leader: Bool
     /// Where its DICOM and HTTP listeners are (for operators).
     public var address: String
+    /// What it holds now: deliveries it is sending, destinations' association slots ("HUB#0"),
+    /// studies it is fetching from their sources.
+    public var deliveriesInFlight = 0
+    public var slots: [String] = []
+    public var fetching = 0
 
     /// Whether it was heard from within `window` seconds of `now`.
     public func isAlive(now: Date = Date(), window: TimeInterval = 10) -> Bool {
@@ -51,10 +61,27 @@ extension CacheIndex {
     /// Every node the index knows, by name.
     public func clusterNodes() throws -> [ClusterNodeStatus] {
         try read { db in
-            try db.fetchAll("SELECT node, startedAt, heartbeatAt, leader, address FROM cluster_node ORDER BY node").map { row in
+            var nodes = try db.fetchAll("SELECT node, startedAt, heartbeatAt, leader, address FROM cluster_node ORDER BY node").map { row in
                 ClusterNodeStatus(node: row["node"], startedAt: row["startedAt"], heartbeatAt: row["heartbeatAt"],
                                   leader: row["leader"], address: row["address"])
             }
+            guard dialect == .postgres else { return nodes }  // a node alone leases nothing
+            var inFlight: [String: Int] = [:], fetching: [String: Int] = [:], slots: [String: [String]] = [:]
+            for row in try db.fetchAll("""
+                SELECT leasedBy AS node, count(*) AS n FROM delivery WHERE state = 'inflight' AND leasedBy <> '' GROUP BY leasedBy
+                """) { inFlight[row["node"]] = row["n"] }
+            for row in try db.fetchAll("SELECT holder AS node, count(*) AS n FROM fetch_claim WHERE holder <> '' GROUP BY holder") {
+                fetching[row["node"]] = row["n"]
+            }
+            for row in try db.fetchAll("""
+                SELECT holder, destination, slot FROM delivery_slot WHERE holder <> '' ORDER BY destination, slot
+                """) { slots[row["holder"], default: []].append("\(row["destination"] as String)#\(row["slot"] as Int)") }
+            for i in nodes.indices {
+                nodes[i].deliveriesInFlight = inFlight[nodes[i].node] ?? 0
+                nodes[i].fetching = fetching[nodes[i].node] ?? 0
+                nodes[i].slots = slots[nodes[i].node] ?? []
+            }
+            return nodes
         }
     }
 }

@@ -24,6 +24,8 @@ extension CacheIndex {
             renewed = try db.execute("UPDATE delivery SET leaseUntil = ? WHERE state = 'inflight' AND leasedBy = ?", [until, node])
             // And its destinations' association slots (DeliverySlots).
             try db.execute("UPDATE delivery_slot SET leaseUntil = ? WHERE holder = ?", [until, node])
+            // And the studies it is fetching from their sources (FetchClaims).
+            try db.execute("UPDATE fetch_claim SET leaseUntil = ? WHERE holder = ?", [until, node])
         }
         return renewed
     }

@@ -217,6 +217,9 @@ enum IndexSchema {
         m.registerMigration("v12-delivery-lease") { db in
             for statement in ClusterSchema.deliveryLease { try db.execute(sql: statement) }
         }
+        m.registerMigration("v13-fetch-claim") { db in
+            try db.execute(sql: ClusterSchema.fetchClaim)
+        }
         return m
     }
 }

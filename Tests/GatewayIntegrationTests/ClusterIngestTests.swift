@@ -63,6 +63,12 @@ import Testing
         #expect(nodes.map { $0["node"] as? String } == ["gw-0", "gw-1"], "\(nodes)")
         #expect(nodes.filter { $0["leader"] as? Bool == true }.count == 1 && nodes.allSatisfy { $0["alive"] as? Bool == true },
                 "\(nodes)")
+        // Work queued on one node rang the other (LISTEN/NOTIFY): each heard the other's deliveries.
+        for node in rig.nodes {
+            let heard = AdminHTTPTests.sample(try HTTPProbe(port: node.httpPort).get("/metrics").text,
+                                              "dicom_gateway_cluster_rings_heard_total") ?? 0
+            #expect(heard > 0, "node on port \(node.httpPort) heard no ring from the other")
+        }
         let health = try api.get("/health")
         let view = try health.object()
         #expect(health.status == 200 && view["index_engine"] as? String == "postgresql" && view["node"] as? String == "gw-1"

@@ -15,6 +15,8 @@ public final class PostgresIndexConnection: IndexDatabase {
     private let connection: PostgresConnection
     private let logger: Logger
     private var closed = false
+    /// Each statement's numbered text, translated once per connection (the hot statements run per instance).
+    private var numberedStatements: [String: (sql: String, count: Int, names: [String])] = [:]
     public private(set) var isInTransaction = false
 
     /// Connects and logs in (password authentication: MD5 or SCRAM-SHA-256 as the server asks).
@@ -79,6 +81,15 @@ public final class PostgresIndexConnection: IndexDatabase {
         for statement in SQLPlaceholders.statements(sql) { try run(statement, [], operation: "execute") }
     }
 
+    // MARK: Notifications
+
+    /// LISTENs on `channel` (a constant identifier, never caller input): `heard` receives each
+    /// notification's payload, on the connection's event loop, for as long as the connection lives.
+    public func listen(_ channel: String, heard: @escaping @Sendable (String) -> Void) throws(PostgresIndexError) {
+        connection.addListener(channel: channel) { _, message in heard(message.payload) }
+        try run("LISTEN \(channel)", [], operation: "LISTEN")
+    }
+
     // MARK: Transactions
 
     public func begin() throws(PostgresIndexError) {
@@ -135,7 +146,13 @@ public final class PostgresIndexConnection: IndexDatabase {
             throw PostgresIndexError(kind: .connectionLost, endpoint: endpoint, operation: operation,
                                      message: "the connection is closed", sqlState: nil, sql: sql)
         }
-        let numbered = SQLPlaceholders.numbered(sql)
+        let numbered: (sql: String, count: Int, names: [String])
+        if let known = numberedStatements[sql] {
+            numbered = known
+        } else {
+            numbered = SQLPlaceholders.numbered(sql)
+            if numberedStatements.count < 4096 { numberedStatements[sql] = numbered }
+        }
         let values: [IndexValue]
         if numbered.names.isEmpty {
             guard numbered.count == arguments.positional.count, arguments.named.isEmpty else {

@@ -152,6 +152,7 @@ enum PostgresIndexSchema {
         ]),
         ("v11-cluster-nodes", [ClusterSchema.nodes]),
         ("v12-delivery-lease", ClusterSchema.deliveryLease),
+        ("v13-fetch-claim", [ClusterSchema.fetchClaim]),
     ]
 
     /// The advisory lock key migrations run under (any constant; the cluster's leader lock uses another).
