@@ -56,9 +56,10 @@ extension CacheIndex {
         var work: [DeliveryWork] = []
         // Aging lifts waiting work one class in the order, never to stat.
         let aged = request.agedBefore ?? Date.distantPast
-        // A reader answers "nothing due" without taking the writer from ingest.
+        // A reader answers "nothing due" without taking the writer from ingest (one statement: no
+        // transaction around it, which on PostgreSQL would cost two more round trips).
         let overflow = request.priorityOverflowBefore ?? Date.distantFuture
-        let anyDue = try read { db in
+        let anyDue = try readStatement { db in
             try db.fetchValue(Bool.self, """
                 SELECT EXISTS (SELECT 1 FROM delivery d JOIN instance i ON i.id = d.instanceRef
                                WHERE d.destination = :destination AND d.state IN ('queued', 'failed') AND d.nextAttemptAt <= :now
@@ -94,9 +95,12 @@ extension CacheIndex {
             // Other nodes skip these rows while this transaction holds them (PostgreSQL), then see them
             // in flight, leased by this node until `leaseUntil` (renewed while it sends).
             let (holder, until) = leaseTerms(now: request.now)
-            for w in work {
-                try db.execute("UPDATE delivery SET state = 'inflight', updatedAt = ?, leasedBy = ?, leaseUntil = ? WHERE id = ?",
-                               [request.now, holder, until, w.id])
+            if !work.isEmpty {
+                // One statement for the batch (one round trip on PostgreSQL, however large the batch).
+                let ids = work.map { _ in "?" }.joined(separator: ", ")
+                let values: [(any IndexValueConvertible)?] = [request.now, holder, until] + work.map { $0.id }
+                try db.execute("UPDATE delivery SET state = 'inflight', updatedAt = ?, leasedBy = ?, leaseUntil = ? WHERE id IN (\(ids))",
+                               IndexArguments(values))
             }
         }
         return work
@@ -108,7 +112,7 @@ extension CacheIndex {
     /// it takes next itself; stat/urgent work beside a lane gets the link to itself (a destination
     /// that accepts one association at a time needs that).
     public func higherClassWork(destination: String, above rank: Int, now: Date = Date()) -> (dueRank: Int, inFlightRank: Int) {
-        let row = try? read { db in
+        let row = try? readStatement { db in
             try db.fetchOne("""
                 SELECT (SELECT COALESCE(MAX(d.priority), -1) FROM delivery d JOIN instance i ON i.id = d.instanceRef
                         WHERE d.destination = :d AND d.priority > :r AND d.state IN ('queued', 'failed') AND d.nextAttemptAt <= :now
@@ -134,16 +138,19 @@ extension CacheIndex {
     /// budget, so the new content goes out next.
     public func finishDelivery(id: Int64, succeeded: Bool, error: String = "", retryAt: Date? = nil, now: Date = Date()) {
         relaxed { db in
+            // The usual case first, in one statement: sent, and not replaced meanwhile.
+            if succeeded, try db.execute("""
+                UPDATE delivery SET state = 'done', attempts = attempts + 1, lastError = '', updatedAt = ? WHERE id = ? AND requeueAfterFlight = 0
+                """, [now, id]) > 0 {
+                try CacheIndex.recordDeliveryMilestones(deliveryID: id, now: now, db)
+                return
+            }
             let rowsChanged = try db.execute("""
                 UPDATE delivery SET state = 'queued', requeueAfterFlight = 0, attempts = 0, lastError = ?, nextAttemptAt = ?, updatedAt = ?
                 WHERE id = ? AND requeueAfterFlight = 1
                 """, [succeeded ? "" : error, now, now, id])
-            if rowsChanged > 0 { return }
-            if succeeded {
-                try db.execute("UPDATE delivery SET state = 'done', attempts = attempts + 1, lastError = '', updatedAt = ? WHERE id = ?",
-                               [now, id])
-                try CacheIndex.recordDeliveryMilestones(deliveryID: id, now: now, db)
-            } else if let retryAt {
+            if rowsChanged > 0 || succeeded { return }
+            if let retryAt {
                 try db.execute("""
                     UPDATE delivery SET state = 'failed', attempts = attempts + 1, lastError = ?, nextAttemptAt = ?, updatedAt = ? WHERE id = ?
                     """, [error, retryAt, now, id])
