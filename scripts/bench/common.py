@@ -83,11 +83,13 @@ class Peer:
         self.log.close()
 
 
-def storescp(workdir, nagle=False, port=None, out=None):
+def storescp(workdir, nagle=False, port=None, out=None, fork=False):
+    """DCMTK's storescp on loopback; with fork, one process per association (a destination that
+    accepts several associations at once, as a PACS does), else one association at a time."""
     port = port or free_port()
     out = out or os.path.join(workdir, "storescp-out")
     os.makedirs(out, exist_ok=True)
-    p = Peer(["/usr/bin/storescp", "-aet", "STORESCP", "-od", out, str(port)],
+    p = Peer(["/usr/bin/storescp", "-aet", "STORESCP", "-od", out] + (["--fork"] if fork else []) + [str(port)],
              os.path.join(workdir, "storescp.log"), nagle=nagle)
     wait_port(port)
     return p, "STORESCP", port

@@ -153,6 +153,12 @@ enum PostgresIndexSchema {
         ("v11-cluster-nodes", [ClusterSchema.nodes]),
         ("v12-delivery-lease", ClusterSchema.deliveryLease),
         ("v13-fetch-claim", [ClusterSchema.fetchClaim]),
+        // A series' instances newest first (the delivered milestone): PostgreSQL's btree keeps equal
+        // keys in heap order, not id order, as SQLite's (seriesRef) index does with its rowid.
+        ("v14-instance-series-order", [
+            "CREATE INDEX instance_series_order ON instance (seriesRef, id)",
+            "DROP INDEX instance_series",
+        ]),
     ]
 
     /// The advisory lock key migrations run under (any constant; the cluster's leader lock uses another).
