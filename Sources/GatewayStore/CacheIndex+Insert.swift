@@ -14,15 +14,24 @@ extension CacheIndex {
     /// timeline events and its worklist item. Runs inside a group transaction.
     static func insert(_ m: InstanceMetadata, into db: any IndexDatabase) throws {
         let received = IndexDate.text(m.receivedAt)
-        // Patient, study and series in one lookup (one round trip on PostgreSQL, not three).
-        let known = try db.fetchOne("""
-            SELECT p.id AS patientRef, p.patientName, st.id AS studyRef, st.seriesCount, st.modalities, st.originNode,
-                   se.id AS seriesRef
-            FROM (SELECT 1 AS one) AS x
-            LEFT JOIN patient p ON p.issuer = ? AND p.patientID = ?
-            LEFT JOIN study st ON st.studyUID = ?
-            LEFT JOIN series se ON se.seriesUID = ?
-            """, [m.value(.issuerOfPatientID), m.value(.patientID), m.studyUID, m.seriesUID])
+        let known: IndexRow?
+        switch db.dialect {
+        case .postgres:
+            // Every instance after its series' first is written in one statement (one round trip);
+            // the first, or a patient's new name, goes on below with what that statement found.
+            let (instanceID, found) = try insertIntoKnownSeries(m, received: received, db)
+            if let instanceID {
+                try recordIngest(m, studyCreated: false, db)
+                if m.extras.worklistActive {
+                    try Worklist.ingested(studyUID: m.studyUID, instanceRef: instanceID, sender: m.origin.node, extras: m.extras,
+                                          now: m.receivedAt, db)
+                }
+                return
+            }
+            known = found
+        case .sqlite:
+            known = try db.fetchOne(knownRows, IndexArguments(values: lookupArguments(m)))
+        }
         let patient = try upsertPatient(m, known: known, db)
         var (study, studyCreated) = try upsertStudy(m, patientRef: patient, known: known, db)
         let seriesID: Int64
@@ -78,6 +87,65 @@ extension CacheIndex {
             try Worklist.ingested(studyUID: m.studyUID, instanceRef: instanceID, sender: m.origin.node, extras: m.extras,
                                   now: m.receivedAt, db)
         }
+    }
+
+    /// Patient, study and series of an instance in one lookup (always one row; NULL for each not
+    /// yet indexed), with `lookupArguments`.
+    private static let knownRows = """
+        SELECT p.id AS patientRef, p.patientName, st.id AS studyRef, st.seriesCount, st.modalities, st.originNode,
+               se.id AS seriesRef
+        FROM (SELECT 1 AS one) AS x
+        LEFT JOIN patient p ON p.issuer = ? AND p.patientID = ?
+        LEFT JOIN study st ON st.studyUID = ?
+        LEFT JOIN series se ON se.seriesUID = ?
+        """
+
+    private static func lookupArguments(_ m: InstanceMetadata) -> [IndexValue] {
+        [IndexValue(m.value(.issuerOfPatientID)), IndexValue(m.value(.patientID)), IndexValue(m.studyUID), IndexValue(m.seriesUID)]
+    }
+
+    /// PostgreSQL: the instance of a series already indexed (with its study and patient, under the
+    /// same name) in one data-modifying statement: the lookup, the instance row, both counters and
+    /// its deliveries. Returns the new row's id, or nil and the lookup's row when the instance is
+    /// the first of its series (or brings a new patient name): nothing is written then.
+    private static func insertIntoKnownSeries(_ m: InstanceMetadata, received: String, _ db: any IndexDatabase) throws
+        -> (instanceID: Int64?, known: IndexRow?)
+    {
+        let name = m.value(.patientName)
+        var arguments = lookupArguments(m)
+        arguments += [
+            IndexValue(m.sopUID), IndexValue(m.sopClassUID), IndexValue(m.value(.instanceNumber)), IndexValue(m.transferSyntax),
+            IndexValue(m.path), IndexValue(m.sizeBytes), IndexValue(m.sha256), IndexValue(received), IndexValue(m.origin.callingAE),
+            IndexValue(m.origin.peerHost), IndexValue(m.origin.node), IndexValue(name), IndexValue(name),
+            // A study's origin is the first node that sent any of it.
+            IndexValue(m.origin.node), IndexValue(m.sizeBytes), IndexValue(received), IndexValue(received),
+        ]
+        var queued = ""
+        for (n, d) in m.deliveries.enumerated() {
+            queued += """
+                , queued\(n) AS (INSERT INTO delivery(instanceRef, destination, route, priority, state, nextAttemptAt, edits, createdAt, updatedAt)
+                    SELECT id, ?, ?, ?, 'queued', ?, ?, ?, ? FROM inserted ON CONFLICT DO NOTHING)
+                """
+            arguments += [IndexValue(d.destination), IndexValue(d.route), IndexValue(Int64(d.priorityRank)), IndexValue(received),
+                          IndexValue(d.editsJSON), IndexValue(received), IndexValue(received)]
+        }
+        let row = try db.fetchOne("""
+            WITH known AS (\(knownRows)),
+            inserted AS (
+                INSERT INTO instance (sopUID, seriesRef, sopClassUID, instanceNumber, transferSyntax, path, sizeBytes, sha256,
+                                      receivedAt, callingAE, peerHost, originNode)
+                SELECT ?, k.seriesRef, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM known k
+                WHERE k.patientRef IS NOT NULL AND k.studyRef IS NOT NULL AND k.seriesRef IS NOT NULL
+                  AND (? = '' OR k.patientName = ?)
+                RETURNING id, seriesRef),
+            counted AS (UPDATE series SET instanceCount = instanceCount + 1 WHERE id IN (SELECT seriesRef FROM inserted)),
+            touched AS (
+                UPDATE study SET originNode = COALESCE(originNode, ?), instanceCount = instanceCount + 1,
+                                 sizeBytes = sizeBytes + ?, updatedAt = ?, lastAccessAt = ?
+                WHERE id IN (SELECT k.studyRef FROM known k, inserted))\(queued)
+            SELECT k.*, (SELECT id FROM inserted) AS instanceID FROM known k
+            """, IndexArguments(values: arguments))
+        return (row?["instanceID"] as Int64?, row)
     }
 
     /// What an instance changes in its study's row.

@@ -72,6 +72,31 @@ import Testing
         #expect(kept == [1, 3])
     }
 
+    /// A group commit whose batch has one failing part commits the others, each once: on
+    /// PostgreSQL the batch first runs without savepoints, fails, and runs again part by part.
+    @Test func aFailingPartOfAGroupCommitLeavesTheOthersCommittedOnce() throws {
+        let f = try CacheFixture("seam-group")
+        try f.index.write { db in try db.executeScript("CREATE TABLE seam (\(Self.id(db)), n BIGINT UNIQUE)") }
+        // The first part holds the committer while the others are queued, so they form one batch
+        // (after it, or with it when the committer had not taken it yet).
+        let hold = DispatchSemaphore(value: 0)
+        let first = try f.index.submit { db in
+            hold.wait()
+            try db.execute("INSERT INTO seam (n) VALUES (0)")
+        }
+        let tickets = try [1, 2, 0, 3].map { n in try f.index.submit { db in try db.execute("INSERT INTO seam (n) VALUES (?)", [n]) } }
+        hold.signal()
+        try f.index.wait(first)
+        var failed: [Int] = []
+        for (i, ticket) in tickets.enumerated() {
+            do { try f.index.wait(ticket) } catch { failed.append(i) }
+        }
+        #expect(failed == [2], "only the duplicate of 0 fails")
+        #expect(f.index.store.largestBatch >= 4, "the four parts were committed as one batch")
+        let kept = try f.index.read { db in try db.fetchValues(Int.self, "SELECT n FROM seam ORDER BY n") }
+        #expect(kept == [0, 1, 2, 3])
+    }
+
     @Test func recordsInsertAndReadBack() throws {
         let f = try CacheFixture("seam-records")
         let when = Date(timeIntervalSince1970: 1_733_000_000.5)

@@ -9,7 +9,9 @@ public protocol IndexStore: AnyObject, Sendable {
 
     /// Commits `work` durably, grouped with concurrent callers' work; returns once it is durable.
     func write(_ work: @escaping (any IndexDatabase) throws -> Void) throws
-    /// Queues `work` for the next group transaction; `wait` for the ticket later.
+    /// Queues `work` for the next group transaction; `wait` for the ticket later. `work` must touch
+    /// nothing but the database: it may run twice (a batch that failed in another caller's part is
+    /// run again, each part under a savepoint).
     func submit(_ work: @escaping (any IndexDatabase) throws -> Void) throws -> GroupCommitTicket
     func wait(_ ticket: GroupCommitTicket) throws
     /// Queues `work` for the next group transaction without waiting (audit rows, access times).

@@ -54,7 +54,9 @@ public final class PostgresIndexStore: IndexStore, @unchecked Sendable {
             transaction: { [unowned self] body in
                 try self.withWriter { db in try db.inTransaction { db in try body(db) } }
             },
-            savepoint: { db, body in try db.inSavepoint(body) })
+            savepoint: { db, body in try db.inSavepoint(body) },
+            // A savepoint and its release are two round trips per caller here.
+            optimistic: true)
     }
 
     deinit { close() }
