@@ -42,12 +42,12 @@ struct IdentityResolution {
 }
 
 extension CacheServiceProvider {
+    /// `known`: the study's identity when it is cached (`CacheIndex.arrival`).
     func resolveIdentity(_ received: DicomAttributes, otherPatientIDs: [DicomAttributes], sender: NodeConfig?,
-                         sopClassUID: String, settings: IdentitySettings,
+                         known: StudyIdentity?, sopClassUID: String, settings: IdentitySettings,
                          issuerOfNode: @escaping @Sendable (String) -> String? = { _ in nil }) -> IdentityResolution {
         var issuer = received.string(.issuerOfPatientID) ?? sender?.issuer ?? ""
         var local = received.string(.patientID) ?? ""
-        let known = received.string(.studyInstanceUID).flatMap { index.studyIdentity(studyUID: $0) }
         let fromSource = sender?.hasRole(.source) ?? false
         let originNode: String?
         let fromElsewhere: Bool

@@ -165,11 +165,16 @@ public final class CacheServiceProvider: DicomServiceProvider {
         // the network Patient ID, or the trust's own at the study's origin. The cached file keeps
         // the bytes as sent (see CacheServiceProvider+Identity).
         let sopClassUID = request.sopClassUID.trimmingDicomPadding()
-        let resolution = resolveIdentity(attributes, otherPatientIDs: otherPatientIDs, sender: sender, sopClassUID: sopClassUID,
+        // The study's identity and prior destinations, read once.
+        let arrival = attributes.string(.studyInstanceUID).map { index.arrival(studyUID: $0) }
+            ?? StudyArrival(identity: nil, priorDestinations: [])
+        let resolution = resolveIdentity(attributes, otherPatientIDs: otherPatientIDs, sender: sender, known: arrival.identity,
+                                         sopClassUID: sopClassUID,
                                          settings: configuration.identity,
                                          issuerOfNode: { [configuration] in configuration.node(named: $0)?.issuer })
         let deliveries = routedDeliveries(resolution.indexed, request: request, origin: origin, association: association,
-                                          studyOriginNode: resolution.studyKnown ? resolution.originNode : nil) { destination in
+                                          studyOriginNode: resolution.studyKnown ? resolution.originNode : nil,
+                                          priorDestinations: arrival.priorDestinations) { destination in
             resolution.edits(for: destination, received: attributes)
         }
         var extras = worklistExtras(resolution, received: attributes, sopClassUID: sopClassUID, request: request, origin: origin,
@@ -209,7 +214,7 @@ public final class CacheServiceProvider: DicomServiceProvider {
     /// instances are cached and audited, and queue nothing). Each carries `identityEdits(destination)`,
     /// overridden tag by tag by its route's coercion.
     func routedDeliveries(_ attributes: DicomAttributes, request: StoreRequest, origin: InstanceMetadata.Origin,
-                          association: AssociationInfo, studyOriginNode: String?,
+                          association: AssociationInfo, studyOriginNode: String?, priorDestinations: [String],
                           identityEdits: (String) -> AttributeEdits = { _ in [:] }) -> [PendingDelivery] {
         let decision = holder.router.route(RoutedInstance(
             attributes: attributes, sopClassUID: request.sopClassUID.trimmingDicomPadding(), sendingNode: origin.node,
@@ -223,7 +228,6 @@ public final class CacheServiceProvider: DicomServiceProvider {
                                 editsJSON: Self.json(identityEdits(d.destination).merging(d.edits) { _, route in route }))
             }
             // A prior fetched for a new study goes where that study goes, at bulk priority.
-            let priorDestinations = attributes.string(.studyInstanceUID).map { index.priorDestinations(studyUID: $0) } ?? []
             if !priorDestinations.isEmpty {
                 for i in deliveries.indices { deliveries[i].priorityRank = 0 }
                 for destination in priorDestinations where !deliveries.contains(where: { $0.destination == destination }) {

@@ -49,6 +49,13 @@ import Testing
         try index.requestPrior("1.1", for: "9.9", source: "TRUST_A", destinations: ["REPORTER": "{}", "HUB": "{}"])
         try index.requestPrior("1.1", for: "9.9", source: "TRUST_A", destinations: ["REPORTER": "{}"])
         #expect(index.priorDestinations(studyUID: "1.1") == ["HUB", "REPORTER"])
+        // The acknowledgement path reads both in one statement.
+        let arrival = index.arrival(studyUID: "1.1")
+        #expect(arrival.priorDestinations == ["HUB", "REPORTER"])
+        #expect(arrival.identity == index.studyIdentity(studyUID: "1.1") && arrival.identity?.originNode == "TRUST_A")
+        #expect(index.arrival(studyUID: "7.7") == StudyArrival(identity: nil, priorDestinations: []))
+        try index.requestPrior("7.7", for: "9.9", source: "TRUST_A", destinations: ["HUB": "{}"])
+        #expect(index.arrival(studyUID: "7.7") == StudyArrival(identity: nil, priorDestinations: ["HUB"]), "a prior not cached yet")
         let toReporter = try index.deliveries(DeliverySelection(states: ["queued"], destination: "REPORTER"))
         #expect(toReporter.map(\.route) == ["prior", "prior"], "both cached instances, once each")
         #expect(toReporter.allSatisfy { $0.priorityRank == 0 })
