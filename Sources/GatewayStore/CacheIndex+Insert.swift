@@ -11,8 +11,11 @@ import Glibc
 /// per instance than SQLite itself. New patients, studies and series (once each) use the records.
 extension CacheIndex {
     /// Inserts the rows of a new instance (patient, study, series upserted), its deliveries, its
-    /// timeline events and its worklist item. Runs inside a group transaction.
-    static func insert(_ m: InstanceMetadata, into db: any IndexDatabase) throws {
+    /// timeline events and its worklist item. Runs inside a group transaction. With `unlessCached`,
+    /// an instance whose SOP Instance UID is already indexed writes nothing and returns false
+    /// (the duplicate check folded into the write: one round trip fewer on PostgreSQL).
+    @discardableResult
+    static func insert(_ m: InstanceMetadata, into db: any IndexDatabase, unlessCached: Bool = false) throws -> Bool {
         let received = IndexDate.text(m.receivedAt)
         let known: IndexRow?
         switch db.dialect {
@@ -26,10 +29,12 @@ extension CacheIndex {
                     try Worklist.ingested(studyUID: m.studyUID, instanceRef: instanceID, sender: m.origin.node, extras: m.extras,
                                           now: m.receivedAt, db)
                 }
-                return
+                return true
             }
+            if unlessCached, found?["cached"] as Bool? == true { return false }
             known = found
         case .sqlite:
+            if unlessCached, try db.exists("SELECT 1 FROM instance WHERE sopUID = ?", [m.sopUID]) { return false }
             known = try db.fetchOne(knownRows, IndexArguments(values: lookupArguments(m)))
         }
         let patient = try upsertPatient(m, known: known, db)
@@ -87,6 +92,7 @@ extension CacheIndex {
             try Worklist.ingested(studyUID: m.studyUID, instanceRef: instanceID, sender: m.origin.node, extras: m.extras,
                                   now: m.receivedAt, db)
         }
+        return true
     }
 
     /// Patient, study and series of an instance in one lookup (always one row; NULL for each not
@@ -107,7 +113,8 @@ extension CacheIndex {
     /// PostgreSQL: the instance of a series already indexed (with its study and patient, under the
     /// same name) in one data-modifying statement: the lookup, the instance row, both counters and
     /// its deliveries. Returns the new row's id, or nil and the lookup's row when the instance is
-    /// the first of its series (or brings a new patient name): nothing is written then.
+    /// the first of its series (or brings a new patient name), or is cached already (`cached`):
+    /// nothing is written then.
     private static func insertIntoKnownSeries(_ m: InstanceMetadata, received: String, _ db: any IndexDatabase) throws
         -> (instanceID: Int64?, known: IndexRow?)
     {
@@ -137,14 +144,16 @@ extension CacheIndex {
                 SELECT ?, k.seriesRef, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM known k
                 WHERE k.patientRef IS NOT NULL AND k.studyRef IS NOT NULL AND k.seriesRef IS NOT NULL
                   AND (? = '' OR k.patientName = ?)
+                ON CONFLICT (sopUID) DO NOTHING
                 RETURNING id, seriesRef),
             counted AS (UPDATE series SET instanceCount = instanceCount + 1 WHERE id IN (SELECT seriesRef FROM inserted)),
             touched AS (
                 UPDATE study SET originNode = COALESCE(originNode, ?), instanceCount = instanceCount + 1,
                                  sizeBytes = sizeBytes + ?, updatedAt = ?, lastAccessAt = ?
                 WHERE id IN (SELECT k.studyRef FROM known k, inserted))\(queued)
-            SELECT k.*, (SELECT id FROM inserted) AS instanceID FROM known k
-            """, IndexArguments(values: arguments))
+            SELECT k.*, (SELECT id FROM inserted) AS instanceID, EXISTS (SELECT 1 FROM instance WHERE sopUID = ?) AS cached
+            FROM known k
+            """, IndexArguments(values: arguments + [IndexValue(m.sopUID)]))
         return (row?["instanceID"] as Int64?, row)
     }
 

@@ -43,19 +43,23 @@ public final class InstanceIngestor: Sendable {
         let (digest, size): (String, Int64)
         if let known = received?.digest { (digest, size) = known } else { (digest, size) = try DatasetDigest.sha256(ofFile: temporaryPath) }
         let flush = received?.flush
-        let existing: InstanceRecord?
-        do { existing = try index.instance(sopUID: sop) } catch { throw StoreError("index read failed: \(error)") }
-        if let existing {
-            let result = try duplicate(existing, temporaryPath: temporaryPath, digest: digest, size: size, transferSyntax: transferSyntax,
-                                       studyUID: study, origin: origin, policy: duplicatePolicy, flush: flush, deliveries: deliveries)
-            if result != .stored && result != .replaced { flush?.discard() }
-            // A replacement queued its deliveries in the transaction that records the new content.
-            if result != .replaced { try ensureDeliveries(deliveries, of: existing, origin: origin, studyUID: study, extras: extras) }
-            return result
-        }
         // A file prepared in advance is filed where it is: its entry is already durable, so one
         // flush of its bytes is all it needs. Otherwise it is renamed into the study's directory.
         let prepared = paths.preparedRelative(temporaryPath)
+        // On PostgreSQL a prepared file, which never lands on a cached copy's path, is indexed
+        // without a read first: the write itself finds a cached copy and writes nothing then (one
+        // round trip fewer on the acknowledgement path). A file renamed into place must not
+        // replace a cached copy before its policy is known, so it is looked up first.
+        let lookUpFirst = prepared == nil || index.dialect != .postgres
+        if lookUpFirst {
+            let existing: InstanceRecord?
+            do { existing = try index.instance(sopUID: sop) } catch { throw StoreError("index read failed: \(error)") }
+            if let existing {
+                return try cached(existing, temporaryPath: temporaryPath, digest: digest, size: size, transferSyntax: transferSyntax,
+                                  studyUID: study, origin: origin, policy: duplicatePolicy, flush: flush, deliveries: deliveries,
+                                  extras: extras)
+            }
+        }
         let relative = prepared ?? paths.relativePath(study: study, series: series, sopInstance: sop)
         var metadata = InstanceMetadata(
             attributes: attributes, sopClassUID: sopClassUID, transferSyntax: transferSyntax, path: relative, sizeBytes: size,
@@ -66,9 +70,12 @@ public final class InstanceIngestor: Sendable {
         // directory fsync of a temporary one) run at the same time: both must be durable before
         // the sender hears "success", and recovery repairs either orphan (a row without a complete
         // file, or a file without a row) if we die in between.
+        let written = WriteOutcome()
         let ticket: GroupCommitter.Ticket
         do {
-            ticket = try index.submit { db in try CacheIndex.insert(metadata, into: db) }
+            ticket = try index.submit { [lookUpFirst] db in
+                written.indexed = try CacheIndex.insert(metadata, into: db, unlessCached: !lookUpFirst)
+            }
         } catch {
             throw StoreError("index write failed for \(sop): \(error)")
         }
@@ -95,6 +102,20 @@ public final class InstanceIngestor: Sendable {
             }
             throw StoreError("index write failed for \(sop): \(error)")
         }
+        if !written.indexed {
+            // Cached already (found by the write): nothing was indexed, and the prepared file,
+            // still unindexed where it is, is the copy the duplicate policy decides on.
+            if let fileError { throw fileError }
+            let existing: InstanceRecord?
+            do { existing = try index.instance(sopUID: sop) } catch { throw StoreError("index read failed: \(error)") }
+            guard let existing else {
+                try? FileManager.default.removeItem(atPath: temporaryPath)
+                throw StoreError("\(sop) was cached and removed while this copy arrived; send it again")
+            }
+            return try cached(existing, temporaryPath: temporaryPath, digest: digest, size: size, transferSyntax: transferSyntax,
+                              studyUID: study, origin: origin, policy: duplicatePolicy, flush: flush, deliveries: deliveries,
+                              extras: extras)
+        }
         if let fileError {
             // Indexed but not filed: take the row back so the index never points at nothing. If even
             // that fails, make the next start reconcile (it removes rows whose file is missing).
@@ -106,6 +127,21 @@ public final class InstanceIngestor: Sendable {
             throw fileError
         }
         return .stored
+    }
+
+    /// An instance whose SOP Instance UID is cached already: the duplicate policy decides, and the
+    /// copy kept gets what the routes ask for.
+    private func cached(
+        _ existing: InstanceRecord, temporaryPath: String, digest: String, size: Int64, transferSyntax: String, studyUID: String,
+        origin: InstanceMetadata.Origin, policy: DuplicatePolicy, flush: PendingFlush?, deliveries: [PendingDelivery],
+        extras: IngestExtras
+    ) throws(StoreError) -> IngestResult {
+        let result = try duplicate(existing, temporaryPath: temporaryPath, digest: digest, size: size, transferSyntax: transferSyntax,
+                                   studyUID: studyUID, origin: origin, policy: policy, flush: flush, deliveries: deliveries)
+        if result != .stored && result != .replaced { flush?.discard() }
+        // A replacement queued its deliveries in the transaction that records the new content.
+        if result != .replaced { try ensureDeliveries(deliveries, of: existing, origin: origin, studyUID: studyUID, extras: extras) }
+        return result
     }
 
     /// A copy already cached still gets every delivery its routes ask for (durably, before the
@@ -246,6 +282,15 @@ public struct ReceivedFile: Sendable {
         self.digest = digest
         self.flush = flush
     }
+}
+
+/// Whether a submitted instance was indexed (false: its SOP Instance UID was cached already).
+/// Written by the group commit's work, which may run twice (the same answer both times), and
+/// read after its ticket.
+private final class WriteOutcome: @unchecked Sendable {
+    // Safe: written on the committer thread before the ticket completes, read after `wait`
+    // (the committer's condition orders the two).
+    var indexed = true
 }
 
 /// Serialises work on the same SOP Instance UID (two senders of one instance at once).

@@ -91,6 +91,49 @@ import Testing
         #expect(FileManager.default.contents(atPath: f.root + "/superseded/" + kept[0]) == old)
     }
 
+    /// A second copy received into a prepared file is a duplicate like any other (on PostgreSQL the
+    /// write finds it, without a lookup first): identical bytes leave one row, one counted
+    /// instance and no second file; different bytes under `keep` leave the cached copy, and a
+    /// resend's new route is queued for the copy kept.
+    @Test func duplicatesInPreparedFilesLeaveTheCachedCopyAndItsRow() throws {
+        let f = try CacheFixture("prepared")
+        let pool = PreparedFiles(root: f.root, batch: 4, logger: f.logger)
+        pool.start()
+        defer { pool.close() }
+        let sop = Self.study + ".1.9"
+        let a = CacheFixture.attributes(study: Self.study, series: Self.study + ".1", sop: sop)
+        let ingestor = InstanceIngestor(index: f.index, paths: f.paths, logger: f.logger)
+        let origin = InstanceMetadata.Origin(callingAE: "CT1", peerHost: "127.0.0.1", node: "TRUST_A")
+        let original = CacheFixture.fakePart10(dataset: CacheFixture.dataset(patientName: "Doe^Jane", payload: 500))
+        let different = CacheFixture.fakePart10(dataset: CacheFixture.dataset(patientName: "Doe^Janet", payload: 700))
+        func receive(_ bytes: Data, deliveries: [PendingDelivery] = []) throws -> (IngestResult, String) {
+            let path = try Self.take(pool)
+            FileManager.default.createFile(atPath: path, contents: bytes)
+            let result = try ingestor.ingest(temporaryPath: path, attributes: a, sopClassUID: "1.2.840.10008.5.1.4.1.1.2",
+                                             transferSyntax: "1.2.840.10008.1.2.1", origin: origin, duplicatePolicy: .keep,
+                                             deliveries: deliveries)
+            return (result, path)
+        }
+        let (first, firstPath) = try receive(original)
+        #expect(first == .stored)
+        let row = try #require(try f.index.instance(sopUID: sop))
+        let (again, againPath) = try receive(original, deliveries: [PendingDelivery(destination: "HUB", route: "r", priorityRank: 1)])
+        #expect(again == .identicalDuplicate)
+        #expect(!FileManager.default.fileExists(atPath: againPath), "the second copy's file is removed")
+        #expect(FileManager.default.contents(atPath: firstPath) == original)
+        #expect(try f.index.instance(sopUID: sop) == row, "the row still names the first copy")
+        #expect(try f.count("SELECT COUNT(*) FROM instance") == 1)
+        #expect(try f.study(Self.study)?.instanceCount == 1, "a duplicate is not counted twice")
+        #expect(try f.index.deliveries(DeliverySelection(states: ["queued"], destination: "HUB")).count == 1,
+                "the resend's route is queued for the cached copy")
+        let (changed, changedPath) = try receive(different)
+        #expect(changed == .keptExisting)
+        #expect(!FileManager.default.fileExists(atPath: changedPath))
+        #expect(FileManager.default.contents(atPath: firstPath) == original, "the cached copy stays")
+        #expect(try f.index.instance(sopUID: sop) == row)
+        #expect(try f.audit().contains { $0.event == "duplicate" && $0.outcome == "kept cached copy" })
+    }
+
     /// Writes a prepared file by hand, indexed or not.
     static func place(_ f: CacheFixture, _ name: String, bytes: Data?, row sop: String?) throws -> (relative: String, path: String) {
         let relative = "files/20261204T000000-1/0000/\(name).dcm"
