@@ -111,50 +111,33 @@ extension CacheIndex {
     }
 
     /// PostgreSQL: the instance of a series already indexed (with its study and patient, under the
-    /// same name) in one data-modifying statement: the lookup, the instance row, both counters and
-    /// its deliveries. Returns the new row's id, or nil and the lookup's row when the instance is
-    /// the first of its series (or brings a new patient name), or is cached already (`cached`):
-    /// nothing is written then.
+    /// same name) in one call (`PostgresFunctions.ingestKnownSeries`): the lookup, the instance
+    /// row, both counters and its deliveries. Returns the new row's id, or nil and the lookup's
+    /// row when the instance is the first of its series (or brings a new patient name), or is
+    /// cached already (`cached`): nothing is written then.
     private static func insertIntoKnownSeries(_ m: InstanceMetadata, received: String, _ db: any IndexDatabase) throws
         -> (instanceID: Int64?, known: IndexRow?)
     {
-        let name = m.value(.patientName)
         var arguments = lookupArguments(m)
         arguments += [
             IndexValue(m.sopUID), IndexValue(m.sopClassUID), IndexValue(m.value(.instanceNumber)), IndexValue(m.transferSyntax),
             IndexValue(m.path), IndexValue(m.sizeBytes), IndexValue(m.sha256), IndexValue(received), IndexValue(m.origin.callingAE),
-            IndexValue(m.origin.peerHost), IndexValue(m.origin.node), IndexValue(name), IndexValue(name),
-            // A study's origin is the first node that sent any of it.
-            IndexValue(m.origin.node), IndexValue(m.sizeBytes), IndexValue(received), IndexValue(received),
+            IndexValue(m.origin.peerHost), IndexValue(m.origin.node), IndexValue(m.value(.patientName)),
+            IndexValue(try deliveriesJSON(m.deliveries)),
         ]
-        var queued = ""
-        for (n, d) in m.deliveries.enumerated() {
-            queued += """
-                , queued\(n) AS (INSERT INTO delivery(instanceRef, destination, route, priority, state, nextAttemptAt, edits, createdAt, updatedAt)
-                    SELECT id, ?, ?, ?, 'queued', ?, ?, ?, ? FROM inserted ON CONFLICT DO NOTHING)
-                """
-            arguments += [IndexValue(d.destination), IndexValue(d.route), IndexValue(Int64(d.priorityRank)), IndexValue(received),
-                          IndexValue(d.editsJSON), IndexValue(received), IndexValue(received)]
-        }
-        let row = try db.fetchOne("""
-            WITH known AS (\(knownRows)),
-            inserted AS (
-                INSERT INTO instance (sopUID, seriesRef, sopClassUID, instanceNumber, transferSyntax, path, sizeBytes, sha256,
-                                      receivedAt, callingAE, peerHost, originNode)
-                SELECT ?, k.seriesRef, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM known k
-                WHERE k.patientRef IS NOT NULL AND k.studyRef IS NOT NULL AND k.seriesRef IS NOT NULL
-                  AND (? = '' OR k.patientName = ?)
-                ON CONFLICT (sopUID) DO NOTHING
-                RETURNING id, seriesRef),
-            counted AS (UPDATE series SET instanceCount = instanceCount + 1 WHERE id IN (SELECT seriesRef FROM inserted)),
-            touched AS (
-                UPDATE study SET originNode = COALESCE(originNode, ?), instanceCount = instanceCount + 1,
-                                 sizeBytes = sizeBytes + ?, updatedAt = ?, lastAccessAt = ?
-                WHERE id IN (SELECT k.studyRef FROM known k, inserted))\(queued)
-            SELECT k.*, (SELECT id FROM inserted) AS instanceID, EXISTS (SELECT 1 FROM instance WHERE sopUID = ?) AS cached
-            FROM known k
-            """, IndexArguments(values: arguments + [IndexValue(m.sopUID)]))
+        let row = try db.fetchOne(PostgresFunctions.callIngestKnownSeries, IndexArguments(values: arguments))
         return (row?["instanceID"] as Int64?, row)
+    }
+
+    /// The deliveries as the ingest function reads them: a JSON array of {destination, route, priority, edits}.
+    static func deliveriesJSON(_ deliveries: [PendingDelivery]) throws -> String {
+        guard !deliveries.isEmpty else { return "[]" }
+        let objects: [[String: Any]] = deliveries.map {
+            ["destination": $0.destination, "route": $0.route, "priority": $0.priorityRank, "edits": $0.editsJSON]
+        }
+        // Never "[]" on a failure: the instance would be acknowledged without its deliveries.
+        let data = try JSONSerialization.data(withJSONObject: objects, options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// What an instance changes in its study's row.

@@ -19,14 +19,20 @@ extension CacheIndex {
     /// The study's identity and prior destinations in one statement; when the index cannot be
     /// read, as each alone answers then: not cached, no prior destinations.
     public func arrival(studyUID: String) -> StudyArrival {
-        let rows = (try? readStatement { db in
-            try db.fetchAll("""
-                SELECT p.issuer, p.patientID, s.originNode AS origin, NULL AS destination
-                FROM study s JOIN patient p ON p.id = s.patientRef WHERE s.studyUID = ?
-                UNION ALL
-                SELECT NULL, NULL, NULL, r.destination
-                FROM (SELECT DISTINCT destination FROM prior_request WHERE priorStudyUID = ?) AS r
-                """, [studyUID, studyUID])
+        let rows: [IndexRow] = (try? readStatement { db -> [IndexRow] in
+            switch db.dialect {
+            case .postgres:
+                // The same query, planned once per connection (see PostgresFunctions).
+                try db.fetchAll(PostgresFunctions.callStudyArrival, [studyUID])
+            case .sqlite:
+                try db.fetchAll("""
+                    SELECT p.issuer, p.patientID, s.originNode AS origin, NULL AS destination
+                    FROM study s JOIN patient p ON p.id = s.patientRef WHERE s.studyUID = ?
+                    UNION ALL
+                    SELECT NULL, NULL, NULL, r.destination
+                    FROM (SELECT DISTINCT destination FROM prior_request WHERE priorStudyUID = ?) AS r
+                    """, [studyUID, studyUID])
+            }
         }) ?? []
         var arrival = StudyArrival(identity: nil, priorDestinations: [])
         for row in rows {

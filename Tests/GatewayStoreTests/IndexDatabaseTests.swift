@@ -82,6 +82,7 @@ import Testing
         let hold = DispatchSemaphore(value: 0)
         let first = try f.index.submit { db in
             hold.wait()
+            hold.signal()  // open for good: a replay of this part runs through
             try db.execute("INSERT INTO seam (n) VALUES (0)")
         }
         let tickets = try [1, 2, 0, 3].map { n in try f.index.submit { db in try db.execute("INSERT INTO seam (n) VALUES (?)", [n]) } }

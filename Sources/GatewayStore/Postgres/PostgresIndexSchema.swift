@@ -159,6 +159,8 @@ enum PostgresIndexSchema {
             "CREATE INDEX instance_series_order ON instance (seriesRef, id)",
             "DROP INDEX instance_series",
         ]),
+        // The acknowledgement path's statements as functions: planned once per connection.
+        ("v15-ingest-functions", [PostgresFunctions.ingestKnownSeries, PostgresFunctions.studyArrival]),
     ]
 
     /// The advisory lock key migrations run under (any constant; the cluster's leader lock uses another).
